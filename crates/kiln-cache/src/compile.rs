@@ -1,0 +1,93 @@
+//! Running the real compiler.
+//!
+//! [`run_plain`] passes a call through with inherited standard streams.
+//! [`run_captured`] streams the compiler's stdout and stderr through as they
+//! come (cargo reads rustc's JSON messages while it runs: pipelining starts
+//! dependents as soon as the metadata notice appears) and keeps a copy for
+//! the cache entry.
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a captured compile went.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Exit code (`1` when killed by a signal).
+    pub code: i32,
+    /// Everything the compiler wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything the compiler wrote to stderr.
+    pub stderr: Vec<u8>,
+    /// Wall time of the compile.
+    pub elapsed: Duration,
+}
+
+/// The exit code of a finished process.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(1))
+}
+
+/// Runs `program args…` with inherited streams; returns its exit code and time.
+pub fn run_plain(program: &OsString, args: &[OsString]) -> (i32, Duration) {
+    let start = Instant::now();
+    match Command::new(program).args(args).status() {
+        Ok(status) => (exit_code(status), start.elapsed()),
+        Err(e) => {
+            eprintln!(
+                "error: kiln: cannot run `{}`: {e}",
+                program.to_string_lossy()
+            );
+            (127, start.elapsed())
+        }
+    }
+}
+
+fn pump(mut from: impl Read, mut to: impl Write) -> Vec<u8> {
+    let mut copy = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                copy.extend_from_slice(&buf[..n]);
+                let _ = to.write_all(&buf[..n]);
+                let _ = to.flush();
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    copy
+}
+
+/// Runs `cmd`, forwarding and capturing its output.
+pub fn run_captured(mut cmd: Command) -> io::Result<Compiled> {
+    let start = Instant::now();
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn()?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("no stdout pipe"))?;
+    let err = child
+        .stderr
+        .take()
+        .ok_or_else(|| io::Error::other("no stderr pipe"))?;
+    let out_thread = std::thread::spawn(move || pump(out, io::stdout()));
+    let stderr = pump(err, io::stderr());
+    let stdout = out_thread.join().unwrap_or_default();
+    let status = child.wait()?;
+    Ok(Compiled {
+        code: exit_code(status),
+        stdout,
+        stderr,
+        elapsed: start.elapsed(),
+    })
+}

@@ -1,0 +1,115 @@
+//! Which environment variables enter keys, and how their values are treated.
+//!
+//! Variables read by the compile (dep-info `env-dep` lines and observed
+//! lookups) enter the key with a digest of their value, except the ones in
+//! [`IGNORED`], which the compiler, linker or C library consult without any
+//! effect on the output (or whose effect is keyed another way: `PATH` only
+//! chooses the linker, and the linker binary itself is keyed by content).
+//! [`ALWAYS`] are keyed even when no read was observed: they change what
+//! rustc or clippy do before any crate code runs.
+
+use kiln_config::PathMode;
+use kiln_key::Roots;
+
+/// Keyed on every call.
+pub const ALWAYS: &[&str] = &[
+    "RUSTC_BOOTSTRAP",
+    "RUST_TARGET_PATH",
+    "RUSTC_FORCE_RUSTC_VERSION",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "IPHONEOS_DEPLOYMENT_TARGET",
+];
+
+/// Keyed on every clippy call.
+pub const CLIPPY: &[&str] = &["CLIPPY_ARGS", "CLIPPY_CONF_DIR", "CARGO_PRIMARY_PACKAGE"];
+
+/// Never keyed.
+pub const IGNORED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "TERM",
+    "COLORTERM",
+    "COLUMNS",
+    "LINES",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "RUST_LOG",
+    "RUSTC_LOG",
+    "RUSTC_LOG_COLOR",
+    "RUST_MIN_STACK",
+    "RUSTC_ICE",
+    "RUSTC_CTFE_BACKTRACE",
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "CARGO_TERM_COLOR",
+    "CARGO_TERM_VERBOSE",
+    "CARGO_TERM_PROGRESS_WHEN",
+    "CARGO_TERM_PROGRESS_WIDTH",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
+    "RUSTUP_AUTO_INSTALL",
+    "MALLOC_CONF",
+    "MALLOC_ARENA_MAX",
+    "GLIBC_TUNABLES",
+    "TZ",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+    "DEBUGINFOD_URLS",
+    "COLLECT_NO_DEMANGLE",
+    "GCC_COMPARE_DEBUG",
+    "TERMINFO",
+];
+
+/// Whether a read of `name` is left out of keys.
+pub fn ignored(name: &str) -> bool {
+    IGNORED.contains(&name) || kiln_config::vars::ALL.contains(&name) || name.starts_with("KILN_")
+}
+
+/// The value of `name` as it enters a key.
+///
+/// In the default path mode, `OUT_DIR` (always inside the target dir) and, for
+/// packages compiled from `CARGO_HOME` (registry and git dependencies), the
+/// manifest location are normalized. Every other value is keyed as is: a
+/// workspace crate that bakes `env!("CARGO_MANIFEST_DIR")` into a test binary
+/// must not reuse a binary that points into another checkout.
+pub fn keyed_value(
+    name: &str,
+    value: &str,
+    roots: &Roots,
+    mode: PathMode,
+    from_cargo_home: bool,
+) -> String {
+    if mode == PathMode::Exact {
+        return value.to_owned();
+    }
+    match name {
+        "OUT_DIR" | "CLIPPY_CONF_DIR" => roots.normalize(value),
+        "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" if from_cargo_home => roots.normalize(value),
+        _ => value.to_owned(),
+    }
+}

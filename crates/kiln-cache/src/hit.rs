@@ -1,0 +1,80 @@
+//! The hit path: find an earlier compile whose inputs still hold, restore its
+//! outputs, replay its messages. rustc does not run.
+
+use std::io::Write;
+use std::time::Instant;
+
+use kiln_key::Digest;
+use kiln_store::manifest;
+use kiln_store::{Store, StoreError, entry};
+use kiln_types::{Outcome, UnitRecord};
+
+use crate::inputs::{Keying, entry_key, verify};
+use crate::wrapper::{Unit, log, micros, warn};
+
+/// Tries to answer the call from the store. Returns `true` when the outputs
+/// are in place and the messages replayed.
+pub(crate) fn lookup(
+    unit: &Unit<'_>,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    rec: &mut UnitRecord,
+    hash_start: Instant,
+) -> bool {
+    let m = manifest::load(&unit.store.manifest_dir(), inv_key);
+    for c in &m.candidates {
+        let key = entry_key(inv_key, &c.inputs);
+        if key.to_hex() != c.key || !verify(&c.inputs, k) {
+            continue;
+        }
+        let reader = match unit.store.open(&key) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                log(
+                    unit.cfg,
+                    &format!("{}: entry {key:?} evicted", unit.inv.crate_name),
+                );
+                continue;
+            }
+            Err(e) => {
+                warn(&format!("cannot read {}: {e}", unit.store.describe()));
+                return false;
+            }
+        };
+        rec.timings.hash_us += micros(hash_start.elapsed());
+        let restore_start = Instant::now();
+        let fix = |b: &[u8]| unit.roots.restore(b);
+        match entry::restore(&key, reader, &unit.out_dir, &fix) {
+            Ok(restored) => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(&restored.stdout);
+                let _ = out.flush();
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(&unit.roots.restore(&restored.stderr));
+                let _ = err.flush();
+                for (_, dest, digest) in &restored.files {
+                    unit.hasher.remember(dest, *digest);
+                }
+                rec.outcome = Outcome::Hit;
+                rec.key = Some(key.to_hex());
+                rec.compile_ms = restored.compile_ms;
+                rec.bytes_read = restored.bytes;
+                rec.timings.store_us = micros(restore_start.elapsed());
+                return true;
+            }
+            Err(e @ StoreError::Corrupt { .. }) => {
+                warn(&format!("{e}; removed it"));
+                let _ = unit.store.remove(&key);
+                rec.corrupt_entry = true;
+            }
+            Err(e) => {
+                warn(&format!(
+                    "cannot restore from {}: {e}",
+                    unit.store.describe()
+                ));
+                return false;
+            }
+        }
+    }
+    false
+}

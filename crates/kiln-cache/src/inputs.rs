@@ -1,0 +1,413 @@
+//! The inputs a compile read, their digests, and the entry key.
+//!
+//! After a real compile, [`gather`] merges what rustc's dep-info lists with
+//! what the observer saw (files opened, files looked for and missing,
+//! environment lookups, programs run), drops what is keyed elsewhere or is
+//! scratch (the sysroot, the call's own outputs, temporary files, `/proc`),
+//! and [`snapshot`] digests it. On later calls [`verify`] checks a stored
+//! input list against the files and environment of this machine, with paths
+//! mapped through the local roots.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use kiln_config::PathMode;
+use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
+use kiln_rustc::depinfo::DepInfo;
+use kiln_store::manifest::Inputs;
+use kiln_trace::Trace;
+
+use crate::env_rules;
+
+/// What a compile read, as local paths and names.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Files read.
+    pub files: BTreeSet<PathBuf>,
+    /// Files looked for and absent.
+    pub absent: BTreeSet<PathBuf>,
+    /// Environment variables read.
+    pub env: BTreeSet<String>,
+}
+
+/// How values are mapped into keys for one call.
+pub struct Keying<'a> {
+    /// Local roots.
+    pub roots: &'a Roots,
+    /// Path mode.
+    pub mode: PathMode,
+    /// The package comes from `CARGO_HOME` (registry or git).
+    pub from_cargo_home: bool,
+    /// Content hashing.
+    pub hasher: &'a FileHasher,
+    /// Environment lookup.
+    pub env: &'a dyn Fn(&str) -> Option<OsString>,
+}
+
+impl Keying<'_> {
+    fn key_path(&self, p: &Path) -> String {
+        match self.mode {
+            PathMode::Normalize => self.roots.normalize_path(p),
+            PathMode::Exact => p.to_string_lossy().into_owned(),
+        }
+    }
+
+    fn local_path(&self, s: &str) -> PathBuf {
+        match self.mode {
+            PathMode::Normalize => self.roots.local_path(s),
+            PathMode::Exact => PathBuf::from(s),
+        }
+    }
+
+    fn env_digest(&self, name: &str) -> Option<String> {
+        let v = (self.env)(name)?;
+        let keyed = env_rules::keyed_value(
+            name,
+            &v.to_string_lossy(),
+            self.roots,
+            self.mode,
+            self.from_cargo_home,
+        );
+        Some(Digest::of(keyed.as_bytes()).to_hex())
+    }
+}
+
+/// Places whose reads are not inputs of a unit.
+pub struct Exclusions<'a> {
+    /// The compiler's sysroot (keyed by the compiler identity).
+    pub sysroot: &'a Path,
+    /// Directories whose files are never inputs (kiln's own store).
+    pub scratch: Vec<PathBuf>,
+    /// The call's outputs.
+    pub outputs: &'a BTreeSet<PathBuf>,
+    /// The target directory (absent files there are cargo's business).
+    pub target_dir: Option<&'a Path>,
+}
+
+const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
+
+impl Exclusions<'_> {
+    fn skip_read(&self, p: &Path) -> bool {
+        p.starts_with(self.sysroot)
+            || SYSTEM_SCRATCH.iter().any(|s| p.starts_with(s))
+            || self.scratch.iter().any(|s| p.starts_with(s))
+            || self.outputs.contains(p)
+            || p == Path::new("/etc/ld.so.cache")
+    }
+
+    fn skip_absent(&self, p: &Path) -> bool {
+        self.skip_read(p) || self.target_dir.is_some_and(|t| p.starts_with(t))
+    }
+}
+
+/// Merges dep-info and the observed trace into one input set.
+pub fn gather(
+    cwd: &Path,
+    dep: Option<&DepInfo>,
+    trace: Option<&Trace>,
+    ex: &Exclusions<'_>,
+) -> Observed {
+    let mut o = Observed::default();
+    if let Some(dep) = dep {
+        for f in &dep.files {
+            let p = lexical(&cwd.join(f));
+            if !ex.skip_read(&p) {
+                o.files.insert(p);
+            }
+        }
+        for (name, _) in &dep.env {
+            o.env.insert(name.clone());
+        }
+    }
+    if let Some(t) = trace {
+        // Scratch files the compile created and deleted (the linker's temp
+        // dir, rustc's staging files) are gone by now: not inputs.
+        for p in t.reads.iter().chain(&t.execs) {
+            if !ex.skip_read(p) && p.is_file() {
+                o.files.insert(p.clone());
+            }
+        }
+        for p in &t.absent {
+            let parent_exists = p.parent().is_some_and(Path::is_dir);
+            if parent_exists && !ex.skip_absent(p) && !o.files.contains(p) && !p.exists() {
+                o.absent.insert(p.clone());
+            }
+        }
+        for name in &t.env {
+            o.env.insert(name.clone());
+        }
+    }
+    o.env.retain(|n| !env_rules::ignored(n));
+    o
+}
+
+/// Removes `.` and resolves `..` without touching the filesystem.
+pub fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Digests everything observed, now.
+pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
+    let mut inputs = Inputs::default();
+    for f in &o.files {
+        let d = k
+            .hasher
+            .hash(f)
+            .map_err(|e| format!("input `{}`: {e}", f.display()))?;
+        inputs.files.push((k.key_path(f), d.to_hex()));
+    }
+    inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();
+    inputs.env = o.env.iter().map(|n| (n.clone(), k.env_digest(n))).collect();
+    inputs.files.sort();
+    inputs.files.dedup();
+    inputs.absent.sort();
+    inputs.absent.dedup();
+    inputs.env.sort();
+    Ok(inputs)
+}
+
+/// Whether the stored input list still holds on this machine.
+pub fn verify(inputs: &Inputs, k: &Keying<'_>) -> bool {
+    for (name, digest) in &inputs.env {
+        if k.env_digest(name) != *digest {
+            return false;
+        }
+    }
+    for p in &inputs.absent {
+        if k.local_path(p).exists() {
+            return false;
+        }
+    }
+    for (p, digest) in &inputs.files {
+        match k.hasher.hash(&k.local_path(p)) {
+            Ok(d) if d.to_hex() == *digest => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The entry key: the invocation key plus every input and its digest.
+pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
+    let mut h = KeyHasher::new("kiln-entry-v1");
+    h.field("invocation", invocation.0);
+    for (p, d) in &inputs.files {
+        h.field("file", p).field("digest", d);
+    }
+    for p in &inputs.absent {
+        h.field("absent", p);
+    }
+    for (n, d) in &inputs.env {
+        h.field("env", n);
+        match d {
+            Some(d) => h.field("value", d),
+            None => h.field("unset", []),
+        };
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Inputs after the compile: what changes the entry key, and what a
+    //! stored input list accepts on another machine.
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct Fx {
+        dir: tempfile::TempDir,
+        env: HashMap<String, OsString>,
+    }
+
+    impl Fx {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            for ws in ["a", "b"] {
+                let src = dir.path().join(ws).join("src");
+                std::fs::create_dir_all(&src).unwrap();
+                std::fs::write(src.join("lib.rs"), "fn x() {}").unwrap();
+                std::fs::create_dir_all(dir.path().join(ws).join("target/out")).unwrap();
+                std::fs::write(
+                    dir.path().join(ws).join("target/out/gen.rs"),
+                    "const G: u8 = 1;",
+                )
+                .unwrap();
+            }
+            Self {
+                dir,
+                env: HashMap::new(),
+            }
+        }
+
+        fn roots(&self, ws: &str) -> Roots {
+            let cwd = self.dir.path().join(ws);
+            Roots::new(&cwd, Some(&cwd.join("target")), None, None)
+        }
+
+        fn inputs(&self, ws: &str, env: &[&str]) -> Inputs {
+            let cwd = self.dir.path().join(ws);
+            let roots = self.roots(ws);
+            let hasher = FileHasher::new(None);
+            let lookup = |n: &str| self.env.get(n).cloned();
+            let k = Keying {
+                roots: &roots,
+                mode: PathMode::Normalize,
+                from_cargo_home: false,
+                hasher: &hasher,
+                env: &lookup,
+            };
+            let o = Observed {
+                files: [cwd.join("src/lib.rs"), cwd.join("target/out/gen.rs")]
+                    .into_iter()
+                    .collect(),
+                absent: [cwd.join("sqlx-data.json")].into_iter().collect(),
+                env: env.iter().map(|s| (*s).to_owned()).collect(),
+            };
+            snapshot(&o, &k).unwrap()
+        }
+
+        fn verify_in(&self, ws: &str, inputs: &Inputs) -> bool {
+            let roots = self.roots(ws);
+            let hasher = FileHasher::new(None);
+            let lookup = |n: &str| self.env.get(n).cloned();
+            let k = Keying {
+                roots: &roots,
+                mode: PathMode::Normalize,
+                from_cargo_home: false,
+                hasher: &hasher,
+                env: &lookup,
+            };
+            verify(inputs, &k)
+        }
+    }
+
+    #[test]
+    fn inputs_from_another_checkout_verify_and_key_the_same() {
+        let fx = Fx::new();
+        let a = fx.inputs("a", &["GIT_SHA"]);
+        assert_eq!(a, fx.inputs("b", &["GIT_SHA"]));
+        assert!(fx.verify_in("b", &a));
+        let inv = Digest([1; 32]);
+        assert_eq!(
+            entry_key(&inv, &a),
+            entry_key(&inv, &fx.inputs("b", &["GIT_SHA"]))
+        );
+    }
+
+    #[test]
+    fn source_content_changes_the_entry_key() {
+        let fx = Fx::new();
+        let before = fx.inputs("a", &[]);
+        std::fs::write(fx.dir.path().join("a/src/lib.rs"), "fn y() {}").unwrap();
+        assert!(!fx.verify_in("a", &before));
+        assert_ne!(
+            entry_key(&Digest([1; 32]), &before),
+            entry_key(&Digest([1; 32]), &fx.inputs("a", &[]))
+        );
+    }
+
+    #[test]
+    fn generated_file_content_changes_the_entry_key() {
+        let fx = Fx::new();
+        let before = fx.inputs("a", &[]);
+        std::fs::write(
+            fx.dir.path().join("a/target/out/gen.rs"),
+            "const G: u8 = 2;",
+        )
+        .unwrap();
+        assert!(!fx.verify_in("a", &before));
+    }
+
+    #[test]
+    fn env_value_changes_the_entry_key_but_unread_vars_do_not() {
+        let mut fx = Fx::new();
+        let before = fx.inputs("a", &["GIT_SHA"]);
+        fx.env.insert("UNRELATED".into(), "x".into());
+        assert!(fx.verify_in("a", &before));
+        fx.env.insert("GIT_SHA".into(), "abc".into());
+        assert!(!fx.verify_in("a", &before));
+        assert_ne!(before, fx.inputs("a", &["GIT_SHA"]));
+    }
+
+    #[test]
+    fn a_file_appearing_where_one_was_missing_changes_the_entry_key() {
+        let fx = Fx::new();
+        let before = fx.inputs("a", &[]);
+        std::fs::write(fx.dir.path().join("a/sqlx-data.json"), "{}").unwrap();
+        assert!(!fx.verify_in("a", &before));
+    }
+
+    #[test]
+    fn ignored_env_names_never_enter() {
+        let sys = PathBuf::from("/nonexistent-sysroot");
+        let outputs = BTreeSet::new();
+        let ex = Exclusions {
+            sysroot: &sys,
+            scratch: vec![],
+            outputs: &outputs,
+            target_dir: None,
+        };
+        let dep = DepInfo {
+            files: vec![],
+            env: vec![
+                ("PATH".into(), None),
+                ("GIT_SHA".into(), None),
+                ("KILN_DIR".into(), None),
+            ],
+        };
+        let o = gather(Path::new("/w"), Some(&dep), None, &ex);
+        assert_eq!(o.env.into_iter().collect::<Vec<_>>(), ["GIT_SHA"]);
+    }
+
+    #[test]
+    fn out_dir_is_normalized_but_workspace_manifest_dir_is_not() {
+        let roots = Roots::new(
+            Path::new("/w/a"),
+            Some(Path::new("/w/a/target")),
+            Some(Path::new("/h/.cargo")),
+            None,
+        );
+        let v = env_rules::keyed_value(
+            "OUT_DIR",
+            "/w/a/target/release/build/x-1/out",
+            &roots,
+            PathMode::Normalize,
+            false,
+        );
+        assert!(!v.contains("/w/a"));
+        let v = env_rules::keyed_value(
+            "CARGO_MANIFEST_DIR",
+            "/w/a/app",
+            &roots,
+            PathMode::Normalize,
+            false,
+        );
+        assert_eq!(v, "/w/a/app");
+        let roots = Roots::new(
+            Path::new("/h/.cargo/registry/src/x/serde-1.0.0"),
+            None,
+            Some(Path::new("/h/.cargo")),
+            None,
+        );
+        let v = env_rules::keyed_value(
+            "CARGO_MANIFEST_DIR",
+            "/h/.cargo/registry/src/x/serde-1.0.0",
+            &roots,
+            PathMode::Normalize,
+            true,
+        );
+        assert!(!v.contains("/h/"));
+    }
+}

@@ -1,0 +1,287 @@
+//! The invocation key: everything known about a call before it runs.
+//!
+//! Covered: kiln's key format, the compiler identity (and clippy's), the path
+//! mode, every argument with local roots replaced by placeholders (except
+//! `--diagnostic-width`, which only changes how messages wrap), the content
+//! of every `--extern` file, and the variables in `env_rules::ALWAYS`.
+//! In exact path mode the local roots themselves are keyed too.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use kiln_config::PathMode;
+use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
+use kiln_rustc::Invocation;
+use kiln_rustc::compiler::CompilerIdentity;
+
+use crate::env_rules;
+
+/// Inputs to the invocation key besides the parsed call.
+pub struct KeyContext<'a> {
+    /// Compiler identity.
+    pub identity: &'a CompilerIdentity,
+    /// Local roots.
+    pub roots: &'a Roots,
+    /// Path mode.
+    pub mode: PathMode,
+    /// This is a clippy run.
+    pub clippy: bool,
+    /// Content hashing.
+    pub hasher: &'a FileHasher,
+    /// Environment lookup.
+    pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// Working directory of the compiler.
+    pub cwd: &'a Path,
+}
+
+/// Computes the invocation key, or says which input could not be read.
+pub fn invocation_key(inv: &Invocation, cx: &KeyContext<'_>) -> Result<Digest, String> {
+    let mut h = KeyHasher::new("kiln-invocation-v1");
+    h.field("compiler", &cx.identity.digest);
+    h.field("clippy", [u8::from(cx.clippy)]);
+    match cx.mode {
+        PathMode::Normalize => {
+            h.field("paths", "normalize");
+        }
+        PathMode::Exact => {
+            h.field("paths", "exact");
+            h.field("cwd", cx.cwd.as_os_str().as_encoded_bytes());
+        }
+    }
+    let normalize = |s: &str| {
+        if cx.mode == PathMode::Exact {
+            s.to_owned()
+        } else {
+            cx.roots.normalize(s)
+        }
+    };
+    let mut skip_next = false;
+    for arg in &inv.args {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if arg == "--diagnostic-width" {
+            skip_next = true;
+            continue;
+        }
+        if arg.starts_with("--diagnostic-width=") {
+            continue;
+        }
+        h.field("arg", normalize(arg));
+    }
+    for ext in &inv.externs {
+        let Some(path) = &ext.path else { continue };
+        let full = cx.cwd.join(path);
+        let digest = cx
+            .hasher
+            .hash(&full)
+            .map_err(|e| format!("extern `{}` at `{}`: {e}", ext.name, full.display()))?;
+        h.field("extern", &ext.name);
+        h.field("extern-content", digest.0);
+    }
+    let always = env_rules::ALWAYS
+        .iter()
+        .chain(if cx.clippy { env_rules::CLIPPY } else { &[] });
+    for name in always {
+        let value = (cx.env)(name);
+        h.field("env", name);
+        match value {
+            Some(v) => h.field("value", normalize(&v.to_string_lossy())),
+            None => h.field("unset", []),
+        };
+    }
+    Ok(h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    //! One test per input that must change the invocation key, and per
+    //! input that must not.
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use kiln_rustc::Plan;
+
+    use super::*;
+
+    struct World {
+        dir: tempfile::TempDir,
+        env: HashMap<String, OsString>,
+        mode: PathMode,
+        clippy: bool,
+        compiler: String,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            for ws in ["a", "b"] {
+                let deps = dir.path().join(ws).join("target/release/deps");
+                std::fs::create_dir_all(&deps).unwrap();
+                std::fs::write(deps.join("libdep-1.rlib"), b"dep v1").unwrap();
+            }
+            Self {
+                dir,
+                env: HashMap::new(),
+                mode: PathMode::Normalize,
+                clippy: false,
+                compiler: "c1".into(),
+            }
+        }
+
+        fn ws(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn key_in(&self, ws: &str, args: &str) -> Digest {
+            let cwd = self.ws(ws);
+            let target = cwd.join("target");
+            let args = args.replace("$T", target.to_str().unwrap());
+            let argv: Vec<OsString> = args.split_whitespace().map(OsString::from).collect();
+            let Plan::Cache(inv) = kiln_rustc::plan(&argv) else {
+                panic!("not cacheable: {args}")
+            };
+            let identity = CompilerIdentity {
+                digest: self.compiler.clone(),
+                version: String::new(),
+                release: String::new(),
+                host: String::new(),
+                sysroot: PathBuf::from("/sysroot"),
+                clippy: None,
+            };
+            let roots = Roots::new(
+                &cwd,
+                Some(&target),
+                Some(std::path::Path::new("/home/u/.cargo")),
+                None,
+            );
+            let hasher = FileHasher::new(None);
+            let env = |n: &str| self.env.get(n).cloned();
+            let cx = KeyContext {
+                identity: &identity,
+                roots: &roots,
+                mode: self.mode,
+                clippy: self.clippy,
+                hasher: &hasher,
+                env: &env,
+                cwd: &cwd,
+            };
+            invocation_key(&inv, &cx).unwrap()
+        }
+
+        fn key(&self, args: &str) -> Digest {
+            self.key_in("a", args)
+        }
+    }
+
+    const BASE: &str = "--crate-name app --edition=2021 src/main.rs --crate-type bin --emit=dep-info,link -C opt-level=2 --out-dir $T/release/deps -L dependency=$T/release/deps --extern dep=$T/release/deps/libdep-1.rlib";
+
+    #[test]
+    fn same_call_same_key() {
+        let w = World::new();
+        assert_eq!(w.key(BASE), w.key(BASE));
+    }
+
+    #[test]
+    fn checkout_and_target_dir_do_not_change_the_key() {
+        let w = World::new();
+        assert_eq!(w.key_in("a", BASE), w.key_in("b", BASE));
+    }
+
+    #[test]
+    fn exact_path_mode_keys_the_checkout() {
+        let mut w = World::new();
+        w.mode = PathMode::Exact;
+        assert_ne!(w.key_in("a", BASE), w.key_in("b", BASE));
+    }
+
+    #[test]
+    fn every_argument_changes_the_key() {
+        let w = World::new();
+        let base = w.key(BASE);
+        for extra in [
+            "-C opt-level=3",
+            "--cfg feature=\"tls\"",
+            "--edition=2024",
+            "--target x86_64-unknown-linux-musl",
+            "-C debuginfo=2",
+            "-C lto=thin",
+            "-C codegen-units=1",
+            "-C metadata=abc",
+            "-C extra-filename=-abc",
+            "-A warnings",
+            "--cap-lints allow",
+            "--test",
+            "-C link-arg=-Wl,-z,now",
+            "--check-cfg cfg(x)",
+            "-L native=/usr/lib/x",
+            "-l static=foo",
+            "--error-format=json",
+        ] {
+            assert_ne!(
+                w.key(&format!("{BASE} {extra}")),
+                base,
+                "`{extra}` must change the key"
+            );
+        }
+    }
+
+    #[test]
+    fn diagnostic_width_does_not_change_the_key() {
+        let w = World::new();
+        assert_eq!(w.key(&format!("{BASE} --diagnostic-width=80")), w.key(BASE));
+        assert_eq!(
+            w.key(&format!("{BASE} --diagnostic-width 120")),
+            w.key(BASE)
+        );
+    }
+
+    #[test]
+    fn extern_content_changes_the_key_and_its_mtime_does_not() {
+        let w = World::new();
+        let base = w.key(BASE);
+        let dep = w.ws("a").join("target/release/deps/libdep-1.rlib");
+        std::fs::write(&dep, b"dep v1").unwrap();
+        assert_eq!(w.key(BASE), base, "rewritten with the same bytes");
+        std::fs::write(&dep, b"dep v2").unwrap();
+        assert_ne!(w.key(BASE), base, "new content");
+    }
+
+    #[test]
+    fn compiler_identity_changes_the_key() {
+        let mut w = World::new();
+        let base = w.key(BASE);
+        w.compiler = "c2".into();
+        assert_ne!(w.key(BASE), base);
+    }
+
+    #[test]
+    fn clippy_runs_are_keyed_apart_with_their_settings() {
+        let mut w = World::new();
+        let base = w.key(BASE);
+        w.clippy = true;
+        let clippy = w.key(BASE);
+        assert_ne!(clippy, base);
+        w.env
+            .insert("CLIPPY_ARGS".into(), "-D__CLIPPY_HACKERY__warnings".into());
+        assert_ne!(w.key(BASE), clippy);
+    }
+
+    #[test]
+    fn compiler_settings_in_the_environment_change_the_key() {
+        let mut w = World::new();
+        let base = w.key(BASE);
+        w.env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
+        assert_ne!(w.key(BASE), base);
+    }
+
+    #[test]
+    fn unrelated_environment_does_not_change_the_key() {
+        let mut w = World::new();
+        let base = w.key(BASE);
+        w.env.insert("HOME".into(), "/elsewhere".into());
+        w.env.insert("FOO".into(), "bar".into());
+        assert_eq!(w.key(BASE), base);
+    }
+}

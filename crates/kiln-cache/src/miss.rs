@@ -1,0 +1,257 @@
+//! The miss path: compile under observation, then store the outputs, the
+//! messages and the list of inputs.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use kiln_config::PathMode;
+use kiln_key::{Digest, Roots};
+use kiln_rustc::depinfo;
+use kiln_store::Store;
+use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::manifest::{self, Candidate};
+use kiln_types::{Outcome, PassReason, UnitRecord};
+
+use crate::compile::run_captured;
+use crate::inputs::{Exclusions, Keying, entry_key, gather, snapshot};
+use crate::wrapper::{Unit, log, maybe_gc, micros, warn};
+
+/// Compiles, streams the compiler's messages, and stores the result when the
+/// compile succeeded and everything it did is understood.
+pub(crate) fn compile_and_store(
+    unit: &Unit<'_>,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    rec: &mut UnitRecord,
+) -> i32 {
+    let staging = unit.store.staging_dir();
+    let _ = std::fs::create_dir_all(&staging);
+    let trace_file = staging.join(format!("trace-{}-{}", std::process::id(), nanos()));
+    let mut cmd = Command::new(&unit.call.program);
+    cmd.args(&unit.call.args);
+    if let Some(t) = &unit.tracer {
+        t.inject(&mut cmd, &trace_file);
+    }
+    let started_at = SystemTime::now();
+    let compiled = match run_captured(cmd) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&trace_file);
+            warn(&format!(
+                "cannot run `{}`: {e}",
+                unit.call.program.to_string_lossy()
+            ));
+            rec.outcome = Outcome::CompileError;
+            return 127;
+        }
+    };
+    rec.timings.compile_us = micros(compiled.elapsed);
+    if compiled.code != 0 {
+        let _ = std::fs::remove_file(&trace_file);
+        rec.outcome = Outcome::CompileError;
+        return compiled.code;
+    }
+    let store_start = Instant::now();
+    let result = store(unit, k, inv_key, rec, &compiled, &trace_file, started_at);
+    let _ = std::fs::remove_file(&trace_file);
+    match result {
+        Ok(Stored { key, bytes }) => {
+            rec.outcome = Outcome::Miss;
+            rec.key = Some(key.to_hex());
+            rec.bytes_written = bytes;
+            rec.compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
+            rec.timings.store_us = micros(store_start.elapsed());
+            maybe_gc(unit, &key);
+        }
+        Err(NotStored::Uncacheable(reason, detail)) => {
+            log(
+                unit.cfg,
+                &format!("not stored {}: {detail}", unit.inv.crate_name),
+            );
+            rec.outcome = Outcome::NotCacheable;
+            rec.reason = Some(reason);
+            rec.detail = Some(detail);
+        }
+        Err(NotStored::Problem(detail)) => {
+            warn(&format!("could not store the result: {detail}"));
+            rec.outcome = Outcome::NotCacheable;
+            rec.reason = Some(PassReason::KilnError);
+            rec.detail = Some(detail);
+        }
+    }
+    compiled.code
+}
+
+struct Stored {
+    key: Digest,
+    bytes: u64,
+}
+
+enum NotStored {
+    /// The compile did something kiln cannot replay.
+    Uncacheable(PassReason, String),
+    /// kiln failed (disk full, unreadable output, ...).
+    Problem(String),
+}
+
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn store(
+    unit: &Unit<'_>,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    rec: &UnitRecord,
+    compiled: &crate::compile::Compiled,
+    trace_file: &Path,
+    started_at: SystemTime,
+) -> Result<Stored, NotStored> {
+    let trace = match &unit.tracer {
+        None => None,
+        Some(_) => {
+            let path_var = std::env::var_os("PATH");
+            match kiln_trace::parse_trace(trace_file, path_var.as_deref()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    return Err(NotStored::Problem(format!(
+                        "cannot read the input trace: {e}"
+                    )));
+                }
+            }
+        }
+    };
+    let outputs = collect_outputs(unit, started_at).map_err(|e| {
+        NotStored::Problem(format!(
+            "cannot list outputs in `{}`: {e}",
+            unit.out_dir.display()
+        ))
+    })?;
+    if outputs.is_empty() {
+        return Err(NotStored::Uncacheable(
+            PassReason::UnsupportedOutput,
+            "the compile wrote no output kiln recognizes".into(),
+        ));
+    }
+    let output_set: BTreeSet<PathBuf> = outputs.iter().cloned().collect();
+    let scratch = vec![unit.cfg.dir.clone()];
+    if let Some(t) = &trace {
+        let temp = std::env::temp_dir();
+        for w in &t.writes {
+            let in_out_dir = w.starts_with(&unit.out_dir);
+            // Temporary files (the linker's scratch dir) may be written anywhere
+            // under the temp dir, as long as they are gone after the compile.
+            let scratchy = (w.starts_with(&temp) && !w.exists())
+                || scratch.iter().any(|s| w.starts_with(s))
+                || w.starts_with("/dev")
+                || w.starts_with("/proc");
+            if !in_out_dir && !scratchy {
+                return Err(NotStored::Uncacheable(
+                    PassReason::WritesOutsideOutDir,
+                    format!("the compile wrote `{}`", w.display()),
+                ));
+            }
+        }
+    }
+    let dep_path = unit.inv.dep_info_path().map(|p| unit.cwd.join(p));
+    let dep_text = match &dep_path {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+            NotStored::Problem(format!("cannot read dep-info `{}`: {e}", p.display()))
+        })?),
+        None => None,
+    };
+    let dep = dep_text.as_deref().map(depinfo::parse);
+    let ex = Exclusions {
+        sysroot: &unit.sysroot,
+        scratch,
+        outputs: &output_set,
+        target_dir: unit.target_dir.as_deref(),
+    };
+    let observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
+    let inputs = snapshot(&observed, k).map_err(NotStored::Problem)?;
+    let key = entry_key(inv_key, &inputs);
+
+    let normalize_text = |text: &str| -> Option<Vec<u8>> {
+        match k.mode {
+            PathMode::Exact => None,
+            PathMode::Normalize if Roots::reversible(text.as_bytes()) => {
+                Some(unit.roots.normalize(text).into_bytes())
+            }
+            PathMode::Normalize => None,
+        }
+    };
+    let mut files = Vec::with_capacity(outputs.len());
+    for p in &outputs {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let content = if Some(p) == dep_path.as_ref() {
+            dep_text
+                .as_deref()
+                .map(|t| normalize_text(t).unwrap_or_else(|| t.as_bytes().to_vec()))
+        } else {
+            None
+        };
+        files.push(SourceFile {
+            name,
+            path: p,
+            content,
+        });
+    }
+    let stderr = match std::str::from_utf8(&compiled.stderr) {
+        Ok(s) => normalize_text(s).unwrap_or_else(|| compiled.stderr.clone()),
+        Err(_) => compiled.stderr.clone(),
+    };
+    let compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
+    let (tmp, bytes) = EntryWriter::write(
+        &unit.store.staging_dir(),
+        &files,
+        &compiled.stdout,
+        &stderr,
+        compile_ms,
+        &rec.crate_name,
+    )
+    .map_err(|e| NotStored::Problem(e.to_string()))?;
+    if let Err(e) = unit.store.put(&key, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(NotStored::Problem(e.to_string()));
+    }
+    manifest::add(
+        &unit.store.manifest_dir(),
+        inv_key,
+        Candidate {
+            inputs,
+            key: key.to_hex(),
+        },
+    )
+    .map_err(|e| NotStored::Problem(e.to_string()))?;
+    Ok(Stored { key, bytes })
+}
+
+/// The files of this call in its output directory, written by this compile.
+fn collect_outputs(unit: &Unit<'_>, started_at: SystemTime) -> std::io::Result<Vec<PathBuf>> {
+    let since = started_at
+        .checked_sub(Duration::from_secs(1))
+        .unwrap_or(started_at);
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&unit.out_dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !unit.inv.owns_output(&unit.stems, name) {
+            continue;
+        }
+        let md = e.metadata()?;
+        if !md.is_file() || md.modified().is_ok_and(|m| m < since) {
+            continue;
+        }
+        out.push(e.path());
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,379 @@
+//! The wrapper entry point: one rustc (or clippy-driver) call, start to end.
+//!
+//! Cargo runs `kiln <rustc> <args…>` (or, under `cargo clippy`,
+//! `kiln <clippy-driver> <rustc> <args…>`). [`run_wrapper`] decides what to do
+//! with the call, does it, writes the record and returns the exit code the
+//! compiler would have returned.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kiln_config::{Config, ConfigError, TraceMode};
+use kiln_key::{Digest, FileHasher, Roots};
+use kiln_rustc::{Invocation, Plan};
+use kiln_store::LocalStore;
+use kiln_store::lock::{Locked, lock_key};
+use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitRecord};
+
+use crate::compile::run_plain;
+use crate::inputs::Keying;
+use crate::invocation::{KeyContext, invocation_key};
+use crate::{hit, miss};
+
+/// How long a call waits for another process compiling the same unit.
+const SINGLE_FLIGHT_BOUND: Duration = Duration::from_secs(20 * 60);
+
+/// A call as cargo made it.
+#[derive(Debug, Clone)]
+pub struct WrapperCall {
+    /// The program cargo asked for: `rustc` or `clippy-driver`.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
+impl WrapperCall {
+    /// Whether the program is clippy's driver (then `args[0]` is rustc).
+    pub fn is_clippy(&self) -> bool {
+        Path::new(&self.program)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("clippy-driver"))
+    }
+
+    /// The rustc binary and the arguments meant for it.
+    fn rustc_and_args(&self) -> (PathBuf, &[OsString]) {
+        if self.is_clippy() && !self.args.is_empty() {
+            (PathBuf::from(&self.args[0]), &self.args[1..])
+        } else {
+            (PathBuf::from(&self.program), &self.args[..])
+        }
+    }
+}
+
+/// Prints one kiln warning on stderr.
+pub(crate) fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "warning: kiln: {msg}");
+}
+
+/// Appends a debug line to `KILN_LOG`, if set.
+pub(crate) fn log(cfg: &Config, msg: &str) {
+    if let Some(path) = &cfg.log_file
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "[{}] {msg}", std::process::id());
+    }
+}
+
+/// Handles one call and returns the exit code for cargo.
+pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i32 {
+    let cfg = match config {
+        Ok(c) => c,
+        Err(e) => {
+            warn(&format!(
+                "{e}; compiling without the cache (hint: {})",
+                e.hint
+            ));
+            return run_plain(&call.program, &call.args).0;
+        }
+    };
+    let started = Instant::now();
+    let (rustc, rustc_args) = call.rustc_and_args();
+    let plan = kiln_rustc::plan(rustc_args);
+    let mut rec = new_record(&cfg, call, &plan);
+    let code = match plan {
+        Plan::Probe => {
+            rec.outcome = Outcome::Probe;
+            run_plain(&call.program, &call.args).0
+        }
+        Plan::Pass(reason, detail) => pass(&cfg, call, &mut rec, reason, detail),
+        Plan::Cache(_) if cfg.disabled => {
+            pass(&cfg, call, &mut rec, PassReason::Disabled, String::new())
+        }
+        Plan::Cache(inv) => cached(&cfg, call, &rustc, &inv, &mut rec),
+    };
+    rec.exit_code = code;
+    rec.timings.total_us = micros(started.elapsed());
+    let _ = kiln_record::append(&cfg.dir, &rec);
+    code
+}
+
+fn pass(
+    cfg: &Config,
+    call: &WrapperCall,
+    rec: &mut UnitRecord,
+    reason: PassReason,
+    detail: String,
+) -> i32 {
+    log(
+        cfg,
+        &format!("pass {}: {} {detail}", rec.crate_name, reason.as_str()),
+    );
+    rec.outcome = Outcome::NotCacheable;
+    rec.reason = Some(reason);
+    rec.detail = (!detail.is_empty()).then_some(detail);
+    let (code, took) = run_plain(&call.program, &call.args);
+    rec.timings.compile_us = micros(took);
+    code
+}
+
+/// Falls back to a plain compile after an internal problem.
+fn fallback(cfg: &Config, call: &WrapperCall, rec: &mut UnitRecord, problem: &str) -> i32 {
+    warn(&format!("{problem}; compiling without the cache"));
+    pass(cfg, call, rec, PassReason::KilnError, problem.to_owned())
+}
+
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
+    let now = kiln_record::now_ms();
+    let inv = match plan {
+        Plan::Cache(i) => Some(i.as_ref()),
+        _ => None,
+    };
+    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    UnitRecord {
+        version: RECORD_VERSION,
+        run: cfg
+            .run_id
+            .clone()
+            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
+        started_ms: now,
+        crate_name: inv
+            .map(|i| i.crate_name.clone())
+            .or_else(|| env("CARGO_CRATE_NAME"))
+            .unwrap_or_default(),
+        package: env("CARGO_PKG_NAME"),
+        package_version: env("CARGO_PKG_VERSION"),
+        crate_types: inv.map(|i| i.crate_types.clone()).unwrap_or_default(),
+        target: inv.and_then(|i| i.target.clone()),
+        profile: inv.and_then(Invocation::profile_dir_name),
+        extra_filename: inv
+            .map(|i| i.extra_filename.clone())
+            .filter(|s| !s.is_empty()),
+        clippy: call.is_clippy(),
+        outcome: Outcome::Miss,
+        reason: None,
+        detail: None,
+        invocation_key: None,
+        key: None,
+        compile_ms: 0,
+        timings: Timings::default(),
+        bytes_read: 0,
+        bytes_written: 0,
+        corrupt_entry: false,
+        exit_code: 0,
+    }
+}
+
+/// Everything about a cacheable call that hit and miss handling share.
+pub(crate) struct Unit<'a> {
+    pub cfg: &'a Config,
+    pub call: &'a WrapperCall,
+    pub inv: &'a Invocation,
+    pub store: LocalStore,
+    pub roots: Roots,
+    pub cwd: PathBuf,
+    pub out_dir: PathBuf,
+    pub stems: Vec<String>,
+    pub sysroot: PathBuf,
+    pub target_dir: Option<PathBuf>,
+    pub hasher: FileHasher,
+    pub tracer: Option<kiln_trace::Tracer>,
+}
+
+fn env_lookup(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+fn cached(
+    cfg: &Config,
+    call: &WrapperCall,
+    rustc: &Path,
+    inv: &Invocation,
+    rec: &mut UnitRecord,
+) -> i32 {
+    let hash_start = Instant::now();
+    let cwd = match std::env::current_dir() {
+        Ok(c) => c,
+        Err(e) => {
+            return fallback(
+                cfg,
+                call,
+                rec,
+                &format!("cannot read the working directory: {e}"),
+            );
+        }
+    };
+    let clippy = call.is_clippy().then(|| PathBuf::from(&call.program));
+    let toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
+    let identity = match kiln_rustc::compiler::identify(
+        &cfg.dir,
+        rustc,
+        clippy.as_deref(),
+        toolchain.as_deref(),
+    ) {
+        Ok(id) => id,
+        Err(e) => {
+            return fallback(
+                cfg,
+                call,
+                rec,
+                &format!("cannot identify the compiler: {e}"),
+            );
+        }
+    };
+    let tracer = match cfg.trace {
+        TraceMode::Off => None,
+        TraceMode::Auto => match kiln_trace::Tracer::install(&cfg.dir.join("lib")) {
+            Ok(t) => t,
+            Err(e) => {
+                return fallback(
+                    cfg,
+                    call,
+                    rec,
+                    &format!("cannot set up input observation: {e}"),
+                );
+            }
+        },
+    };
+    if tracer.is_none() {
+        let proc_macro_externs = inv.externs.iter().any(|e| {
+            e.path
+                .as_ref()
+                .and_then(|p| p.extension())
+                .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
+        });
+        if inv.links() || proc_macro_externs || inv.is_proc_macro() {
+            let what = if inv.links() {
+                "linked output"
+            } else {
+                "proc-macro reads"
+            };
+            return pass(
+                cfg,
+                call,
+                rec,
+                PassReason::LinkerNotObservable,
+                format!("{what} cannot be observed here"),
+            );
+        }
+    }
+    let (out_dir, stems) = inv.output_stems();
+    let out_dir = cwd.join(out_dir);
+    for e in &inv.emit {
+        if let Some(p) = &e.path
+            && cwd.join(p).parent() != Some(out_dir.as_path())
+        {
+            return pass(
+                cfg,
+                call,
+                rec,
+                PassReason::UnsupportedOutput,
+                format!("`--emit {}` outside the output directory", e.kind),
+            );
+        }
+    }
+    let target_dir = kiln_key::roots::find_target_dir(&out_dir);
+    let roots = Roots::new(
+        &cwd,
+        target_dir.as_deref(),
+        cfg.cargo_home.as_deref(),
+        Some(&identity.sysroot),
+    );
+    let store = LocalStore::new(&cfg.dir);
+    let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
+    let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
+    let key_cx = KeyContext {
+        identity: &identity,
+        roots: &roots,
+        mode: cfg.paths,
+        clippy: clippy.is_some(),
+        hasher: &hasher,
+        env: &env_lookup,
+        cwd: &cwd,
+    };
+    let inv_key = match invocation_key(inv, &key_cx) {
+        Ok(k) => k,
+        Err(e) => return fallback(cfg, call, rec, &format!("cannot key the call: {e}")),
+    };
+    rec.invocation_key = Some(inv_key.to_hex());
+    let unit = Unit {
+        cfg,
+        call,
+        inv,
+        store,
+        roots,
+        cwd,
+        out_dir,
+        stems,
+        sysroot: identity.sysroot.clone(),
+        target_dir,
+        hasher,
+        tracer,
+    };
+    let keying = Keying {
+        roots: &unit.roots,
+        mode: cfg.paths,
+        from_cargo_home,
+        hasher: &unit.hasher,
+        env: &env_lookup,
+    };
+    if hit::lookup(&unit, &keying, &inv_key, rec, hash_start) {
+        return 0;
+    }
+    let lock = match lock_key(&unit.store.lock_dir(), &inv_key, SINGLE_FLIGHT_BOUND) {
+        Ok(Locked::Free(l)) => Some(l),
+        Ok(Locked::AfterWait(l, waited)) => {
+            rec.timings.wait_us = micros(waited);
+            if hit::lookup(&unit, &keying, &inv_key, rec, Instant::now()) {
+                return 0;
+            }
+            Some(l)
+        }
+        Ok(Locked::TimedOut(waited)) => {
+            rec.timings.wait_us = micros(waited);
+            None
+        }
+        Err(e) => {
+            warn(&format!(
+                "cannot lock `{}`: {e}; compiling without waiting for others",
+                unit.store.lock_dir().display()
+            ));
+            None
+        }
+    };
+    rec.timings.hash_us += micros(hash_start.elapsed()).saturating_sub(rec.timings.wait_us);
+    let code = miss::compile_and_store(&unit, &keying, &inv_key, rec);
+    drop(lock);
+    code
+}
+
+/// Runs a size-bounded gc now and then (about one store in 64), skipping it
+/// when another process is already collecting.
+pub(crate) fn maybe_gc(unit: &Unit<'_>, key: &Digest) {
+    if key.0[0] >= 4 {
+        return;
+    }
+    let lock_path = unit.store.lock_dir().join("gc");
+    let Ok(f) = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+    else {
+        return;
+    };
+    if f.try_lock().is_ok() {
+        if let Err(e) = unit.store.gc(unit.cfg.cache_size) {
+            warn(&format!("cache size check failed: {e}"));
+        }
+        kiln_record::prune(&unit.cfg.dir, 30);
+    }
+}

@@ -1,0 +1,283 @@
+//! kiln's configuration, read in one place.
+//!
+//! Every environment variable kiln understands is a named constant in [`vars`].
+//! [`Config::from_lookup`] parses them once into a typed [`Config`]; everything
+//! below the CLI takes `&Config` (or a narrower value) and never reads the
+//! process environment itself. Tests build configs from maps.
+
+mod size;
+pub mod vars;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+pub use size::{format_size, parse_size};
+
+/// Default bound of the local store: 10 GiB.
+pub const DEFAULT_CACHE_SIZE: u64 = 10 * 1024 * 1024 * 1024;
+
+/// How paths are treated in cache keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathMode {
+    /// Workspace root, `CARGO_HOME` and target dir are replaced by placeholders,
+    /// so the same sources hit from any checkout. Paths embedded in artifacts
+    /// (panic locations of dependencies, debuginfo) are those of the machine
+    /// that compiled the entry.
+    #[default]
+    Normalize,
+    /// Absolute paths are part of the key: hits only from the same locations,
+    /// artifacts always carry local paths.
+    Exact,
+}
+
+/// Whether the compiler's file and environment reads are observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceMode {
+    /// Observe where the platform allows it (Linux with glibc).
+    #[default]
+    Auto,
+    /// Never observe: proc-macro reads are then invisible, so crates that
+    /// depend on proc macros and linked outputs are not cached.
+    Off,
+}
+
+/// kiln's settings for one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Root of the local store (`KILN_DIR`).
+    pub dir: PathBuf,
+    /// Upper bound of the local store in bytes (`KILN_CACHE_SIZE`).
+    pub cache_size: u64,
+    /// Pass every call through uncached (`KILN_DISABLE`).
+    pub disabled: bool,
+    /// Path treatment in keys (`KILN_PATHS`).
+    pub paths: PathMode,
+    /// Input observation (`KILN_TRACE`).
+    pub trace: TraceMode,
+    /// Run id that groups records (`KILN_RUN_ID`, set by `kiln run`).
+    pub run_id: Option<String>,
+    /// File that receives debug log lines (`KILN_LOG`).
+    pub log_file: Option<PathBuf>,
+    /// `CARGO_HOME`, or its default, for path normalization.
+    pub cargo_home: Option<PathBuf>,
+}
+
+/// A `KILN_*` value that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid value `{value}` for `{var}`: {problem}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value, lossily decoded.
+    pub value: String,
+    /// What is wrong with it.
+    pub problem: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Reads the configuration through `lookup` (a name → value function).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(v) if v.is_empty() => Ok(None),
+                Some(v) => v.into_string().map(Some).map_err(|v| ConfigError {
+                    var: name,
+                    value: v.to_string_lossy().into_owned(),
+                    problem: "not valid UTF-8".into(),
+                    hint: format!("set `{name}` to a UTF-8 value"),
+                }),
+            }
+        };
+        let home = lookup("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+
+        let dir = match lookup(vars::DIR).filter(|v| !v.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => default_dir(&lookup, home.as_ref()).ok_or_else(|| ConfigError {
+                var: vars::DIR,
+                value: String::new(),
+                problem: "no cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set".into(),
+                hint: format!("set `{}` to a directory kiln may write", vars::DIR),
+            })?,
+        };
+        let cache_size = match text(vars::CACHE_SIZE)? {
+            None => DEFAULT_CACHE_SIZE,
+            Some(v) => parse_size(&v).map_err(|problem| ConfigError {
+                var: vars::CACHE_SIZE,
+                value: v.clone(),
+                problem,
+                hint: format!(
+                    "use a size such as `10G`, `500M` or `2T` for `{}`",
+                    vars::CACHE_SIZE
+                ),
+            })?,
+        };
+        let disabled = match text(vars::DISABLE)? {
+            None => false,
+            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
+                var: vars::DISABLE,
+                value: v.clone(),
+                problem: "not a boolean".into(),
+                hint: format!("use `1`/`true` or `0`/`false` for `{}`", vars::DISABLE),
+            })?,
+        };
+        let paths = match text(vars::PATHS)?.as_deref() {
+            None | Some("normalize") => PathMode::Normalize,
+            Some("exact") => PathMode::Exact,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: vars::PATHS,
+                    value: other.into(),
+                    problem: "unknown path mode".into(),
+                    hint: format!("use `normalize` (default) or `exact` for `{}`", vars::PATHS),
+                });
+            }
+        };
+        let trace = match text(vars::TRACE)?.as_deref() {
+            None | Some("auto") => TraceMode::Auto,
+            Some("off") => TraceMode::Off,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: vars::TRACE,
+                    value: other.into(),
+                    problem: "unknown trace mode".into(),
+                    hint: format!("use `auto` (default) or `off` for `{}`", vars::TRACE),
+                });
+            }
+        };
+        let run_id = text(vars::RUN_ID)?;
+        if let Some(id) = &run_id
+            && (!id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || id.len() > 80)
+        {
+            return Err(ConfigError {
+                var: vars::RUN_ID,
+                value: id.clone(),
+                problem: "run ids use only letters, digits, `-` and `_`".into(),
+                hint: format!("unset `{}`; `kiln run` sets it", vars::RUN_ID),
+            });
+        }
+        let log_file = lookup(vars::LOG)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let cargo_home = lookup("CARGO_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home.map(|h| h.join(".cargo")));
+        Ok(Self {
+            dir,
+            cache_size,
+            disabled,
+            paths,
+            trace,
+            run_id,
+            log_file,
+            cargo_home,
+        })
+    }
+
+    /// A configuration for tests and tools: a store at `dir`, defaults elsewhere.
+    pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            cache_size: DEFAULT_CACHE_SIZE,
+            disabled: false,
+            paths: PathMode::Normalize,
+            trace: TraceMode::Auto,
+            run_id: None,
+            log_file: None,
+            cargo_home: None,
+        }
+    }
+}
+
+fn default_dir(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    home: Option<&PathBuf>,
+) -> Option<PathBuf> {
+    if let Some(xdg) = lookup("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(xdg).join("kiln"));
+    }
+    let home = home?;
+    if cfg!(target_os = "macos") {
+        Some(home.join("Library/Caches/kiln"))
+    } else {
+        Some(home.join(".cache/kiln"))
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_home() {
+        let c = config(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(c.dir, PathBuf::from("/home/u/.cache/kiln"));
+        assert_eq!(c.cache_size, DEFAULT_CACHE_SIZE);
+        assert_eq!(c.cargo_home, Some(PathBuf::from("/home/u/.cargo")));
+        assert!(!c.disabled);
+    }
+
+    #[test]
+    fn xdg_and_kiln_dir_win() {
+        let c = config(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]).unwrap();
+        assert_eq!(c.dir, PathBuf::from("/x/kiln"));
+        let c = config(&[("HOME", "/h"), ("KILN_DIR", "/k")]).unwrap();
+        assert_eq!(c.dir, PathBuf::from("/k"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_a_fix() {
+        let e = config(&[("HOME", "/h"), ("KILN_CACHE_SIZE", "lots")]).unwrap_err();
+        assert_eq!(e.var, "KILN_CACHE_SIZE");
+        assert!(e.hint.contains("10G"));
+        let e = config(&[("HOME", "/h"), ("KILN_PATHS", "weird")]).unwrap_err();
+        assert_eq!(e.var, "KILN_PATHS");
+        let e = config(&[("HOME", "/h"), ("KILN_DISABLE", "maybe")]).unwrap_err();
+        assert_eq!(e.var, "KILN_DISABLE");
+        let e = config(&[("HOME", "/h"), ("KILN_RUN_ID", "../x")]).unwrap_err();
+        assert_eq!(e.var, "KILN_RUN_ID");
+        assert!(config(&[]).is_err());
+    }
+
+    #[test]
+    fn modes_parse() {
+        let c = config(&[
+            ("HOME", "/h"),
+            ("KILN_PATHS", "exact"),
+            ("KILN_TRACE", "off"),
+            ("KILN_DISABLE", "1"),
+        ])
+        .unwrap();
+        assert_eq!(c.paths, PathMode::Exact);
+        assert_eq!(c.trace, TraceMode::Off);
+        assert!(c.disabled);
+    }
+}

@@ -1,0 +1,317 @@
+//! Run records: the history of what kiln did.
+//!
+//! Every call kiln sees appends one [`UnitRecord`] as a JSON line to
+//! `<dir>/records/<run-id>.jsonl` (one `write` per line, with `O_APPEND`, so
+//! concurrent wrapper processes never interleave). `kiln stats` sums records
+//! since the last reset; `kiln run` summarizes the records of its run.
+//! Malformed lines are skipped: a damaged record never breaks a command.
+
+mod time;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use kiln_types::{Outcome, Stats, UnitRecord};
+pub use time::{now_ms, utc_date};
+
+/// A problem reading or writing records.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} `{path}`: {source}")]
+pub struct RecordError {
+    /// What kiln was doing.
+    pub action: &'static str,
+    /// Where.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: std::io::Error,
+}
+
+/// The records directory of a store.
+pub fn records_dir(store: &Path) -> PathBuf {
+    store.join("records")
+}
+
+/// The run id for calls outside `kiln run`: one per UTC day.
+pub fn adhoc_run_id(now_ms: u64) -> String {
+    format!("adhoc-{}", utc_date(now_ms).replace('-', ""))
+}
+
+/// A fresh run id: UTC date, time and process id.
+pub fn new_run_id(now_ms: u64) -> String {
+    let secs = now_ms / 1000;
+    format!(
+        "{}-{:02}{:02}{:02}-{}",
+        utc_date(now_ms).replace('-', ""),
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        std::process::id()
+    )
+}
+
+/// Appends `record` to its run's file.
+pub fn append(store: &Path, record: &UnitRecord) -> Result<(), RecordError> {
+    let dir = records_dir(store);
+    let path = dir.join(format!("{}.jsonl", record.run));
+    let err = |action, source| RecordError {
+        action,
+        path: path.clone(),
+        source,
+    };
+    let mut line = serde_json::to_vec(record)
+        .map_err(|e| err("encode record for", std::io::Error::other(e)))?;
+    line.push(b'\n');
+    std::fs::create_dir_all(&dir).map_err(|e| err("create", e))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| err("open", e))?;
+    f.write_all(&line).map_err(|e| err("write", e))
+}
+
+/// Reads the records of one run, in the order they were written.
+pub fn read_run(store: &Path, run: &str) -> Result<Vec<UnitRecord>, RecordError> {
+    let path = records_dir(store).join(format!("{run}.jsonl"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(parse_lines(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(RecordError {
+            action: "read",
+            path,
+            source,
+        }),
+    }
+}
+
+fn parse_lines(text: &str) -> Vec<UnitRecord> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<UnitRecord>(l).ok())
+        .collect()
+}
+
+fn zero_file(store: &Path) -> PathBuf {
+    records_dir(store).join("stats-zero")
+}
+
+/// When the counts of `kiln stats` start (ms since the epoch; 0: forever).
+pub fn stats_since(store: &Path) -> u64 {
+    std::fs::read_to_string(zero_file(store))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the counts of `kiln stats` to start now.
+pub fn zero_stats(store: &Path, now_ms: u64) -> Result<(), RecordError> {
+    let path = zero_file(store);
+    let dir = records_dir(store);
+    std::fs::create_dir_all(&dir).map_err(|source| RecordError {
+        action: "create",
+        path: dir,
+        source,
+    })?;
+    std::fs::write(&path, now_ms.to_string()).map_err(|source| RecordError {
+        action: "write",
+        path,
+        source,
+    })
+}
+
+/// Sums every record since the last reset.
+pub fn stats(store: &Path) -> Result<Stats, RecordError> {
+    let since = stats_since(store);
+    let mut stats = Stats::new(since);
+    let dir = records_dir(store);
+    let files = match std::fs::read_dir(&dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stats),
+        Err(source) => {
+            return Err(RecordError {
+                action: "list",
+                path: dir,
+                source,
+            });
+        }
+    };
+    for f in files.flatten() {
+        let path = f.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let modified_ms = f
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(u64::MAX, |d| {
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+            });
+        if modified_ms < since {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for r in parse_lines(&text) {
+            if r.started_ms >= since {
+                stats.add(&r);
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Removes run files not written to for `keep_days` days.
+pub fn prune(store: &Path, keep_days: u64) -> usize {
+    let Ok(files) = std::fs::read_dir(records_dir(store)) else {
+        return 0;
+    };
+    let limit = std::time::Duration::from_secs(keep_days * 86_400);
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for f in files.flatten() {
+        let p = f.path();
+        if p.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let old = f
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok());
+        if old.is_some_and(|age| age > limit) && std::fs::remove_file(&p).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The summary `kiln run` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Totals of the run.
+    pub stats: Stats,
+    /// The slowest misses: label and compile ms, slowest first.
+    pub slowest_misses: Vec<(String, u64)>,
+    /// Uncached calls grouped by reason, with an example unit.
+    pub uncached_examples: Vec<(String, u64, String)>,
+}
+
+/// Summarizes the records of a run.
+pub fn summarize(records: &[UnitRecord], top: usize) -> RunSummary {
+    let mut stats = Stats::new(records.iter().map(|r| r.started_ms).min().unwrap_or(0));
+    for r in records {
+        stats.add(r);
+    }
+    let mut misses: Vec<(String, u64)> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Miss)
+        .map(|r| (r.label(), r.timings.compile_us / 1000))
+        .collect();
+    misses.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    misses.truncate(top);
+    let mut uncached: std::collections::BTreeMap<String, (u64, String)> =
+        std::collections::BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotCacheable)
+    {
+        let reason = r
+            .reason
+            .as_ref()
+            .map_or("unknown", |r| r.as_str())
+            .to_owned();
+        let e = uncached.entry(reason).or_insert((0, r.label()));
+        e.0 += 1;
+    }
+    RunSummary {
+        stats,
+        slowest_misses: misses,
+        uncached_examples: uncached
+            .into_iter()
+            .map(|(k, (n, ex))| (k, n, ex))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_types::{PassReason, RECORD_VERSION, Timings};
+
+    fn rec(run: &str, outcome: Outcome, started_ms: u64) -> UnitRecord {
+        UnitRecord {
+            version: RECORD_VERSION,
+            run: run.into(),
+            started_ms,
+            crate_name: "foo".into(),
+            package: Some("foo".into()),
+            package_version: Some("1.0.0".into()),
+            crate_types: vec!["lib".into()],
+            target: None,
+            profile: Some("debug".into()),
+            extra_filename: None,
+            clippy: false,
+            outcome,
+            reason: (outcome == Outcome::NotCacheable).then_some(PassReason::Incremental),
+            detail: None,
+            invocation_key: None,
+            key: None,
+            compile_ms: 100,
+            timings: Timings {
+                compile_us: 50_000,
+                ..Timings::default()
+            },
+            bytes_read: 10,
+            bytes_written: 20,
+            corrupt_entry: false,
+            exit_code: 0,
+        }
+    }
+
+    #[test]
+    fn stats_count_since_zero() {
+        let d = tempfile::tempdir().unwrap();
+        append(d.path(), &rec("a", Outcome::Hit, 10)).unwrap();
+        append(d.path(), &rec("a", Outcome::Miss, 20)).unwrap();
+        append(d.path(), &rec("b", Outcome::NotCacheable, 30)).unwrap();
+        append(d.path(), &rec("b", Outcome::Probe, 30)).unwrap();
+        let s = stats(d.path()).unwrap();
+        assert_eq!(
+            (s.requests, s.hits, s.misses, s.not_cacheable_total),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(s.not_cacheable.get("incremental"), Some(&1));
+        assert_eq!(s.compile_ms_saved, 100);
+        assert_eq!(s.bytes_written, 60);
+        zero_stats(d.path(), 25).unwrap();
+        let s = stats(d.path()).unwrap();
+        assert_eq!((s.requests, s.hits, s.misses), (1, 0, 0));
+    }
+
+    #[test]
+    fn damaged_lines_are_skipped() {
+        let d = tempfile::tempdir().unwrap();
+        append(d.path(), &rec("a", Outcome::Hit, 10)).unwrap();
+        let p = records_dir(d.path()).join("a.jsonl");
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str("{garbage\n");
+        std::fs::write(&p, text).unwrap();
+        assert_eq!(read_run(d.path(), "a").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn summary_ranks_slowest_misses() {
+        let mut a = rec("r", Outcome::Miss, 1);
+        a.timings.compile_us = 5_000_000;
+        a.package = Some("slow".into());
+        let b = rec("r", Outcome::Miss, 1);
+        let s = summarize(&[b, a, rec("r", Outcome::Hit, 1)], 1);
+        assert_eq!(
+            s.slowest_misses,
+            vec![("slow v1.0.0 (lib)".to_owned(), 5000)]
+        );
+        assert_eq!(s.stats.hits, 1);
+    }
+}

@@ -1,0 +1,597 @@
+//! The rustc argument model and the cacheability decision.
+//!
+//! [`plan`] turns the arguments cargo passed into a [`Plan`]: a probe to pass
+//! through, a call kiln must not cache (with the reason), or an
+//! [`Invocation`] describing everything kiln needs to key and restore it.
+//! Unknown flags are never guessed at: they make the call uncacheable.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use kiln_types::PassReason;
+
+/// One `--emit` kind, with its explicit path if given (`--emit=link=out/x`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emit {
+    /// `link`, `metadata`, `dep-info`, `obj`, `asm`, `llvm-ir`, `llvm-bc`, `mir`.
+    pub kind: String,
+    /// Explicit output path.
+    pub path: Option<PathBuf>,
+}
+
+/// One `--extern` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extern {
+    /// Options before the name (`noprelude`, `priv`, `nounused`), comma-joined.
+    pub opts: String,
+    /// Crate name as seen by the crate being compiled.
+    pub name: String,
+    /// File that provides it, if given.
+    pub path: Option<PathBuf>,
+}
+
+/// A call kiln can cache, described.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Invocation {
+    /// Arguments after `@file` expansion, in order.
+    pub args: Vec<String>,
+    /// `--crate-name`.
+    pub crate_name: String,
+    /// `--crate-type` values, in order.
+    pub crate_types: Vec<String>,
+    /// The source file.
+    pub input: PathBuf,
+    /// `--out-dir`.
+    pub out_dir: Option<PathBuf>,
+    /// `-o`.
+    pub output: Option<PathBuf>,
+    /// `--emit` kinds (rustc's default `link` when absent).
+    pub emit: Vec<Emit>,
+    /// `-C extra-filename`.
+    pub extra_filename: String,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--extern` arguments.
+    pub externs: Vec<Extern>,
+    /// `-L` search paths as `(kind, path)`.
+    pub search_paths: Vec<(String, PathBuf)>,
+    /// `-C linker`.
+    pub linker: Option<PathBuf>,
+    /// `--test`.
+    pub test: bool,
+    /// `--error-format=json`.
+    pub json_diagnostics: bool,
+}
+
+/// What kiln should do with a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A question to the compiler (`-vV`, `--print`): pass through, not a request.
+    Probe,
+    /// A compile kiln must not cache.
+    Pass(PassReason, String),
+    /// A cacheable compile.
+    Cache(Box<Invocation>),
+}
+
+/// Flags that take a value, in their long or short spelling.
+const VALUE_FLAGS: &[&str] = &[
+    "--cfg",
+    "--check-cfg",
+    "-L",
+    "-l",
+    "--crate-type",
+    "--crate-name",
+    "--edition",
+    "--emit",
+    "--print",
+    "-o",
+    "--out-dir",
+    "--explain",
+    "--target",
+    "-A",
+    "-W",
+    "-D",
+    "-F",
+    "--allow",
+    "--warn",
+    "--deny",
+    "--forbid",
+    "--force-warn",
+    "--cap-lints",
+    "-C",
+    "--codegen",
+    "-Z",
+    "--error-format",
+    "--json",
+    "--color",
+    "--diagnostic-width",
+    "--remap-path-prefix",
+    "--extern",
+    "--sysroot",
+    "--env-set",
+];
+
+/// Flags without a value that kiln understands.
+const BOOL_FLAGS: &[&str] = &[
+    "-g",
+    "-O",
+    "--test",
+    "-v",
+    "-vV",
+    "--verbose",
+    "-V",
+    "--version",
+    "-h",
+    "--help",
+];
+
+/// `-Z` flags known not to read or write anything beyond the normal outputs.
+const SAFE_UNSTABLE: &[&str] = &[
+    "unstable-options",
+    "threads",
+    "share-generics",
+    "next-solver",
+    "macro-backtrace",
+];
+
+/// Decides what to do with the arguments that followed the compiler path.
+pub fn plan(raw: &[OsString]) -> Plan {
+    let mut args = Vec::with_capacity(raw.len());
+    for a in raw {
+        let Some(s) = a.to_str() else {
+            return Plan::Pass(PassReason::UnknownFlag, "argument is not UTF-8".into());
+        };
+        if let Some(file) = s.strip_prefix('@') {
+            match expand_argfile(file) {
+                Ok(mut more) => args.append(&mut more),
+                Err(e) => {
+                    return Plan::Pass(
+                        PassReason::UnknownFlag,
+                        format!("argument file `{file}`: {e}"),
+                    );
+                }
+            }
+        } else {
+            args.push(s.to_owned());
+        }
+    }
+    parse(args)
+}
+
+fn expand_argfile(spec: &str) -> std::io::Result<Vec<String>> {
+    let (path, shell) = match spec.strip_prefix("shell:") {
+        Some(p) => (p, true),
+        None => (spec, false),
+    };
+    if shell {
+        return Err(std::io::Error::other(
+            "`@shell:` argument files are not supported",
+        ));
+    }
+    let text = fs_err::read_to_string(path)?;
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+/// Splits `arg` into a flag and an attached value: `--emit=x`, `-Copt=3`.
+fn split_flag(arg: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = arg.strip_prefix("--") {
+        if let Some((name, value)) = rest.split_once('=') {
+            return (&arg[..name.len() + 2], Some(value));
+        }
+        return (arg, None);
+    }
+    if arg.len() > 2 && arg.starts_with('-') && arg.is_char_boundary(2) {
+        let (flag, value) = arg.split_at(2);
+        if VALUE_FLAGS.contains(&flag) {
+            return (flag, Some(value));
+        }
+    }
+    (arg, None)
+}
+
+fn parse(args: Vec<String>) -> Plan {
+    let mut inv = Invocation::default();
+    let mut inputs = Vec::new();
+    let mut crate_name = None;
+    let mut probe = false;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "-" {
+            inputs.push(arg.clone());
+            continue;
+        }
+        if !arg.starts_with('-') {
+            inputs.push(arg.clone());
+            continue;
+        }
+        let (flag, attached) = split_flag(arg);
+        if BOOL_FLAGS.contains(&flag) && attached.is_none() {
+            match flag {
+                "--test" => inv.test = true,
+                "-V" | "-vV" | "--version" | "-h" | "--help" | "-v" | "--verbose" => probe = true,
+                _ => {}
+            }
+            continue;
+        }
+        if !VALUE_FLAGS.contains(&flag) {
+            return Plan::Pass(PassReason::UnknownFlag, format!("unknown flag `{arg}`"));
+        }
+        let value = match attached {
+            Some(v) => v.to_owned(),
+            None => {
+                let Some(v) = args.get(i) else {
+                    return Plan::Pass(
+                        PassReason::UnknownFlag,
+                        format!("flag `{flag}` has no value"),
+                    );
+                };
+                i += 1;
+                v.clone()
+            }
+        };
+        match flag {
+            "--print" | "--explain" => probe = true,
+            "--crate-name" => crate_name = Some(value),
+            "--crate-type" => inv.crate_types.extend(value.split(',').map(str::to_owned)),
+            "--emit" => {
+                for kind in value.split(',') {
+                    let (kind, path) = match kind.split_once('=') {
+                        Some((k, p)) => (k, Some(PathBuf::from(p))),
+                        None => (kind, None),
+                    };
+                    if path.as_deref() == Some(Path::new("-")) {
+                        return Plan::Pass(
+                            PassReason::UnsupportedOutput,
+                            "`--emit` to standard output".into(),
+                        );
+                    }
+                    inv.emit.push(Emit {
+                        kind: kind.to_owned(),
+                        path,
+                    });
+                }
+            }
+            "-o" => {
+                if value == "-" {
+                    return Plan::Pass(
+                        PassReason::UnsupportedOutput,
+                        "`-o -` writes to standard output".into(),
+                    );
+                }
+                inv.output = Some(PathBuf::from(value));
+            }
+            "--out-dir" => inv.out_dir = Some(PathBuf::from(value)),
+            "--target" => inv.target = Some(value),
+            "--extern" => inv.externs.push(parse_extern(&value)),
+            "-L" => {
+                let (kind, path) = match value.split_once('=') {
+                    Some((k, p))
+                        if ["dependency", "crate", "native", "framework", "all"].contains(&k) =>
+                    {
+                        (k.to_owned(), PathBuf::from(p))
+                    }
+                    _ => ("all".to_owned(), PathBuf::from(value)),
+                };
+                inv.search_paths.push((kind, path));
+            }
+            "--error-format" => inv.json_diagnostics = value == "json",
+            "-C" | "--codegen" => {
+                let (name, v) = match value.split_once('=') {
+                    Some((n, v)) => (n.replace('_', "-"), Some(v)),
+                    None => (value.replace('_', "-"), None),
+                };
+                match name.as_str() {
+                    "incremental" => {
+                        return Plan::Pass(
+                            PassReason::Incremental,
+                            "`-C incremental` keeps rustc's own state".into(),
+                        );
+                    }
+                    "profile-generate" | "profile-use" | "profile-sample-use" => {
+                        return Plan::Pass(PassReason::ProfileGuided, format!("`-C {name}`"));
+                    }
+                    "extra-filename" => inv.extra_filename = v.unwrap_or_default().to_owned(),
+                    "linker" => inv.linker = v.map(PathBuf::from),
+                    _ => {}
+                }
+            }
+            "-Z" => {
+                let name = value
+                    .split('=')
+                    .next()
+                    .unwrap_or_default()
+                    .replace('_', "-");
+                if !SAFE_UNSTABLE.contains(&name.as_str()) {
+                    return Plan::Pass(
+                        PassReason::UnstableFlag,
+                        format!("unstable flag `-Z {value}`"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    inv.args = args;
+    if probe {
+        return Plan::Probe;
+    }
+    match inputs.as_slice() {
+        [] => Plan::Probe,
+        [one] if one == "-" => Plan::Pass(
+            PassReason::StdinInput,
+            "source read from standard input".into(),
+        ),
+        [one] => {
+            inv.input = PathBuf::from(one);
+            inv.crate_name = match crate_name {
+                Some(n) => n,
+                None => {
+                    return Plan::Pass(
+                        PassReason::UnknownFlag,
+                        "no `--crate-name`: output names unknown".into(),
+                    );
+                }
+            };
+            if inv.out_dir.is_none() && inv.output.is_none() {
+                return Plan::Pass(
+                    PassReason::UnsupportedOutput,
+                    "neither `--out-dir` nor `-o`".into(),
+                );
+            }
+            if inv.emit.is_empty() {
+                inv.emit.push(Emit {
+                    kind: "link".into(),
+                    path: None,
+                });
+            }
+            Plan::Cache(Box::new(inv))
+        }
+        _ => Plan::Pass(
+            PassReason::NoSingleInput,
+            format!("{} input files", inputs.len()),
+        ),
+    }
+}
+
+fn parse_extern(value: &str) -> Extern {
+    let (spec, path) = match value.split_once('=') {
+        Some((s, p)) => (s, Some(PathBuf::from(p))),
+        None => (value, None),
+    };
+    let (opts, name) = match spec.rsplit_once(':') {
+        Some((o, n)) => (o.to_owned(), n.to_owned()),
+        None => (String::new(), spec.to_owned()),
+    };
+    Extern { opts, name, path }
+}
+
+impl Invocation {
+    /// Whether rustc invokes a linker (or archiver) for this call: its outputs
+    /// then depend on every object and library the linker reads.
+    pub fn links(&self) -> bool {
+        if !self.emit.iter().any(|e| e.kind == "link") {
+            return false;
+        }
+        if self.test || self.crate_types.is_empty() {
+            return true;
+        }
+        self.crate_types
+            .iter()
+            .any(|t| !matches!(t.as_str(), "lib" | "rlib"))
+    }
+
+    /// Whether this call builds a proc macro.
+    pub fn is_proc_macro(&self) -> bool {
+        self.crate_types.iter().any(|t| t == "proc-macro")
+    }
+
+    /// Directory and file-name stems of the files rustc writes for this call.
+    /// A file belongs to the call when its name equals a stem or starts with
+    /// a stem followed by `.`.
+    pub fn output_stems(&self) -> (PathBuf, Vec<String>) {
+        if let Some(o) = &self.output {
+            let dir = o.parent().map(Path::to_path_buf).unwrap_or_default();
+            let stem = o
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return (dir, vec![stem]);
+        }
+        let dir = self.out_dir.clone().unwrap_or_default();
+        let base = format!("{}{}", self.crate_name, self.extra_filename);
+        (dir, vec![format!("lib{base}"), base])
+    }
+
+    /// Whether `name` (a file name in the output directory) is an output of this call.
+    pub fn owns_output(&self, stems: &[String], name: &str) -> bool {
+        stems.iter().any(|s| {
+            name == s
+                || (name.len() > s.len()
+                    && name.starts_with(s.as_str())
+                    && name.as_bytes()[s.len()] == b'.')
+        })
+    }
+
+    /// The dep-info file rustc writes, if `--emit` asks for one.
+    pub fn dep_info_path(&self) -> Option<PathBuf> {
+        let e = self.emit.iter().find(|e| e.kind == "dep-info")?;
+        if let Some(p) = &e.path {
+            return Some(p.clone());
+        }
+        let (dir, stems) = self.output_stems();
+        let stem = stems.last()?;
+        Some(dir.join(format!("{stem}.d")))
+    }
+
+    /// Cargo's profile directory name, guessed from `--out-dir`
+    /// (`target/<profile>/deps` or `target/<profile>/build/<unit>`).
+    pub fn profile_dir_name(&self) -> Option<String> {
+        let out = self.out_dir.as_ref()?;
+        let mut comps: Vec<_> = out
+            .components()
+            .rev()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        comps.truncate(3);
+        match comps.as_slice() {
+            [deps, profile, ..] if deps == "deps" || deps == "examples" => Some(profile.clone()),
+            [_, build, profile] if build == "build" => Some(profile.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(s: &str) -> Plan {
+        let v: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
+        plan(&v)
+    }
+
+    fn inv(s: &str) -> Invocation {
+        match plan_of(s) {
+            Plan::Cache(i) => *i,
+            other => panic!("expected cacheable, got {other:?}"),
+        }
+    }
+
+    const CARGO_LIB: &str = "--crate-name foo --edition=2021 src/lib.rs --error-format=json --json=diagnostic-rendered-ansi,artifacts,future-incompat --crate-type lib --emit=dep-info,metadata,link -C embed-bitcode=no -C debuginfo=2 --cfg feature=\"x\" -C metadata=abc -C extra-filename=-abc --out-dir /t/debug/deps -L dependency=/t/debug/deps --extern bar=/t/debug/deps/libbar-1.rmeta --extern noprelude:baz=/t/debug/deps/libbaz-2.rlib";
+
+    #[test]
+    fn cargo_lib_call_is_cacheable() {
+        let i = inv(CARGO_LIB);
+        assert_eq!(i.crate_name, "foo");
+        assert_eq!(i.crate_types, ["lib"]);
+        assert_eq!(i.extra_filename, "-abc");
+        assert_eq!(i.externs.len(), 2);
+        assert_eq!(i.externs[1].opts, "noprelude");
+        assert_eq!(i.externs[1].name, "baz");
+        assert!(i.json_diagnostics);
+        assert!(!i.links());
+        assert_eq!(
+            i.dep_info_path(),
+            Some(PathBuf::from("/t/debug/deps/foo-abc.d"))
+        );
+        assert_eq!(i.profile_dir_name().as_deref(), Some("debug"));
+        let (_, stems) = i.output_stems();
+        assert!(i.owns_output(&stems, "libfoo-abc.rlib"));
+        assert!(i.owns_output(&stems, "foo-abc.d"));
+        assert!(!i.owns_output(&stems, "libfoo-abcd.rlib"));
+        assert!(!i.owns_output(&stems, "libfoo_bar-abc.rlib"));
+    }
+
+    #[test]
+    fn probes_pass_through() {
+        assert_eq!(plan_of("-vV"), Plan::Probe);
+        assert_eq!(
+            plan_of("- --crate-name ___ --print=file-names --crate-type bin"),
+            Plan::Probe
+        );
+        assert_eq!(plan_of("--print sysroot"), Plan::Probe);
+    }
+
+    #[test]
+    fn uncacheable_calls_say_why() {
+        let reason = |s: &str| match plan_of(s) {
+            Plan::Pass(r, _) => r,
+            other => panic!("{other:?}"),
+        };
+        let base = "--crate-name foo src/lib.rs --out-dir /o";
+        assert_eq!(
+            reason(&format!("{base} -C incremental=/t/inc")),
+            PassReason::Incremental
+        );
+        assert_eq!(
+            reason(&format!("{base} -Cincremental=/t/inc")),
+            PassReason::Incremental
+        );
+        assert_eq!(
+            reason(&format!("{base} --frobnicate")),
+            PassReason::UnknownFlag
+        );
+        assert_eq!(
+            reason(&format!("{base} -Z self-profile")),
+            PassReason::UnstableFlag
+        );
+        assert_eq!(
+            reason(&format!("{base} -C profile-use=/p")),
+            PassReason::ProfileGuided
+        );
+        assert_eq!(
+            reason(&format!("{base} -o -")),
+            PassReason::UnsupportedOutput
+        );
+        assert_eq!(
+            reason("--crate-name foo - --out-dir /o"),
+            PassReason::StdinInput
+        );
+        assert_eq!(
+            reason("--crate-name foo a.rs b.rs --out-dir /o"),
+            PassReason::NoSingleInput
+        );
+        assert_eq!(
+            reason("--crate-name foo a.rs"),
+            PassReason::UnsupportedOutput
+        );
+    }
+
+    #[test]
+    fn joined_short_flags() {
+        let i = inv(
+            "--crate-name foo src/main.rs --crate-type bin -Copt-level=3 -Clinker=/usr/bin/cc -L/x -Ldependency=/d --out-dir /o",
+        );
+        assert_eq!(i.linker, Some(PathBuf::from("/usr/bin/cc")));
+        assert_eq!(
+            i.search_paths,
+            vec![
+                ("all".into(), PathBuf::from("/x")),
+                ("dependency".into(), PathBuf::from("/d"))
+            ]
+        );
+        assert!(i.links());
+    }
+
+    #[test]
+    fn linking_is_detected() {
+        assert!(inv("--crate-name m src/lib.rs --crate-type proc-macro --out-dir /o").links());
+        assert!(inv("--crate-name m src/lib.rs --test --out-dir /o").links());
+        assert!(
+            !inv(
+                "--crate-name m src/lib.rs --crate-type bin --emit=dep-info,metadata --out-dir /o"
+            )
+            .links()
+        );
+        assert!(
+            inv("--crate-name m src/lib.rs --crate-type rlib --crate-type cdylib --out-dir /o")
+                .links()
+        );
+    }
+
+    #[test]
+    fn explicit_output_names() {
+        let i = inv("--crate-name m src/main.rs -o /x/prog --emit=link,dep-info");
+        let (dir, stems) = i.output_stems();
+        assert_eq!(dir, PathBuf::from("/x"));
+        assert!(i.owns_output(&stems, "prog"));
+        assert!(i.owns_output(&stems, "prog.d"));
+        assert_eq!(i.dep_info_path(), Some(PathBuf::from("/x/prog.d")));
+    }
+
+    #[test]
+    fn argfiles_expand() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("args");
+        std::fs::write(&f, "--crate-name\nfoo\nsrc/lib.rs\n--out-dir\n/o\n").unwrap();
+        let p = plan(&[OsString::from(format!("@{}", f.display()))]);
+        assert!(matches!(p, Plan::Cache(i) if i.crate_name == "foo"));
+        assert!(matches!(
+            plan(&[OsString::from("@/nonexistent/args")]),
+            Plan::Pass(PassReason::UnknownFlag, _)
+        ));
+    }
+}

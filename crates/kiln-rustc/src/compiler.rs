@@ -1,0 +1,225 @@
+//! The identity of the compiler, computed once per compiler binary.
+//!
+//! A compiler is identified by its `-vV` output (version, commit, host, LLVM)
+//! and a fingerprint of its sysroot (`lib/` file names, sizes and modification
+//! times: the standard library and codegen backends). For clippy's driver the
+//! driver's version and binary are added. The result is cached in
+//! `<dir>/compilers/` keyed by the binary's path and metadata, so the common
+//! call costs one `stat` and one small file read.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+/// Who compiles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompilerIdentity {
+    /// Hex digest over everything below: the compiler's part of every key.
+    pub digest: String,
+    /// `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub version: String,
+    /// `release:` line of `-vV`.
+    pub release: String,
+    /// `host:` line of `-vV`.
+    pub host: String,
+    /// The sysroot.
+    pub sysroot: PathBuf,
+    /// clippy-driver's version line, for clippy runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clippy: Option<String>,
+}
+
+/// Why a compiler could not be identified.
+#[derive(Debug, thiserror::Error)]
+pub enum CompilerError {
+    /// Running the compiler failed.
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The compiler answered with an error or unexpected text.
+    #[error("`{program} {args}` failed: {detail}")]
+    Output {
+        /// The program.
+        program: String,
+        /// Its arguments.
+        args: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Reading the compiler or its sysroot failed.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Identifies `rustc` (and `clippy`, for clippy runs), using and filling the
+/// cache under `cache_dir`. `toolchain` is `RUSTUP_TOOLCHAIN`, which changes
+/// what a rustup proxy runs.
+pub fn identify(
+    cache_dir: &Path,
+    rustc: &Path,
+    clippy: Option<&Path>,
+    toolchain: Option<&OsStr>,
+) -> Result<CompilerIdentity, CompilerError> {
+    let mut h = blake3::Hasher::new();
+    h.update(b"kiln-compiler-cache-v1\0");
+    stat_into(&mut h, rustc)?;
+    if let Some(c) = clippy {
+        stat_into(&mut h, c)?;
+    }
+    if let Some(t) = toolchain {
+        h.update(t.as_encoded_bytes());
+    }
+    let slot = cache_dir
+        .join("compilers")
+        .join(format!("{}.json", &h.finalize().to_hex()[..32]));
+    if let Ok(text) = std::fs::read(&slot)
+        && let Ok(id) = serde_json::from_slice::<CompilerIdentity>(&text)
+    {
+        return Ok(id);
+    }
+    let id = compute(rustc, clippy)?;
+    if let Some(parent) = slot.parent() {
+        let _ = std::fs::create_dir_all(parent);
+        let tmp = parent.join(format!(".tmp-{}", std::process::id()));
+        if let Ok(json) = serde_json::to_vec(&id)
+            && std::fs::write(&tmp, json).is_ok()
+        {
+            let _ = std::fs::rename(&tmp, &slot);
+        }
+    }
+    Ok(id)
+}
+
+fn stat_into(h: &mut blake3::Hasher, path: &Path) -> Result<(), CompilerError> {
+    let md = std::fs::metadata(path).or_else(|_| which(path).and_then(std::fs::metadata));
+    h.update(path.as_os_str().as_encoded_bytes());
+    h.update(b"\0");
+    if let Ok(md) = md {
+        for v in [md.size(), md.ino(), md.dev()] {
+            h.update(&v.to_le_bytes());
+        }
+        h.update(&md.mtime().to_le_bytes());
+        h.update(&md.mtime_nsec().to_le_bytes());
+    }
+    Ok(())
+}
+
+fn which(name: &Path) -> std::io::Result<PathBuf> {
+    if name.components().count() > 1 {
+        return Ok(name.to_path_buf());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+}
+
+fn run(program: &Path, args: &[&str]) -> Result<String, CompilerError> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|source| CompilerError::Spawn {
+            program: program.display().to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(CompilerError::Output {
+            program: program.display().to_string(),
+            args: args.join(" "),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn compute(rustc: &Path, clippy: Option<&Path>) -> Result<CompilerIdentity, CompilerError> {
+    let vv = run(rustc, &["-vV"])?;
+    let field = |name: &str| {
+        vv.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let version = vv.lines().next().unwrap_or_default().trim().to_owned();
+    let sysroot = PathBuf::from(run(rustc, &["--print", "sysroot"])?.trim());
+    let mut h = blake3::Hasher::new();
+    h.update(b"kiln-compiler-v1\0");
+    h.update(vv.as_bytes());
+    fingerprint_tree(&mut h, &sysroot.join("lib"), &sysroot)?;
+    let clippy_version = match clippy {
+        Some(c) => {
+            let v = run(c, &["--version"])?;
+            h.update(b"clippy\0");
+            h.update(v.as_bytes());
+            let md = std::fs::metadata(c).map_err(|source| CompilerError::Io {
+                path: c.to_path_buf(),
+                source,
+            })?;
+            h.update(&md.size().to_le_bytes());
+            h.update(&md.mtime().to_le_bytes());
+            Some(v.trim().to_owned())
+        }
+        None => None,
+    };
+    Ok(CompilerIdentity {
+        digest: h.finalize().to_hex().to_string(),
+        version,
+        release: field("release:"),
+        host: field("host:"),
+        sysroot,
+        clippy: clippy_version,
+    })
+}
+
+/// Hashes names, sizes and mtimes of every file under `dir`, sorted, with
+/// paths relative to `root` (so the same toolchain installed elsewhere
+/// fingerprints the same when its files are the same).
+fn fingerprint_tree(h: &mut blake3::Hasher, dir: &Path, root: &Path) -> Result<(), CompilerError> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut rows = Vec::new();
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(source) if d == dir => return Err(CompilerError::Io { path: d, source }),
+            Err(_) => continue,
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(md) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if md.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                rows.push((rel, md.size()));
+            }
+        }
+    }
+    rows.sort();
+    for (rel, size) in rows {
+        h.update(rel.as_bytes());
+        h.update(&size.to_le_bytes());
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! Understanding one rustc call.
+//!
+//! - [`args`]: the argument model: which flag is which, what the call reads
+//!   and writes, and whether kiln can cache it ([`plan`]).
+//! - [`depinfo`]: reading and rewriting rustc's `.d` files.
+//! - [`compiler`]: the identity of the compiler (and clippy-driver), cached so
+//!   it is not recomputed per call.
+//!
+//! This crate knows nothing about keys or stores: it describes the call.
+
+pub mod args;
+pub mod compiler;
+pub mod depinfo;
+
+pub use args::{Emit, Extern, Invocation, Plan, plan};

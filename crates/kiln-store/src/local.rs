@@ -1,0 +1,271 @@
+//! The local disk store.
+//!
+//! Layout under the store directory:
+//! ```text
+//! entries/ab/<key>.kiln   entries (see `entry`)
+//! manifests/ab/<key>.json manifests (see `manifest`)
+//! staging/                entries being written (same filesystem: rename is atomic)
+//! locks/                  per-key lock files
+//! ```
+//! An entry's modification time is its last use: [`Store::open`] bumps it,
+//! and [`LocalStore::gc`] removes the least recently used entries until the
+//! store fits its size bound.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kiln_key::Digest;
+
+use crate::{EntryInfo, Store, StoreError};
+
+/// Entries are trimmed to this share of the bound, so gc does not run on
+/// every write once the store is full.
+const GC_TARGET_PERCENT: u64 = 90;
+
+/// A store in a local directory.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+/// What a gc pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// Entries before.
+    pub entries: u64,
+    /// Bytes before.
+    pub bytes: u64,
+    /// Entries removed.
+    pub removed: u64,
+    /// Bytes removed.
+    pub removed_bytes: u64,
+}
+
+impl LocalStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn entry_path(&self, key: &Digest) -> PathBuf {
+        let hex = key.to_hex();
+        self.root
+            .join("entries")
+            .join(&hex[..2])
+            .join(format!("{hex}.kiln"))
+    }
+
+    /// Directory of manifests.
+    pub fn manifest_dir(&self) -> PathBuf {
+        self.root.join("manifests")
+    }
+
+    /// Directory of lock files.
+    pub fn lock_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    /// Whether an entry exists for `key`.
+    pub fn contains(&self, key: &Digest) -> bool {
+        self.entry_path(key).is_file()
+    }
+
+    /// Lists every entry with its size and last use.
+    pub fn list(&self) -> Result<Vec<EntryInfo>, StoreError> {
+        let dir = self.root.join("entries");
+        let mut out = Vec::new();
+        let shards = match std::fs::read_dir(&dir) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(StoreError::io("list", &dir, e)),
+        };
+        for shard in shards.flatten() {
+            let Ok(files) = std::fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let name = f.file_name();
+                let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".kiln")) else {
+                    continue;
+                };
+                let Some(key) = Digest::from_hex(hex) else {
+                    continue;
+                };
+                let Ok(md) = f.metadata() else { continue };
+                let last_used = md
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                out.push(EntryInfo {
+                    key,
+                    size: md.len(),
+                    last_used,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes least recently used entries until the store holds at most
+    /// `max_bytes` (down to 90 % of it when trimming is needed), plus staging
+    /// leftovers older than an hour.
+    pub fn gc(&self, max_bytes: u64) -> Result<GcReport, StoreError> {
+        let mut entries = self.list()?;
+        let mut report = GcReport {
+            entries: entries.len() as u64,
+            bytes: entries.iter().map(|e| e.size).sum(),
+            ..GcReport::default()
+        };
+        self.clean_staging(Duration::from_secs(3600));
+        if report.bytes <= max_bytes {
+            return Ok(report);
+        }
+        let target = max_bytes / 100 * GC_TARGET_PERCENT;
+        entries.sort_by_key(|e| e.last_used);
+        let mut size = report.bytes;
+        for e in entries {
+            if size <= target {
+                break;
+            }
+            if self.remove(&e.key).is_ok() {
+                size -= e.size;
+                report.removed += 1;
+                report.removed_bytes += e.size;
+            }
+        }
+        Ok(report)
+    }
+
+    fn clean_staging(&self, older_than: Duration) {
+        let Ok(files) = std::fs::read_dir(self.staging_dir()) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for f in files.flatten() {
+            let old = f
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| now.duration_since(t).ok());
+            if old.is_some_and(|age| age > older_than) {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
+
+    /// Removes every entry and manifest (records and settings stay).
+    pub fn clear(&self) -> Result<GcReport, StoreError> {
+        let entries = self.list()?;
+        let report = GcReport {
+            entries: entries.len() as u64,
+            bytes: entries.iter().map(|e| e.size).sum(),
+            removed: entries.len() as u64,
+            removed_bytes: entries.iter().map(|e| e.size).sum(),
+        };
+        for sub in ["entries", "manifests", "staging", "hashes"] {
+            let p = self.root.join(sub);
+            match std::fs::remove_dir_all(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("remove", &p, e)),
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        format!("local `{}`", self.root.display())
+    }
+
+    fn open(&self, key: &Digest) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
+        let path = self.entry_path(key);
+        match File::open(&path) {
+            Ok(f) => {
+                let _ = f.set_modified(SystemTime::now());
+                Ok(Some(Box::new(f)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("open", &path, e)),
+        }
+    }
+
+    fn put(&self, key: &Digest, entry_file: &Path) -> Result<u64, StoreError> {
+        let dest = self.entry_path(key);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
+        }
+        let size = std::fs::metadata(entry_file)
+            .map_err(|e| StoreError::io("read", entry_file, e))?
+            .len();
+        std::fs::rename(entry_file, &dest).map_err(|e| StoreError::io("store", &dest, e))?;
+        Ok(size)
+    }
+
+    fn remove(&self, key: &Digest) -> Result<(), StoreError> {
+        let path = self.entry_path(key);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", &path, e)),
+        }
+    }
+
+    fn staging_dir(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_bytes(store: &LocalStore, key: u8, len: usize, age_secs: u64) {
+        let staging = store.staging_dir();
+        std::fs::create_dir_all(&staging).unwrap();
+        let tmp = staging.join(format!("t{key}"));
+        std::fs::write(&tmp, vec![0u8; len]).unwrap();
+        store.put(&Digest([key; 32]), &tmp).unwrap();
+        let f = File::options()
+            .write(true)
+            .open(store.entry_path(&Digest([key; 32])))
+            .unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(age_secs))
+            .unwrap();
+    }
+
+    #[test]
+    fn gc_evicts_least_recently_used() {
+        let d = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(d.path());
+        put_bytes(&s, 1, 1000, 300);
+        put_bytes(&s, 2, 1000, 100);
+        put_bytes(&s, 3, 1000, 200);
+        // Using entry 1 makes it the most recent.
+        drop(s.open(&Digest([1; 32])).unwrap().unwrap());
+        let r = s.gc(2000).unwrap();
+        assert_eq!(r.removed, 2);
+        assert!(s.contains(&Digest([1; 32])));
+        assert!(!s.contains(&Digest([2; 32])));
+        assert!(!s.contains(&Digest([3; 32])));
+    }
+
+    #[test]
+    fn clear_empties() {
+        let d = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(d.path());
+        put_bytes(&s, 1, 10, 0);
+        assert_eq!(s.clear().unwrap().removed, 1);
+        assert!(s.list().unwrap().is_empty());
+        assert!(s.open(&Digest([1; 32])).unwrap().is_none());
+    }
+}

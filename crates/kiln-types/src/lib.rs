@@ -1,0 +1,12 @@
+//! Serializable types that kiln writes to disk and that other tools read.
+//!
+//! This crate owns the *formats*: the per-call [`UnitRecord`] (one JSON line per
+//! rustc call kiln sees) and the [`Stats`] document printed by `kiln stats --json`.
+//! Both are versioned; a reader must ignore unknown fields and check `version`.
+//! It holds no logic beyond small helpers for aggregation.
+
+mod record;
+mod stats;
+
+pub use record::{Outcome, PassReason, RECORD_VERSION, Timings, UnitRecord};
+pub use stats::{STATS_VERSION, Stats};

@@ -1,0 +1,179 @@
+//! The unit record: what kiln did with one rustc call.
+//!
+//! Records are appended as JSON lines to `KILN_DIR/records/<run-id>.jsonl`.
+//! Format version [`RECORD_VERSION`]; fields are only ever added, never renamed
+//! or removed within a version. Durations are integer milliseconds (`_ms`) or
+//! microseconds (`_us`), sizes are bytes.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the [`UnitRecord`] format.
+pub const RECORD_VERSION: u32 = 1;
+
+/// What happened to one rustc call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Outputs restored from the cache; rustc did not run.
+    Hit,
+    /// Not in the cache: rustc ran and its outputs were stored.
+    Miss,
+    /// kiln ran rustc without caching, for the reason in `reason`.
+    NotCacheable,
+    /// A call cargo makes to learn about the compiler (`-vV`, `--print`):
+    /// passed through and not counted as a request.
+    Probe,
+    /// rustc ran and failed (compile error); nothing was stored.
+    CompileError,
+}
+
+/// Why a call was passed through uncached. Stable `snake_case` names: they are
+/// the keys of `not_cacheable` in `kiln stats --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassReason {
+    /// `-C incremental`: rustc keeps its own incremental state.
+    Incremental,
+    /// Reading the source from standard input.
+    StdinInput,
+    /// No input file, or more than one.
+    NoSingleInput,
+    /// A flag kiln does not model, so cannot prove the key complete.
+    UnknownFlag,
+    /// Unstable `-Z` flags that write extra files or read unknown inputs.
+    UnstableFlag,
+    /// Profile-guided optimisation reads or writes profile data.
+    ProfileGuided,
+    /// Output to standard output or to a place kiln cannot restore.
+    UnsupportedOutput,
+    /// The compile wrote files outside its output directory.
+    WritesOutsideOutDir,
+    /// A linking call on a platform where kiln cannot observe the linker.
+    LinkerNotObservable,
+    /// `KILN_DISABLE` is set.
+    Disabled,
+    /// kiln hit an internal problem (store, config) and fell back.
+    KilnError,
+}
+
+impl PassReason {
+    /// The stable name used in JSON and summaries.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Incremental => "incremental",
+            Self::StdinInput => "stdin_input",
+            Self::NoSingleInput => "no_single_input",
+            Self::UnknownFlag => "unknown_flag",
+            Self::UnstableFlag => "unstable_flag",
+            Self::ProfileGuided => "profile_guided",
+            Self::UnsupportedOutput => "unsupported_output",
+            Self::WritesOutsideOutDir => "writes_outside_out_dir",
+            Self::LinkerNotObservable => "linker_not_observable",
+            Self::Disabled => "disabled",
+            Self::KilnError => "kiln_error",
+        }
+    }
+}
+
+/// Where the time of one call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Whole call, as seen by the wrapper process, in microseconds.
+    pub total_us: u64,
+    /// Parsing, hashing inputs and computing keys.
+    pub hash_us: u64,
+    /// Running the real compiler (0 on a hit).
+    pub compile_us: u64,
+    /// Restoring outputs from the store (hits) or writing an entry (misses).
+    pub store_us: u64,
+    /// Waiting for another process compiling the same unit.
+    pub wait_us: u64,
+}
+
+/// One rustc call as kiln saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    /// [`RECORD_VERSION`].
+    pub version: u32,
+    /// Run this call belonged to (`kiln run` sets it; otherwise a per-day id).
+    pub run: String,
+    /// Unix time in milliseconds when the call started.
+    pub started_ms: u64,
+    /// `--crate-name`.
+    pub crate_name: String,
+    /// `CARGO_PKG_NAME` when cargo set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// `CARGO_PKG_VERSION` when cargo set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_version: Option<String>,
+    /// `--crate-type` values (`lib`, `rlib`, `bin`, `proc-macro`, ...).
+    pub crate_types: Vec<String>,
+    /// `--target`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Cargo profile directory name (`debug`, `release`, `ci`, ...) when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `-C extra-filename`, which tells apart units of one crate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_filename: Option<String>,
+    /// The call was `clippy-driver` rather than `rustc`.
+    #[serde(default)]
+    pub clippy: bool,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Why it was not cached, for [`Outcome::NotCacheable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<PassReason>,
+    /// Human detail for the reason or a warning (e.g. the unknown flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Key of the invocation (arguments and compiler, before input contents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_key: Option<String>,
+    /// Full cache key (invocation plus the content of every input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Time the compile took when the entry was stored; on a hit, the compile
+    /// time saved.
+    #[serde(default)]
+    pub compile_ms: u64,
+    /// Timings of this call.
+    pub timings: Timings,
+    /// Bytes restored from the store (hits).
+    #[serde(default)]
+    pub bytes_read: u64,
+    /// Bytes written to the store (misses).
+    #[serde(default)]
+    pub bytes_written: u64,
+    /// A stored entry was found corrupt and removed during this call.
+    #[serde(default)]
+    pub corrupt_entry: bool,
+    /// Exit code of the call.
+    #[serde(default)]
+    pub exit_code: i32,
+}
+
+impl UnitRecord {
+    /// A short label for people: `serde v1.0.200 (lib)`.
+    pub fn label(&self) -> String {
+        let name = self.package.as_deref().unwrap_or(&self.crate_name);
+        let mut s = String::from(name);
+        if let Some(v) = &self.package_version {
+            s.push_str(" v");
+            s.push_str(v);
+        }
+        if self.crate_name.starts_with("build_script_") {
+            s.push_str(" (build script)");
+        } else if !self.crate_types.is_empty() {
+            s.push_str(" (");
+            s.push_str(&self.crate_types.join(","));
+            s.push(')');
+        }
+        if self.clippy {
+            s.push_str(" [clippy]");
+        }
+        s
+    }
+}

@@ -1,0 +1,102 @@
+//! The `kiln stats --json` document.
+//!
+//! Version [`STATS_VERSION`]. Counts cover every call recorded since the last
+//! `kiln stats --zero` (or since the store was created). `requests` counts
+//! hits + misses + not-cacheable + compile errors; cargo's probe calls
+//! (`-vV`, `--print`) are not requests.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Outcome, UnitRecord};
+
+/// Version of the [`Stats`] format.
+pub const STATS_VERSION: u32 = 1;
+
+/// Totals over a set of unit records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// [`STATS_VERSION`].
+    pub version: u32,
+    /// Unix time (ms) the counts start from.
+    pub since_ms: u64,
+    /// Calls that could be answered by the cache or the compiler.
+    pub requests: u64,
+    /// Outputs restored from the cache.
+    pub hits: u64,
+    /// Compiled and stored.
+    pub misses: u64,
+    /// Compiled without caching, all reasons.
+    pub not_cacheable_total: u64,
+    /// Compiled without caching, per reason (`incremental`, `unknown_flag`, ...).
+    pub not_cacheable: BTreeMap<String, u64>,
+    /// rustc ran and reported errors.
+    pub compile_errors: u64,
+    /// Corrupt entries found and removed.
+    pub corrupt_entries: u64,
+    /// Compile time the hits did not have to spend, in ms.
+    pub compile_ms_saved: u64,
+    /// Compile time spent on misses and uncached calls, in ms.
+    pub compile_ms_spent: u64,
+    /// Bytes restored from the store.
+    pub bytes_read: u64,
+    /// Bytes written to the store.
+    pub bytes_written: u64,
+}
+
+impl Stats {
+    /// Empty stats starting at `since_ms`.
+    pub fn new(since_ms: u64) -> Self {
+        Self {
+            version: STATS_VERSION,
+            since_ms,
+            ..Self::default()
+        }
+    }
+
+    /// Adds one record to the totals.
+    pub fn add(&mut self, r: &UnitRecord) {
+        if r.outcome == Outcome::Probe {
+            return;
+        }
+        self.requests += 1;
+        self.bytes_read += r.bytes_read;
+        self.bytes_written += r.bytes_written;
+        self.corrupt_entries += u64::from(r.corrupt_entry);
+        let compiled_ms = r.timings.compile_us / 1000;
+        match r.outcome {
+            Outcome::Hit => {
+                self.hits += 1;
+                self.compile_ms_saved += r.compile_ms;
+            }
+            Outcome::Miss => {
+                self.misses += 1;
+                self.compile_ms_spent += compiled_ms;
+            }
+            Outcome::NotCacheable => {
+                self.not_cacheable_total += 1;
+                self.compile_ms_spent += compiled_ms;
+                let reason = r.reason.as_ref().map_or("unknown", |r| r.as_str());
+                *self.not_cacheable.entry(reason.to_owned()).or_default() += 1;
+            }
+            Outcome::CompileError => {
+                self.compile_errors += 1;
+                self.compile_ms_spent += compiled_ms;
+            }
+            Outcome::Probe => {}
+        }
+    }
+
+    /// Hits over cacheable requests (hits + misses), in percent.
+    pub fn hit_rate(&self) -> f64 {
+        let cacheable = self.hits + self.misses;
+        if cacheable == 0 {
+            0.0
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let rate = self.hits as f64 * 100.0 / cacheable as f64;
+            rate
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! One module per subcommand; [`dispatch`] routes to them.
+
+mod init;
+mod run;
+mod stats;
+mod store;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::error::hinted;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Init(args) => init::init(&args),
+        Command::Stats(args) => stats::stats(&args),
+        Command::Gc => store::gc(),
+        Command::Clean => store::clean(),
+    }
+}
+
+/// The configuration, or an error naming the bad variable and its fix.
+pub fn config() -> Result<kiln_config::Config> {
+    kiln_config::Config::from_env().map_err(|e| hinted(e.to_string(), e.hint))
+}

@@ -1,0 +1,56 @@
+//! `kiln run -- <command…>`: run a build with kiln as the wrapper and
+//! summarize it.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+use kiln_config::vars;
+
+use crate::cli::RunArgs;
+use crate::error::hinted;
+use crate::render;
+
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    let (program, rest) = args.command.split_first().context("no command given")?;
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    let cfg = match kiln_config::Config::from_env() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!(
+                "warning: kiln: {e}; running without the cache (hint: {})",
+                e.hint
+            );
+            None
+        }
+    };
+    let run_id = kiln_record::new_run_id(kiln_record::now_ms());
+    if cfg.is_some() {
+        let exe = std::env::current_exe().context("cannot locate the kiln executable")?;
+        cmd.env("RUSTC_WRAPPER", exe).env(vars::RUN_ID, &run_id);
+    }
+    let status = cmd.status().map_err(|e| {
+        hinted(
+            format!("cannot run `{}`: {e}", program.to_string_lossy()),
+            "check that the command is installed and on `PATH`",
+        )
+    })?;
+    let code = status.code().unwrap_or(1);
+    if let Some(cfg) = cfg {
+        if !args.quiet {
+            match kiln_record::read_run(&cfg.dir, &run_id) {
+                Ok(records) => eprint!(
+                    "{}",
+                    render::run_summary(&kiln_record::summarize(&records, 3))
+                ),
+                Err(e) => eprintln!("warning: kiln: cannot read the run's records: {e}"),
+            }
+        }
+        if let Err(e) = kiln_store::LocalStore::new(&cfg.dir).gc(cfg.cache_size) {
+            eprintln!("warning: kiln: cache size check failed: {e}");
+        }
+    }
+    Ok(ExitCode::from(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(1),
+    ))
+}

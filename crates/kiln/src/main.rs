@@ -1,0 +1,53 @@
+//! The `kiln` binary: command-line parsing, exit codes and messages.
+//!
+//! Two ways in: as cargo's `RUSTC_WRAPPER` (the first argument is a compiler
+//! path; handled by `kiln-cache`), or as a command (`kiln run`, `kiln stats`,
+//! ...). Everything else lives in library crates.
+
+mod cli;
+mod cmd;
+mod error;
+mod render;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(call) = wrapper_call(&args) {
+        let code = kiln_cache::run_wrapper(kiln_config::Config::from_env(), &call);
+        return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
+    }
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            error::report(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Cargo calls a wrapper as `kiln <compiler> <args…>`: the first argument is
+/// a path, or a program named like `rustc` or `clippy-driver`.
+fn wrapper_call(args: &[OsString]) -> Option<kiln_cache::WrapperCall> {
+    let first = args.get(1)?;
+    let s = first.to_string_lossy();
+    if s.starts_with('-') || cli::SUBCOMMANDS.contains(&s.as_ref()) {
+        return None;
+    }
+    let name = std::path::Path::new(first)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    let compiler_like = name.starts_with("rustc") || name.starts_with("clippy-driver");
+    if !(compiler_like || s.contains('/')) {
+        return None;
+    }
+    Some(kiln_cache::WrapperCall {
+        program: first.clone(),
+        args: args[2..].to_vec(),
+    })
+}

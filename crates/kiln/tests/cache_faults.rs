@@ -1,0 +1,152 @@
+//! kiln never breaks a build: corrupt entries, an unusable store, bad
+//! settings and concurrent builds all end with correct programs.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{Sandbox, counts};
+
+fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(shards) = std::fs::read_dir(dir.join("entries")) else {
+        return out;
+    };
+    for s in shards.flatten() {
+        for f in std::fs::read_dir(s.path()).unwrap().flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn corrupt_and_truncated_entries_are_removed_and_recompiled() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    let cold = sb.take_stats();
+    let expected = sb.run_program(&ws.join("target/release/app"));
+    let all = entries(&sb.kiln_dir);
+    assert_eq!(all.len() as u64, counts(&cold).1);
+    for (i, e) in all.iter().enumerate() {
+        let mut bytes = std::fs::read(e).unwrap();
+        if i % 2 == 0 {
+            let n = bytes.len();
+            bytes[n / 2] ^= 0xff;
+        } else {
+            bytes.truncate(bytes.len() / 3);
+        }
+        std::fs::write(e, bytes).unwrap();
+    }
+    sb.cargo(&ws, &["clean"]);
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let s = sb.take_stats();
+    assert_eq!(
+        s["corrupt_entries"].as_u64().unwrap(),
+        counts(&cold).1,
+        "{s}"
+    );
+    assert_eq!(counts(&s).1, counts(&cold).1, "every unit recompiled: {s}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: kiln: corrupt cache entry"));
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+    // The recompiled entries are good again.
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    assert_eq!(counts(&sb.take_stats()).0, counts(&cold).1);
+}
+
+#[test]
+fn unusable_store_warns_and_builds() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    // The store path is a regular file: nothing can be created below it.
+    let blocker = sb.root.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    sb.set("KILN_DIR", blocker.join("store").to_str().unwrap());
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: kiln:"), "{stderr}");
+    assert!(
+        sb.run_program(&ws.join("target/release/app"))
+            .contains("hello from shared")
+    );
+}
+
+#[test]
+fn bad_setting_warns_and_builds_uncached() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.set("KILN_CACHE_SIZE", "lots");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: kiln: invalid value `lots` for `KILN_CACHE_SIZE`"),
+        "{stderr}"
+    );
+    assert!(
+        sb.run_program(&ws.join("target/release/app"))
+            .contains("hello from shared")
+    );
+
+    // The same with RUSTC_WRAPPER set directly (no `kiln run`): each call warns and compiles.
+    let mut c = sb.command("cargo", &ws);
+    c.args(["build", "--release"])
+        .env("RUSTC_WRAPPER", common::kiln_bin());
+    std::fs::remove_dir_all(ws.join("target")).unwrap();
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: kiln: invalid value"));
+}
+
+#[test]
+fn disabled_compiles_everything() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.set("KILN_DISABLE", "1");
+    sb.cargo(&ws, &["build", "--release"]);
+    let s = sb.take_stats();
+    assert_eq!(s["hits"], 0);
+    assert!(s["not_cacheable"]["disabled"].as_u64().unwrap() >= 4, "{s}");
+}
+
+#[test]
+fn concurrent_builds_share_one_store_and_compile_each_unit_once() {
+    let sb = Sandbox::new();
+    let a = sb.workspace("basic", "a");
+    let b = sb.workspace("basic", "b");
+    let c = sb.workspace("basic", "c");
+    let spawn = |ws: &Path| {
+        let mut cmd = sb.command(common::kiln_bin(), ws);
+        cmd.args(["run", "--quiet", "--", "cargo", "build", "--release"]);
+        cmd.spawn().unwrap()
+    };
+    let children = [spawn(&a), spawn(&b), spawn(&c)];
+    for mut ch in children {
+        assert!(ch.wait().unwrap().success());
+    }
+    let s = sb.take_stats();
+    // 5 units per build. Each is compiled once and hits in the other two
+    // builds, except `app`, whose key holds its checkout path (its proc macro
+    // reads `CARGO_MANIFEST_DIR`): it compiles in each build.
+    assert_eq!(counts(&s), (8, 7, 0), "{s}");
+    for ws in [&a, &b, &c] {
+        assert!(
+            sb.run_program(&ws.join("target/release/app"))
+                .contains("hello from shared")
+        );
+    }
+}
+
+#[test]
+fn failing_compile_is_not_cached_and_keeps_its_exit_code() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    std::fs::write(ws.join("shared/src/lib.rs"), "pub fn broken( {").unwrap();
+    let out = sb.cargo_unchecked(&ws, &["build", "--release"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
+    let s = sb.take_stats();
+    assert_eq!(s["compile_errors"], 1, "{s}");
+}
