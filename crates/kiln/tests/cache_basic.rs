@@ -100,3 +100,51 @@ fn probes_are_not_requests() {
     let recs = common::records(&sb.kiln_dir);
     assert!(recs.iter().any(|r| r["outcome"] == "probe"));
 }
+
+#[test]
+fn test_harnesses_and_c_libraries_are_cached() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["test", "--release", "--workspace"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test tests::adds ... ok"));
+    let cold = sb.take_stats();
+    let (_, misses, uncached) = counts(&cold);
+    assert_eq!(uncached, 0, "{cold}");
+    let recs = common::records(&sb.kiln_dir);
+    let kinds: Vec<String> = recs
+        .iter()
+        .filter_map(|r| r["crate_types"].as_array())
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .map(str::to_owned)
+        .collect();
+    for kind in ["cdylib", "staticlib", "proc-macro", "bin", "lib"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} compiled: {kinds:?}"
+        );
+    }
+    let c_libs = |ws: &std::path::Path| {
+        let names: Vec<String> = std::fs::read_dir(ws.join("target/release/deps"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names
+            .iter()
+            .any(|n| n.starts_with("libffi") && n.ends_with(".so"))
+            && names
+                .iter()
+                .any(|n| n.starts_with("libffi") && n.ends_with(".a"))
+    };
+    assert!(c_libs(&ws));
+
+    sb.cargo(&ws, &["clean"]);
+    let out = sb.cargo(&ws, &["test", "--release", "--workspace"]);
+    assert_eq!(counts(&sb.take_stats()), (misses, 0, 0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("test tests::adds ... ok") && stdout.contains("test tests::greets ... ok"),
+        "{stdout}"
+    );
+    assert!(c_libs(&ws), "cdylib and staticlib restored");
+}

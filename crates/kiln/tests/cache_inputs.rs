@@ -77,7 +77,10 @@ fn rustflags_change_every_unit() {
     let (mut sb, ws) = primed();
     sb.set("RUSTFLAGS", "--cfg kiln_test_flag");
     let (missed, _) = rebuild_from_scratch(&sb, &ws, &[]);
-    assert_eq!(missed, ["app", "build_script_build", "macros", "shared"]);
+    assert_eq!(
+        missed,
+        ["app", "build_script_build", "ffi", "macros", "shared"]
+    );
 }
 
 #[test]
