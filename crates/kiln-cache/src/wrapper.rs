@@ -98,6 +98,7 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
     };
     rec.exit_code = code;
     rec.timings.total_us = micros(started.elapsed());
+    rec.wrapper_max_rss_kb = max_rss_kb();
     let _ = kiln_record::append(&cfg.dir, &rec);
     code
 }
@@ -125,6 +126,19 @@ fn pass(
 fn fallback(cfg: &Config, call: &WrapperCall, rec: &mut UnitRecord, problem: &str) -> i32 {
     warn(&format!("{problem}; compiling without the cache"));
     pass(cfg, call, rec, PassReason::KilnError, problem.to_owned())
+}
+
+/// Peak resident memory of this process (children excluded), in KiB.
+fn max_rss_kb() -> u64 {
+    // SAFETY: `getrusage` only writes into the zeroed struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) != 0 {
+            return 0;
+        }
+        usage
+    };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0)
 }
 
 pub(crate) fn micros(d: Duration) -> u64 {
@@ -169,6 +183,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
         bytes_written: 0,
         corrupt_entry: false,
         exit_code: 0,
+        wrapper_max_rss_kb: 0,
     }
 }
 

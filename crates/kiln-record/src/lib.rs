@@ -267,6 +267,7 @@ mod tests {
             bytes_written: 20,
             corrupt_entry: false,
             exit_code: 0,
+            wrapper_max_rss_kb: 0,
         }
     }
 

@@ -153,6 +153,10 @@ pub struct UnitRecord {
     /// Exit code of the call.
     #[serde(default)]
     pub exit_code: i32,
+    /// Peak resident memory of the wrapper process itself (not the
+    /// compiler), in KiB.
+    #[serde(default)]
+    pub wrapper_max_rss_kb: u64,
 }
 
 impl UnitRecord {

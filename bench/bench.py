@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""kiln's benchmark: kiln vs sccache vs kache vs plain cargo, side by side.
+
+One run measures, per workload and on this machine:
+  plain   cargo cold build (no wrapper), cargo's no-op build, and the
+          "restore floor": no-op build + copying the finished target dir
+  <tool>  for kiln, sccache, kache: cold build (empty cache), warm build in
+          the same dir after `cargo clean`, warm build from a copy in another
+          directory, and warm build from another directory with another
+          CARGO_HOME; hits/misses/not-cacheable from each tool's own stats
+and prints a Markdown table with ratios, writing Markdown and JSON (machine,
+versions, date) to bench/results/.
+
+Usage:
+  python3 bench/bench.py [--workload small|seed|all] [--reps N]
+                         [--tools kiln,sccache,kache] [--out DIR]
+
+Pinned versions of sccache and kache are installed from the crates registry
+into bench/work/tools on first use. Nothing here asserts times: this reports.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+TOOLS_ROOT = WORK / "tools"
+SCCACHE_VERSION = "0.19.0"
+KACHE_VERSION = "2.0.0"
+
+WORKLOADS = {
+    # A small workspace: build script, proc macro, binary, cdylib.
+    "small": {
+        "path": ROOT / "crates" / "kiln" / "tests" / "fixtures" / "basic",
+        "build": ["build", "--workspace", "--bins", "--release", "--locked"],
+        "profile_dir": "release",
+    },
+    # Shaped like the field report: tokio, axum, serde, the AWS SDK (S3),
+    # clap; several binaries; built with the CI profile.
+    "seed": {
+        "path": ROOT / "bench" / "workloads" / "seed",
+        "build": ["build", "--workspace", "--bins", "--profile", "ci", "--locked"],
+        "profile_dir": "ci",
+    },
+}
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, cwd, env, check=True):
+    start = time.monotonic()
+    p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    took = time.monotonic() - start
+    if check and p.returncode != 0:
+        log(f"command failed: {' '.join(map(str, cmd))}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        raise SystemExit(1)
+    return took, p
+
+
+def base_env():
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith(("KILN_", "SCCACHE_", "KACHE_", "RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"))
+                   or k in ("RUSTFLAGS", "CARGO_TARGET_DIR"))}
+    env["CARGO_INCREMENTAL"] = "0"
+    env["CARGO_TERM_COLOR"] = "never"
+    return env
+
+
+def install(name, version):
+    exe = TOOLS_ROOT / "bin" / name
+    if exe.exists():
+        v = subprocess.run([str(exe), "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        if version in v:
+            return exe
+    log(f"installing {name} {version} (cargo install --locked)")
+    subprocess.run(["cargo", "install", "--locked", "--version", version, "--root", str(TOOLS_ROOT), name],
+                   check=True, env=base_env())
+    return exe
+
+
+def build_kiln():
+    log("building kiln (release)")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-p", "kiln"], cwd=ROOT, check=True,
+                   env=base_env())
+    return ROOT / "target" / "release" / "kiln"
+
+
+def du(path):
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+class Tool:
+    """A compile cache driven through RUSTC_WRAPPER."""
+
+    name = "?"
+
+    def __init__(self, exe, cache_dir):
+        self.exe = exe
+        self.cache_dir = cache_dir
+
+    def env(self, env):
+        env = dict(env)
+        env["RUSTC_WRAPPER"] = str(self.exe)
+        return env
+
+    def reset_stats(self, env):
+        pass
+
+    def stats(self, env):
+        return {}
+
+    def version(self):
+        return subprocess.run([str(self.exe), "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True).stdout.strip()
+
+    def stop(self, env):
+        pass
+
+
+class Kiln(Tool):
+    name = "kiln"
+
+    def env(self, env):
+        env = super().env(env)
+        env["KILN_DIR"] = str(self.cache_dir)
+        return env
+
+    def reset_stats(self, env):
+        subprocess.run([str(self.exe), "stats", "--zero"], env=self.env(env), stdout=subprocess.DEVNULL, check=True)
+        self.since_ms = int(time.time() * 1000)
+
+    def stats(self, env):
+        out = subprocess.run([str(self.exe), "stats", "--json"], env=self.env(env), stdout=subprocess.PIPE,
+                             text=True, check=True).stdout
+        s = json.loads(out)
+        hits_overhead, rss = [], []
+        for f in (self.cache_dir / "records").glob("*.jsonl"):
+            for line in f.read_text().splitlines():
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if r.get("started_ms", 0) < self.since_ms or r.get("outcome") == "probe":
+                    continue
+                rss.append(r.get("wrapper_max_rss_kb", 0))
+                if r.get("outcome") == "hit":
+                    t = r["timings"]
+                    hits_overhead.append((t["total_us"] - t["store_us"]) / 1000.0)
+        return {
+            "hits": s["hits"], "misses": s["misses"], "not_cacheable": s["not_cacheable_total"],
+            "not_cacheable_reasons": s["not_cacheable"],
+            "median_hit_overhead_ms": round(statistics.median(hits_overhead), 2) if hits_overhead else None,
+            "wrapper_peak_rss_mb": round(max(rss) / 1024, 1) if rss else None,
+        }
+
+
+class Sccache(Tool):
+    name = "sccache"
+
+    def env(self, env):
+        env = super().env(env)
+        env["SCCACHE_DIR"] = str(self.cache_dir)
+        env["SCCACHE_CACHE_SIZE"] = "20G"
+        env["SCCACHE_IDLE_TIMEOUT"] = "0"
+        return env
+
+    def stop(self, env):
+        subprocess.run([str(self.exe), "--stop-server"], env=self.env(env), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def reset_stats(self, env):
+        subprocess.run([str(self.exe), "--zero-stats"], env=self.env(env), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def stats(self, env):
+        out = subprocess.run([str(self.exe), "--show-stats", "--stats-format", "json"], env=self.env(env),
+                             stdout=subprocess.PIPE, text=True).stdout
+        try:
+            s = json.loads(out)["stats"]
+        except (ValueError, KeyError):
+            return {}
+        count = lambda v: sum(v.get("counts", {}).values()) if isinstance(v, dict) else int(v or 0)
+        not_cached = s.get("not_cached", {})
+        return {
+            "hits": count(s.get("cache_hits", {})),
+            "misses": count(s.get("cache_misses", {})),
+            "not_cacheable": sum(not_cached.values()) if isinstance(not_cached, dict) else 0,
+            "not_cacheable_reasons": not_cached,
+        }
+
+
+class Kache(Tool):
+    name = "kache"
+
+    def env(self, env):
+        env = super().env(env)
+        env["KACHE_CACHE_DIR"] = str(self.cache_dir)
+        env["KACHE_DIR"] = str(self.cache_dir)
+        return env
+
+    def stats(self, env):
+        p = subprocess.run([str(self.exe), "stats", "--json"], env=self.env(env), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        try:
+            s = json.loads(p.stdout)
+        except ValueError:
+            return {"raw": (p.stdout or p.stderr)[-500:]}
+        return {"hits": s.get("hits"), "misses": s.get("misses"), "raw": s}
+
+
+def copy_workload(src, dest):
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("target"))
+
+
+def fresh_cargo_home(dest):
+    """A new CARGO_HOME holding the registry sources already downloaded, so
+    the measurement is about compiling, not the network."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    for sub in ("registry/index", "registry/cache"):
+        if (home / sub).exists():
+            shutil.copytree(home / sub, dest / sub, symlinks=True)
+    return dest
+
+
+def bench_workload(name, spec, tools, reps, kiln_exe, installed):
+    log(f"workload {name}")
+    wdir = WORK / name
+    env = base_env()
+    a = wdir / "a" / "checkout"
+    copy_workload(spec["path"], a)
+    run(["cargo", "fetch", "--locked"], a, env)
+    build = ["cargo"] + spec["build"]
+    result = {"workload": name, "build": " ".join(build), "plain": {}, "tools": {}}
+
+    # Plain cargo: cold, no-op, restore floor.
+    colds = []
+    for i in range(reps):
+        run(["cargo", "clean"], a, env)
+        t, _ = run(build, a, env)
+        colds.append(t)
+        log(f"plain cold {t:.1f}s")
+    noop, _ = run(build, a, env)
+    start = time.monotonic()
+    shutil.copytree(a / "target", wdir / "target-copy", symlinks=True, dirs_exist_ok=False)
+    copy = time.monotonic() - start
+    shutil.rmtree(wdir / "target-copy")
+    result["plain"] = {"cold_s": colds, "noop_s": noop, "copy_target_s": copy, "floor_s": noop + copy,
+                       "target_bytes": du(a / "target")}
+
+    for tool_name in tools:
+        exe = kiln_exe if tool_name == "kiln" else installed[tool_name]
+        cls = {"kiln": Kiln, "sccache": Sccache, "kache": Kache}[tool_name]
+        phases = {"cold": [], "warm": [], "other_dir": [], "other_dir_home": []}
+        stats = {}
+        for rep in range(reps):
+            cache = wdir / f"cache-{tool_name}"
+            if cache.exists():
+                shutil.rmtree(cache)
+            cache.mkdir(parents=True)
+            tool = cls(exe, cache)
+            tool.stop(env)
+            tenv = tool.env(env)
+
+            def phase(label, cwd, penv, clean=True):
+                if clean:
+                    run(["cargo", "clean"], cwd, penv)
+                tool.reset_stats(env)
+                t, _ = run(build, cwd, penv)
+                phases[label].append(t)
+                st = tool.stats(env)
+                stats.setdefault(label, st)
+                log(f"{tool_name} {label} {t:.1f}s {st.get('hits')}/{st.get('misses')}/{st.get('not_cacheable')}")
+
+            phase("cold", a, tenv)
+            phase("warm", a, tenv)
+            b = wdir / f"b-{rep}" / "deeper" / "checkout"
+            copy_workload(spec["path"], b)
+            phase("other_dir", b, tenv, clean=False)
+            c = wdir / f"c-{rep}" / "elsewhere"
+            copy_workload(spec["path"], c)
+            henv = dict(tenv)
+            henv["CARGO_HOME"] = str(fresh_cargo_home(wdir / f"home-{rep}"))
+            run(["cargo", "fetch", "--locked"], c, henv)
+            phase("other_dir_home", c, henv, clean=False)
+            stats["cache_bytes"] = du(cache)
+            tool.stop(env)
+            for d in (b.parent.parent, c.parent, wdir / f"home-{rep}"):
+                shutil.rmtree(d, ignore_errors=True)
+        result["tools"][tool_name] = {"version": cls(exe, wdir).version(), "times_s": phases, "stats": stats}
+    return result
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def hit_rate(st):
+    if not st or st.get("hits") is None or st.get("misses") is None:
+        return None
+    total = st["hits"] + st["misses"] + (st.get("not_cacheable") or 0)
+    return round(100.0 * st["hits"] / total, 1) if total else None
+
+
+def summarize(r):
+    plain_cold = med(r["plain"]["cold_s"])
+    floor = r["plain"]["floor_s"]
+    lines = [f"### {r['workload']}: `{r['build']}`", "",
+             f"plain cargo cold: median {plain_cold:.1f}s (min {min(r['plain']['cold_s']):.1f}s); "
+             f"no-op {r['plain']['noop_s']:.2f}s; restore floor (no-op + copy target/) {floor:.2f}s", "",
+             "| tool | cold | warm (same dir) | other dir | other dir + CARGO_HOME | hits/misses/uncached (warm) | hit rate other dir+home | cache size |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    ratios = {}
+    for name, t in r["tools"].items():
+        ts, st = t["times_s"], t["stats"]
+        cell = lambda k: f"{med(ts[k]):.2f}s (min {min(ts[k]):.2f})" if ts[k] else "-"
+        w = st.get("warm", {})
+        lines.append(f"| {name} | {cell('cold')} | {cell('warm')} | {cell('other_dir')} | {cell('other_dir_home')} | "
+                     f"{w.get('hits')}/{w.get('misses')}/{w.get('not_cacheable')} | "
+                     f"{hit_rate(st.get('other_dir_home'))}% | {st.get('cache_bytes', 0) / 1e6:.0f} MB |")
+        ratios[name] = {
+            "warm_over_cold": ratio(med(ts["warm"]), med(ts["cold"])),
+            "cold_over_plain": ratio(med(ts["cold"]), plain_cold),
+            "warm_over_floor": ratio(med(ts["warm"]), floor),
+            "hit_rate_other_dir": hit_rate(st.get("other_dir")),
+            "hit_rate_other_dir_home": hit_rate(st.get("other_dir_home")),
+        }
+    k = r["tools"].get("kiln")
+    if k:
+        kw = med(k["times_s"]["warm"])
+        for other in ("sccache", "kache"):
+            if other in r["tools"]:
+                ratios["kiln"][f"warm_over_{other}_warm"] = ratio(kw, med(r["tools"][other]["times_s"]["warm"]))
+        ks = k["stats"].get("warm", {})
+        ratios["kiln"]["median_hit_overhead_ms"] = ks.get("median_hit_overhead_ms")
+        ratios["kiln"]["wrapper_peak_rss_mb"] = ks.get("wrapper_peak_rss_mb")
+    lines += ["", "| ratio | " + " | ".join(ratios) + " |", "| --- |" + " --- |" * len(ratios)]
+    keys = sorted({k for v in ratios.values() for k in v})
+    for key in keys:
+        lines.append(f"| {key} | " + " | ".join(str(ratios[t].get(key, "-")) for t in ratios) + " |")
+    r["ratios"] = ratios
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workload", default="all", choices=["all"] + list(WORKLOADS))
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--tools", default="kiln,sccache,kache")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    tools = [t for t in args.tools.split(",") if t]
+    installed = {}
+    if "sccache" in tools:
+        installed["sccache"] = install("sccache", SCCACHE_VERSION)
+    if "kache" in tools:
+        installed["kache"] = install("kache", KACHE_VERSION)
+    kiln_exe = build_kiln()
+    names = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    results = []
+    report = [f"# kiln benchmark, {datetime.date.today().isoformat()}", "",
+              f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+              f"{subprocess.run(['rustc', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}; "
+              f"{args.reps} repetition(s) per phase.", ""]
+    for n in names:
+        r = bench_workload(n, WORKLOADS[n], tools, args.reps, kiln_exe, installed)
+        report.append(summarize(r))
+        results.append(r)
+    text = "\n".join(report)
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    meta = {"date": datetime.datetime.now().isoformat(), "machine": platform.platform(), "cores": os.cpu_count(),
+            "rustc": subprocess.run(["rustc", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip(),
+            "versions": {n: None for n in tools}, "reps": args.reps, "results": results}
+    for r in results:
+        for n, t in r["tools"].items():
+            meta["versions"][n] = t["version"]
+    (out / f"{stamp}.json").write_text(json.dumps(meta, indent=2))
+    (out / f"{stamp}.md").write_text(text)
+    (out / "latest.md").write_text(text)
+    log(f"wrote {out / (stamp + '.md')}")
+
+
+if __name__ == "__main__":
+    main()
