@@ -1,36 +1,64 @@
-//! Compiles the interposer (`src/interposer.c`) into a shared object that the
-//! crate embeds. Where that is impossible (not Linux, no C compiler), the crate
-//! is built without it and reports the observer as unavailable.
+//! Compiles the interposer (`src/interposer.c`) into a shared object in
+//! `OUT_DIR` that the crate embeds. Where that is impossible (not Linux, no
+//! working C compiler), the crate is built without it (`kiln_trace_unavailable`)
+//! and reports the observer as unavailable.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+fn unavailable(why: &str) {
+    println!("cargo::warning=kiln-trace: {why}; the input observer is unavailable, so linked outputs and proc-macro users will not be cached");
+    println!("cargo::rustc-cfg=kiln_trace_unavailable");
+}
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(kiln_trace_unavailable)");
     println!("cargo::rerun-if-changed=src/interposer.c");
+    println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=CC");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let so = out.join("kiln-trace.so");
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    let gnu = std::env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|env| env == "gnu");
-    if !(linux && gnu) {
+    let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        unavailable("cargo did not set OUT_DIR");
+        return;
+    };
+    if std::env::var("CARGO_CFG_TARGET_OS").ok().as_deref() != Some("linux") {
         println!("cargo::rustc-cfg=kiln_trace_unavailable");
         return;
     }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
+    let host = std::env::var("HOST").unwrap_or_default();
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let cc = match std::env::var("CC") {
+        Ok(cc) if !cc.trim().is_empty() => cc,
+        _ if host != target => {
+            unavailable(&format!("cross-compiling to {target} without CC set"));
+            return;
+        }
+        _ => "cc".to_owned(),
+    };
+    // CC may carry arguments ("ccache gcc", "gcc -m64").
+    let mut words = cc.split_whitespace();
+    let Some(program) = words.next() else {
+        unavailable("CC is empty");
+        return;
+    };
+    let so = out.join("kiln-trace.so");
+    let result = Command::new(program)
+        .args(words)
+        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden", "-U_FORTIFY_SOURCE", "-o"])
         .arg(&so)
         .arg("src/interposer.c")
         .arg("-ldl")
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        other => {
-            println!(
-                "cargo::warning=kiln: cannot build the input observer with `{cc}` ({other:?}); linked outputs and proc-macro users will not be cached"
-            );
-            println!("cargo::rustc-cfg=kiln_trace_unavailable");
+        .output();
+    match result {
+        Ok(o) if o.status.success() => {
+            for line in String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.contains("warning")) {
+                println!("cargo::warning=kiln-trace: {line}");
+            }
         }
+        Ok(o) => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let first = stderr.lines().find(|l| l.contains("error")).unwrap_or("no diagnostic");
+            unavailable(&format!("`{cc}` failed to build src/interposer.c ({}): {first}", o.status));
+        }
+        Err(e) => unavailable(&format!("cannot run `{cc}`: {e}")),
     }
 }

@@ -208,7 +208,7 @@ fn store(
         Err(_) => compiled.stderr.clone(),
     };
     let compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
-    let (tmp, bytes) = EntryWriter::write(
+    let written = EntryWriter::write(
         &unit.store.staging_dir(),
         &files,
         &compiled.stdout,
@@ -217,10 +217,17 @@ fn store(
         &rec.crate_name,
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Err(e) = unit.store.put(&key, &tmp) {
-        let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = unit.store.put(&key, &written.path) {
+        let _ = std::fs::remove_file(&written.path);
         return Err(NotStored::Problem(e.to_string()));
     }
+    // Dependents key these outputs by content next: spare them the rehash.
+    for (path, digest) in outputs.iter().zip(&written.digests) {
+        if let Some(d) = digest {
+            unit.hasher.remember(path, *d);
+        }
+    }
+    let bytes = written.size;
     manifest::add(
         &unit.store.manifest_dir(),
         inv_key,

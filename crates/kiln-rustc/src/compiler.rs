@@ -223,3 +223,56 @@ fn fingerprint_tree(h: &mut blake3::Hasher, dir: &Path, root: &Path) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real_rustc() -> PathBuf {
+        let out = Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .unwrap();
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("bin/rustc")
+    }
+
+    #[test]
+    fn identity_is_cached_per_binary_and_stable() {
+        let d = tempfile::tempdir().unwrap();
+        let rustc = real_rustc();
+        let a = identify(d.path(), &rustc, None, None).unwrap();
+        assert!(a.version.starts_with("rustc "), "{a:?}");
+        assert!(a.sysroot.is_dir());
+        let slots: Vec<_> = std::fs::read_dir(d.path().join("compilers"))
+            .unwrap()
+            .collect();
+        assert_eq!(slots.len(), 1);
+        assert_eq!(identify(d.path(), &rustc, None, None).unwrap(), a);
+        // A different store computes the same identity from scratch.
+        let e = tempfile::tempdir().unwrap();
+        assert_eq!(
+            identify(e.path(), &rustc, None, None).unwrap().digest,
+            a.digest
+        );
+    }
+
+    #[test]
+    fn clippy_changes_the_identity() {
+        let d = tempfile::tempdir().unwrap();
+        let rustc = real_rustc();
+        let driver = rustc.with_file_name("clippy-driver");
+        if !driver.is_file() {
+            return;
+        }
+        let plain = identify(d.path(), &rustc, None, None).unwrap();
+        let clippy = identify(d.path(), &rustc, Some(&driver), None).unwrap();
+        assert_ne!(plain.digest, clippy.digest);
+        assert!(clippy.clippy.is_some());
+    }
+
+    #[test]
+    fn missing_compiler_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(identify(d.path(), Path::new("/nonexistent/rustc"), None, None).is_err());
+    }
+}

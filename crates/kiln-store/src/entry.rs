@@ -92,8 +92,20 @@ pub struct SourceFile<'a> {
     pub content: Option<Vec<u8>>,
 }
 
+/// A finished entry file, ready for [`crate::Store::put`].
+#[derive(Debug)]
+pub struct Written {
+    /// Where it is (in the staging directory).
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Content digest of each source file, in order (`None` for files stored
+    /// with replacement content).
+    pub digests: Vec<Option<Digest>>,
+}
+
 impl EntryWriter {
-    /// Writes an entry into `staging` and returns the file's path and size.
+    /// Writes an entry into `staging`.
     pub fn write(
         staging: &Path,
         files: &[SourceFile<'_>],
@@ -101,7 +113,7 @@ impl EntryWriter {
         stderr: &[u8],
         compile_ms: u64,
         crate_name: &str,
-    ) -> Result<(PathBuf, u64), StoreError> {
+    ) -> Result<Written, StoreError> {
         std::fs::create_dir_all(staging).map_err(|e| StoreError::io("create", staging, e))?;
         let path = staging.join(format!(
             "entry-{}-{}.tmp",
@@ -112,7 +124,11 @@ impl EntryWriter {
         ));
         let w = Self { path };
         match w.write_inner(files, stdout, stderr, compile_ms, crate_name) {
-            Ok(size) => Ok((w.path, size)),
+            Ok((size, digests)) => Ok(Written {
+                path: w.path,
+                size,
+                digests,
+            }),
             Err(e) => {
                 let _ = std::fs::remove_file(&w.path);
                 Err(e)
@@ -127,8 +143,9 @@ impl EntryWriter {
         stderr: &[u8],
         compile_ms: u64,
         crate_name: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(u64, Vec<Option<Digest>>), StoreError> {
         let io = |e| StoreError::io("read output", &self.path, e);
+        let mut digests = Vec::with_capacity(files.len());
         let mut header = EntryHeader {
             version: ENTRY_VERSION,
             files: Vec::with_capacity(files.len()),
@@ -159,6 +176,7 @@ impl EntryWriter {
                     )
                 }
             };
+            digests.push(f.content.is_none().then_some(digest));
             header.files.push(EntryFile {
                 name: f.name.clone(),
                 mode: md.permissions().mode() & 0o7777,
@@ -202,7 +220,7 @@ impl EntryWriter {
         // No fsync: a torn entry after a crash fails its digest check on
         // read and is removed, which costs a compile, never a wrong hit.
         w.inner.into_inner().map_err(|e| wr(e.into_error()))?;
-        Ok(w.written + 32)
+        Ok((w.written + 32, digests))
     }
 }
 
@@ -407,6 +425,11 @@ mod tests {
     use super::*;
 
     fn sample(dir: &Path) -> (PathBuf, u64) {
+        let w = sample_written(dir);
+        (w.path, w.size)
+    }
+
+    fn sample_written(dir: &Path) -> Written {
         let src = dir.join("src");
         std::fs::create_dir_all(&src).unwrap();
         std::fs::write(src.join("libfoo.rlib"), vec![3u8; 300_000]).unwrap();

@@ -150,3 +150,35 @@ fn failing_compile_is_not_cached_and_keeps_its_exit_code() {
     let s = sb.take_stats();
     assert_eq!(s["compile_errors"], 1, "{s}");
 }
+
+/// A store on a tiny filesystem: writes fail with "no space left".
+#[test]
+fn full_disk_warns_and_builds() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    let mnt = sb.root.path().join("tiny");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    sb.set("KILN_DIR", mnt.to_str().unwrap());
+    let out = sb.cargo_unchecked(&ws, &["build", "--release"]);
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: kiln:"), "{stderr}");
+    assert!(
+        sb.run_program(&ws.join("target/release/app"))
+            .contains("hello from shared")
+    );
+}
