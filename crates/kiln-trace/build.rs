@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn unavailable(why: &str) {
-    println!("cargo::warning=kiln-trace: {why}; the input observer is unavailable, so linked outputs and proc-macro users will not be cached");
+    println!(
+        "cargo::warning=kiln-trace: {why}; the input observer is unavailable, so linked outputs and proc-macro users will not be cached"
+    );
     println!("cargo::rustc-cfg=kiln_trace_unavailable");
 }
 
@@ -43,21 +45,39 @@ fn main() {
     let so = out.join("kiln-trace.so");
     let result = Command::new(program)
         .args(words)
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden", "-U_FORTIFY_SOURCE", "-o"])
+        .args([
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-fvisibility=hidden",
+            "-U_FORTIFY_SOURCE",
+            "-o",
+        ])
         .arg(&so)
         .arg("src/interposer.c")
         .arg("-ldl")
         .output();
     match result {
         Ok(o) if o.status.success() => {
-            for line in String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.contains("warning")) {
+            for line in String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| l.contains("warning"))
+            {
                 println!("cargo::warning=kiln-trace: {line}");
             }
         }
         Ok(o) => {
             let stderr = String::from_utf8_lossy(&o.stderr);
-            let first = stderr.lines().find(|l| l.contains("error")).unwrap_or("no diagnostic");
-            unavailable(&format!("`{cc}` failed to build src/interposer.c ({}): {first}", o.status));
+            let first = stderr
+                .lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or("no diagnostic");
+            unavailable(&format!(
+                "`{cc}` failed to build src/interposer.c ({}): {first}",
+                o.status
+            ));
         }
         Err(e) => unavailable(&format!("cannot run `{cc}`: {e}")),
     }

@@ -148,3 +148,16 @@ fn test_harnesses_and_c_libraries_are_cached() {
     );
     assert!(c_libs(&ws), "cdylib and staticlib restored");
 }
+
+#[test]
+fn check_builds_are_cached() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["check", "--release", "--workspace"]);
+    let (_, misses, uncached) = counts(&sb.take_stats());
+    assert_eq!(uncached, 0);
+    sb.cargo(&ws, &["clean"]);
+    let out = sb.cargo(&ws, &["check", "--release", "--workspace"]);
+    assert_eq!(counts(&sb.take_stats()), (misses, 0, 0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unused variable"));
+}
