@@ -13,7 +13,7 @@ versions, date) to bench/results/.
 
 Usage:
   python3 bench/bench.py [--workload small|seed|all] [--reps N]
-                         [--tools kiln,sccache,kache] [--out DIR]
+                         [--tools kiln,sccache,kache] [--out DIR] [--kiln PATH]
 
 Pinned versions of sccache and kache are installed from the crates registry
 into bench/work/tools on first use. Nothing here asserts times: this reports.
@@ -373,6 +373,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--tools", default="kiln,sccache,kache")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--kiln", help="use this kiln binary instead of building target/release/kiln")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     installed = {}
@@ -380,7 +381,7 @@ def main():
         installed["sccache"] = install("sccache", SCCACHE_VERSION)
     if "kache" in tools:
         installed["kache"] = install("kache", KACHE_VERSION)
-    kiln_exe = build_kiln()
+    kiln_exe = Path(args.kiln).resolve() if args.kiln else build_kiln()
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
     results = []
     report = [f"# kiln benchmark, {datetime.date.today().isoformat()}", "",
