@@ -34,8 +34,28 @@ pub struct KeyContext<'a> {
     pub cwd: &'a Path,
 }
 
+/// What the invocation key covered, for people (`kiln explain`).
+#[derive(Debug, Default)]
+pub struct InvocationParts {
+    /// Normalized arguments, placeholders readable.
+    pub args: Vec<String>,
+    /// Extern name and content digest prefix.
+    pub externs: Vec<(String, String)>,
+    /// Compiler settings from the environment: name and value digest prefix.
+    pub env: Vec<(String, Option<String>)>,
+}
+
+/// Short digest for people.
+pub fn short(d: &[u8]) -> String {
+    Digest::of(d).to_hex()[..16].to_owned()
+}
+
 /// Computes the invocation key, or says which input could not be read.
-pub fn invocation_key(inv: &Invocation, cx: &KeyContext<'_>) -> Result<Digest, String> {
+pub fn invocation_key(
+    inv: &Invocation,
+    cx: &KeyContext<'_>,
+) -> Result<(Digest, InvocationParts), String> {
+    let mut parts = InvocationParts::default();
     let mut h = KeyHasher::new("kiln-invocation-v1");
     h.field("compiler", &cx.identity.digest);
     h.field("clippy", [u8::from(cx.clippy)]);
@@ -68,7 +88,9 @@ pub fn invocation_key(inv: &Invocation, cx: &KeyContext<'_>) -> Result<Digest, S
         if arg.starts_with("--diagnostic-width=") {
             continue;
         }
-        h.field("arg", normalize(arg));
+        let n = normalize(arg);
+        parts.args.push(Roots::display(&n));
+        h.field("arg", n);
     }
     for ext in &inv.externs {
         let Some(path) = &ext.path else { continue };
@@ -79,6 +101,9 @@ pub fn invocation_key(inv: &Invocation, cx: &KeyContext<'_>) -> Result<Digest, S
             .map_err(|e| format!("extern `{}` at `{}`: {e}", ext.name, full.display()))?;
         h.field("extern", &ext.name);
         h.field("extern-content", digest.0);
+        parts
+            .externs
+            .push((ext.name.clone(), digest.to_hex()[..16].to_owned()));
     }
     let always = env_rules::ALWAYS
         .iter()
@@ -87,11 +112,20 @@ pub fn invocation_key(inv: &Invocation, cx: &KeyContext<'_>) -> Result<Digest, S
         let value = (cx.env)(name);
         h.field("env", name);
         match value {
-            Some(v) => h.field("value", normalize(&v.to_string_lossy())),
-            None => h.field("unset", []),
+            Some(v) => {
+                let n = normalize(&v.to_string_lossy());
+                parts
+                    .env
+                    .push(((*name).to_owned(), Some(short(n.as_bytes()))));
+                h.field("value", n)
+            }
+            None => {
+                parts.env.push(((*name).to_owned(), None));
+                h.field("unset", [])
+            }
         };
     }
-    Ok(h.finish())
+    Ok((h.finish(), parts))
 }
 
 #[cfg(test)]
@@ -167,7 +201,7 @@ mod tests {
                 env: &env,
                 cwd: &cwd,
             };
-            invocation_key(&inv, &cx).unwrap()
+            invocation_key(&inv, &cx).unwrap().0
         }
 
         fn key(&self, args: &str) -> Digest {

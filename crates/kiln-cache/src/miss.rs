@@ -11,8 +11,8 @@ use kiln_key::{Digest, Roots};
 use kiln_rustc::depinfo;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
-use kiln_store::manifest::{self, Candidate};
-use kiln_types::{Outcome, PassReason, UnitRecord};
+use kiln_store::manifest::{self, Candidate, Inputs};
+use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRecord};
 
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Keying, entry_key, gather, snapshot};
@@ -228,6 +228,7 @@ fn store(
         }
     }
     let bytes = written.size;
+    write_components(unit, &key, &inputs);
     manifest::add(
         &unit.store.manifest_dir(),
         inv_key,
@@ -261,4 +262,43 @@ fn collect_outputs(unit: &Unit<'_>, started_at: SystemTime) -> std::io::Result<V
     }
     out.sort();
     Ok(out)
+}
+
+/// Writes what `key` covers, for `kiln explain`. Best effort: explanations
+/// are a convenience, the entry is what matters.
+fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
+    let short = |d: &str| d.get(..16).unwrap_or(d).to_owned();
+    let mut env = unit.parts.env.clone();
+    env.extend(
+        inputs
+            .env
+            .iter()
+            .map(|(n, d)| (n.clone(), d.as_deref().map(short))),
+    );
+    let components = KeyComponents {
+        version: COMPONENTS_VERSION,
+        compiler: unit.identity.version.clone(),
+        compiler_digest: short(&unit.identity.digest),
+        clippy: unit.identity.clippy.clone(),
+        args: unit.parts.args.clone(),
+        externs: unit.parts.externs.clone(),
+        files: inputs
+            .files
+            .iter()
+            .map(|(p, d)| (Roots::display(p), short(d)))
+            .collect(),
+        absent: inputs.absent.iter().map(|p| Roots::display(p)).collect(),
+        env,
+    };
+    let path = unit.store.components_path(key);
+    let Some(dir) = path.parent() else { return };
+    let Ok(json) = serde_json::to_vec(&components) else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_ok() {
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
 }

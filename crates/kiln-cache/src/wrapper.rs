@@ -172,6 +172,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
             .map(|i| i.extra_filename.clone())
             .filter(|s| !s.is_empty()),
         clippy: call.is_clippy(),
+        test: inv.is_some_and(|i| i.test),
         outcome: Outcome::Miss,
         reason: None,
         detail: None,
@@ -201,6 +202,8 @@ pub(crate) struct Unit<'a> {
     pub target_dir: Option<PathBuf>,
     pub hasher: FileHasher,
     pub tracer: Option<kiln_trace::Tracer>,
+    pub identity: kiln_rustc::compiler::CompilerIdentity,
+    pub parts: crate::invocation::InvocationParts,
 }
 
 fn env_lookup(name: &str) -> Option<OsString> {
@@ -314,7 +317,7 @@ fn cached(
         env: &env_lookup,
         cwd: &cwd,
     };
-    let inv_key = match invocation_key(inv, &key_cx) {
+    let (inv_key, parts) = match invocation_key(inv, &key_cx) {
         Ok(k) => k,
         Err(e) => return fallback(cfg, call, rec, &format!("cannot key the call: {e}")),
     };
@@ -332,6 +335,8 @@ fn cached(
         target_dir,
         hasher,
         tracer,
+        identity,
+        parts,
     };
     let keying = Keying {
         roots: &unit.roots,

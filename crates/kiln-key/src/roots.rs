@@ -89,6 +89,14 @@ impl Roots {
         out
     }
 
+    /// Placeholders made readable for people: `{cwd}/src/lib.rs`.
+    pub fn display(text: &str) -> String {
+        text.replace(TARGET, "{target}")
+            .replace(CWD, "{cwd}")
+            .replace(CARGO_HOME, "{cargo_home}")
+            .replace(SYSROOT, "{sysroot}")
+    }
+
     /// A path made relative to the placeholders (for keys and manifests):
     /// relative paths are relative to the working directory.
     pub fn normalize_path(&self, p: &Path) -> String {

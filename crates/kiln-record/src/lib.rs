@@ -5,7 +5,9 @@
 //! concurrent wrapper processes never interleave). `kiln stats` sums records
 //! since the last reset; `kiln run` summarizes the records of its run.
 //! Malformed lines are skipped: a damaged record never breaks a command.
+//! [`explain`] turns the records of a run into reasons for its misses.
 
+pub mod explain;
 mod time;
 
 use std::io::Write;
@@ -82,6 +84,46 @@ pub fn read_run(store: &Path, run: &str) -> Result<Vec<UnitRecord>, RecordError>
             source,
         }),
     }
+}
+
+/// Every run with records, oldest first: run id and last write (ms).
+pub fn list_runs(store: &Path) -> Vec<(String, u64)> {
+    let Ok(files) = std::fs::read_dir(records_dir(store)) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(String, u64)> = files
+        .flatten()
+        .filter_map(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let run = name.strip_suffix(".jsonl")?.to_owned();
+            let modified = f
+                .metadata()
+                .ok()?
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some((run, u64::try_from(modified.as_millis()).unwrap_or(u64::MAX)))
+        })
+        .collect();
+    runs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    runs
+}
+
+/// Records of every run except `run` that started before `before_ms`,
+/// oldest first.
+pub fn read_before(store: &Path, run: &str, before_ms: u64) -> Vec<UnitRecord> {
+    let mut out: Vec<UnitRecord> = Vec::new();
+    for (other, _) in list_runs(store) {
+        if other == run {
+            continue;
+        }
+        if let Ok(records) = read_run(store, &other) {
+            out.extend(records.into_iter().filter(|r| r.started_ms < before_ms));
+        }
+    }
+    out.sort_by_key(|r| r.started_ms);
+    out
 }
 
 fn parse_lines(text: &str) -> Vec<UnitRecord> {
@@ -253,6 +295,7 @@ mod tests {
             profile: Some("debug".into()),
             extra_filename: None,
             clippy: false,
+            test: false,
             outcome,
             reason: (outcome == Outcome::NotCacheable).then_some(PassReason::Incremental),
             detail: None,

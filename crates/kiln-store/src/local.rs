@@ -62,6 +62,15 @@ impl LocalStore {
             .join(format!("{hex}.kiln"))
     }
 
+    /// Where the key components of `key` are kept.
+    pub fn components_path(&self, key: &Digest) -> PathBuf {
+        let hex = key.to_hex();
+        self.root
+            .join("keys")
+            .join(&hex[..2])
+            .join(format!("{hex}.json"))
+    }
+
     /// Directory of manifests.
     pub fn manifest_dir(&self) -> PathBuf {
         self.root.join("manifests")
@@ -170,7 +179,7 @@ impl LocalStore {
             removed: entries.len() as u64,
             removed_bytes: entries.iter().map(|e| e.size).sum(),
         };
-        for sub in ["entries", "manifests", "staging", "hashes"] {
+        for sub in ["entries", "manifests", "keys", "staging", "hashes"] {
             let p = self.root.join(sub);
             match std::fs::remove_dir_all(&p) {
                 Ok(()) => {}
@@ -212,6 +221,7 @@ impl Store for LocalStore {
     }
 
     fn remove(&self, key: &Digest) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.components_path(key));
         let path = self.entry_path(key);
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),

@@ -1,97 +1,97 @@
-//! Observing what a compile reads.
+//! Observing everything a compile reads.
 //!
-//! rustc's dep-info lists the sources and `env!` variables of a crate, but not
-//! what proc macros read while they run inside the compiler (`std::env::var`,
-//! `std::fs::read`), nor what the linker reads (crt objects, `libc`, native
-//! libraries, rlibs). A cache that keys only dep-info can return another
-//! build's output. kiln therefore preloads a small C library
-//! (`src/interposer.c`, built by `build.rs` and embedded here) into the
-//! compiler; it is inherited by every program the compiler runs and appends
-//! one line per event to the file in `KILN_TRACE_FILE`:
+//! rustc's dep-info lists the sources and `env!` variables of a crate, but
+//! not what proc macros read while they run inside the compiler
+//! (`std::env::var`, `std::fs::read`), nor what the linker reads (crt objects,
+//! `libc`, native libraries, rlibs). A cache that keys only dep-info can
+//! hand out another build's output, the worst bug kiln can have. So on a
+//! cache miss kiln runs rustc with a small C library preloaded
+//! (`src/interposer.c`, compiled by `build.rs` and embedded in this crate).
+//!
+//! # Design
+//!
+//! The library interposes the libc entry points through which programs open
+//! files, probe for them, look up environment variables and start programs
+//! (`open`/`openat` and their `64` and `_FORTIFY_SOURCE` variants, `creat`,
+//! `fopen`, `freopen`, the `stat`/`statx`/`access`/`opendir` families,
+//! `rename*`, `getenv`, `secure_getenv`, the `exec*` family and
+//! `posix_spawn[p]`), forwards each call to the next definition
+//! (`dlsym(RTLD_NEXT)`), and appends one line per event to the file named by
+//! `KILN_TRACE_FILE`. `LD_PRELOAD` is inherited, so the compiler's children
+//! (the linker driver `cc`, `collect2`, `ld`/`rust-lld`) are observed too; a
+//! child whose environment lost `LD_PRELOAD` or `KILN_TRACE_FILE` gets them
+//! back at `exec`.
+//!
+//! Each line is written with a single `write(2)` to an `O_APPEND` descriptor
+//! opened with a raw system call, so lines of concurrent threads and
+//! processes never interleave and the observer never observes itself. The
+//! hooks do not allocate; each process writes a given line at most once
+//! (a fixed table of 64-bit hashes), which keeps a typical compile at a few
+//! hundred lines. The trace file is created when a traced process starts, so
+//! a missing trace means the observer did not run: [`parse_trace`] reports
+//! that as an error instead of an empty trace.
+//!
+//! # Record format
+//!
+//! One record per line, a kind letter, a space, then the rest of the line:
 //!
 //! ```text
-//! R <path>   opened for reading        W <path>   opened for writing
-//! A <path>   looked for, missing       E <name>   environment lookup
-//! X <prog>   program executed
+//! R <path>   opened for reading only
+//! W <path>   opened with write intent (or O_CREAT/O_TRUNC), created, or renamed into place
+//! A <path>   looked for and missing: ENOENT/ENOTDIR from a read-only open,
+//!            a stat, an access check or opendir
+//! E <name>   environment variable looked up (getenv, secure_getenv)
+//! X <prog>   program executed or spawned, as passed: a bare name for
+//!            execvp/posix_spawnp, resolved on PATH by the parser
 //! ```
 //!
-//! Limits: static binaries, setuid programs, non-glibc systems, raw system
-//! calls and libraries loaded by `dlopen` are not seen. kiln covers those by
-//! keying the compiler identity (sysroot, bundled linker) and every `--extern`
-//! file by content; where the observer is unavailable it does not cache
-//! linked outputs or crates built with proc macros.
+//! Paths are made absolute against the working directory or the `*at`
+//! directory descriptor, but symlinks, `.` and `..` are left as they are;
+//! [`parse_trace`] normalizes them lexically. Paths holding a newline, and
+//! records longer than about 4000 bytes, are skipped. A successful `stat` or
+//! `access` is not logged: it reveals no content.
+//!
+//! # Limits
+//!
+//! Not seen: statically linked programs, setuid programs (the loader drops
+//! `LD_PRELOAD`), systems without glibc, raw system calls, files mapped by the
+//! dynamic loader (`dlopen`ed libraries such as proc macros, and the
+//! libraries a program is linked with), libc-internal lookups (such as the
+//! locale variables read by `setlocale`), directory listings, and programs
+//! run through `system`/`popen`/`fexecve` (their children are still observed).
+//! kiln keys the compiler identity (sysroot, bundled linker) separately and
+//! hashes every `--extern` file by content, which covers what the loader
+//! maps; where the observer is unavailable it does not cache linked outputs
+//! or crates built with proc macros.
 
+mod install;
 mod parse;
+mod paths;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
+pub use install::Tracer;
 pub use parse::{Trace, parse_trace};
 
-/// Observer problems.
+/// Problems installing the observer or reading its trace.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    /// Installing or reading failed.
-    #[error("{action} `{path}`: {source}")]
+    /// A file operation failed.
+    #[error("cannot {action} `{path}`: {source}")]
     Io {
         /// What was being done.
         action: &'static str,
-        /// Where.
+        /// The file or directory concerned.
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
     },
-}
-
-#[cfg(not(kiln_trace_unavailable))]
-const OBSERVER: Option<&[u8]> = Some(include_bytes!(concat!(env!("OUT_DIR"), "/kiln-trace.so")));
-#[cfg(kiln_trace_unavailable)]
-const OBSERVER: Option<&[u8]> = None;
-
-/// The observer, installed and ready to inject.
-#[derive(Debug, Clone)]
-pub struct Tracer {
-    so_path: PathBuf,
-}
-
-impl Tracer {
-    /// Writes the observer to `lib_dir` once (atomically) and returns it;
-    /// `None` where no observer is available.
-    pub fn install(lib_dir: &Path) -> Result<Option<Self>, TraceError> {
-        let Some(bytes) = OBSERVER else {
-            return Ok(None);
-        };
-        let hash = blake3::hash(bytes).to_hex();
-        let so_path = lib_dir.join(format!("kiln-trace-{}.so", &hash[..16]));
-        if so_path.is_file() {
-            return Ok(Some(Self { so_path }));
-        }
-        let io = |action, path: &Path, source| TraceError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(lib_dir).map_err(|e| io("create", lib_dir, e))?;
-        let tmp = lib_dir.join(format!(".kiln-trace-{}.tmp", std::process::id()));
-        std::fs::write(&tmp, bytes).map_err(|e| io("write", &tmp, e))?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
-                .map_err(|e| io("write", &tmp, e))?;
-        }
-        std::fs::rename(&tmp, &so_path).map_err(|e| io("install", &so_path, e))?;
-        Ok(Some(Self { so_path }))
-    }
-
-    /// Makes `cmd` run under observation, writing its trace to `trace_file`
-    /// (an absolute path).
-    pub fn inject(&self, cmd: &mut Command, trace_file: &Path) {
-        let mut preload = self.so_path.as_os_str().to_owned();
-        if let Some(existing) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
-            preload.push(" ");
-            preload.push(existing);
-        }
-        cmd.env("LD_PRELOAD", preload)
-            .env("KILN_TRACE_FILE", trace_file);
-    }
+    /// The observer's path cannot be put in `LD_PRELOAD`, which splits on
+    /// spaces and colons.
+    #[error("cannot preload `{0}`: LD_PRELOAD paths may not contain spaces or colons")]
+    UnusablePath(PathBuf),
+    /// The traced program left no trace, so the observer did not run in it
+    /// (static binary, setuid, incompatible libc, or a `noexec` mount).
+    #[error("no trace at `{0}`: the input observer did not run in the traced program")]
+    NotTraced(PathBuf),
 }

@@ -1,19 +1,22 @@
-//! Reading a trace file back.
+//! Reading a trace file back into sets of paths, names and programs.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::path::{Component, Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use crate::TraceError;
+use crate::paths::{find_program, lexical};
 
-/// What a traced process tree did.
+/// What a traced process tree did. Paths are absolute and lexically
+/// normalized.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
-    /// Files opened for reading only (and never for writing).
+    /// Files opened for reading and never for writing.
     pub reads: BTreeSet<PathBuf>,
-    /// Files opened for writing or created.
+    /// Files opened for writing, created or renamed into place.
     pub writes: BTreeSet<PathBuf>,
-    /// Files looked for and missing.
+    /// Files looked for and missing, and never read or written later.
     pub absent: BTreeSet<PathBuf>,
     /// Environment variables looked up.
     pub env: BTreeSet<String>,
@@ -21,12 +24,23 @@ pub struct Trace {
     pub execs: BTreeSet<PathBuf>,
 }
 
-/// Parses the trace at `path`. Bare program names are resolved on `path_var`
-/// (the `PATH` the traced processes had). A missing file is an empty trace.
+/// Parses the trace file at `path`.
+///
+/// Paths are normalized lexically (`.` removed, `..` resolved without
+/// touching the filesystem). `execs` holds absolute paths: bare program names
+/// are resolved against `path_var` (the `PATH` the traced process had) to
+/// the first executable match, and dropped when nothing matches (the exec
+/// failed). A path both read and written is only in `writes`; a path that
+/// was missing and later read or written is not in `absent`.
+///
+/// A missing trace file is [`TraceError::NotTraced`]: every traced process
+/// creates it at start-up.
 pub fn parse_trace(path: &Path, path_var: Option<&OsStr>) -> Result<Trace, TraceError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TraceError::NotTraced(path.to_path_buf()));
+        }
         Err(source) => {
             return Err(TraceError::Io {
                 action: "read trace",
@@ -35,109 +49,126 @@ pub fn parse_trace(path: &Path, path_var: Option<&OsStr>) -> Result<Trace, Trace
             });
         }
     };
-    let text = String::from_utf8_lossy(&bytes);
+    Ok(parse_records(&bytes, path_var))
+}
+
+fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
     let mut t = Trace::default();
-    for line in text.lines() {
-        let Some((kind, rest)) = line.split_once(' ') else {
+    // Every record ends with a newline; a last line without one was cut short.
+    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &bytes[..end],
+        None => &[][..],
+    };
+    for line in complete.split(|b| *b == b'\n') {
+        let [kind, b' ', rest @ ..] = line else {
             continue;
         };
+        if rest.is_empty() {
+            continue;
+        }
+        let text = OsStr::from_bytes(rest);
+        let absolute = || (rest[0] == b'/').then(|| lexical(Path::new(text)));
         match kind {
-            "R" => {
-                t.reads.insert(lexical(Path::new(rest)));
+            b'R' => t.reads.extend(absolute()),
+            b'W' => t.writes.extend(absolute()),
+            b'A' => t.absent.extend(absolute()),
+            b'E' => {
+                t.env.insert(String::from_utf8_lossy(rest).into_owned());
             }
-            "W" => {
-                t.writes.insert(lexical(Path::new(rest)));
-            }
-            "A" => {
-                t.absent.insert(lexical(Path::new(rest)));
-            }
-            "E" => {
-                t.env.insert(rest.to_owned());
-            }
-            "X" => {
-                if let Some(p) = resolve(rest, path_var) {
-                    t.execs.insert(p);
-                }
-            }
+            b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
+            b'X' => t.execs.extend(find_program(text, path_var)),
             _ => {}
         }
     }
-    let writes = t.writes.clone();
-    t.reads.retain(|p| !writes.contains(p));
+    t.reads.retain(|p| !t.writes.contains(p));
     t.absent
-        .retain(|p| !writes.contains(p) && !t.reads.contains(p));
-    Ok(t)
-}
-
-fn resolve(prog: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
-    if prog.contains('/') {
-        return Some(lexical(Path::new(prog)));
-    }
-    for dir in std::env::split_paths(path_var?) {
-        let candidate = dir.join(prog);
-        if candidate.is_file() {
-            return Some(lexical(&candidate));
-        }
-    }
-    None
-}
-
-/// Removes `.` and resolves `..` without touching the filesystem.
-fn lexical(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
+    t
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
+    fn set(items: &[&str]) -> BTreeSet<PathBuf> {
+        items.iter().map(PathBuf::from).collect()
+    }
+
     #[test]
-    fn parses_and_normalizes() {
+    fn parses_every_kind() {
         let d = tempfile::tempdir().unwrap();
         let bin = d.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir(&bin).unwrap();
         std::fs::write(bin.join("cc"), "").unwrap();
-        let f = d.path().join("trace");
-        std::fs::write(
-            &f,
-            "R /a/./b/../c.rs\nW /out/x.o\nR /out/x.o\nA /missing\nA /a/c.rs\nE FOO\nE FOO\nX cc\nX /usr/bin/../bin/ld\nX nowhere\ngarbage\n",
-        )
-        .unwrap();
-        let t = parse_trace(&f, Some(bin.as_os_str())).unwrap();
+        std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let text = "R /src/./lib.rs\nR /usr/lib/gcc/x86_64-linux-gnu/12/../../../x86_64-linux-gnu/crt1.o\n\
+                    W /out/libx.rlib\nA /src/missing.rs\nE FOO\nE FOO\nE BAR\nX cc\nX /usr/bin/../bin/ld\nX nowhere-to-be-found\n";
+        let t = parse_records(text.as_bytes(), Some(bin.as_os_str()));
         assert_eq!(
-            t.reads.into_iter().collect::<Vec<_>>(),
-            [PathBuf::from("/a/c.rs")]
+            t.reads,
+            set(&["/src/lib.rs", "/usr/lib/x86_64-linux-gnu/crt1.o"])
+        );
+        assert_eq!(t.writes, set(&["/out/libx.rlib"]));
+        assert_eq!(t.absent, set(&["/src/missing.rs"]));
+        assert_eq!(
+            t.env,
+            ["BAR", "FOO"].iter().map(|s| s.to_string()).collect()
+        );
+        let mut execs = set(&["/usr/bin/ld"]);
+        execs.insert(bin.join("cc"));
+        assert_eq!(t.execs, execs);
+    }
+
+    #[test]
+    fn a_written_file_is_not_a_read_nor_absent() {
+        let t = parse_records(
+            b"A /o/x.o\nR /o/x.o\nW /o/./x.o\nA /o/y\nR /o/y\nA /o/z\n",
+            None,
+        );
+        assert_eq!(t.writes, set(&["/o/x.o"]));
+        assert_eq!(t.reads, set(&["/o/y"]));
+        assert_eq!(t.absent, set(&["/o/z"]));
+    }
+
+    #[test]
+    fn ignores_garbage_relative_paths_and_a_cut_last_line() {
+        let t = parse_records(
+            b"garbage\nR relative/path\nQ /unknown\nR\nR \nRX /a\nR /kept\nR /cut-sho",
+            None,
         );
         assert_eq!(
-            t.writes.into_iter().collect::<Vec<_>>(),
-            [PathBuf::from("/out/x.o")]
-        );
-        assert_eq!(
-            t.absent.into_iter().collect::<Vec<_>>(),
-            [PathBuf::from("/missing")]
-        );
-        assert_eq!(t.env.into_iter().collect::<Vec<_>>(), ["FOO"]);
-        assert_eq!(
-            t.execs.into_iter().collect::<Vec<_>>(),
-            [bin.join("cc"), PathBuf::from("/usr/bin/ld")]
+            t,
+            Trace {
+                reads: set(&["/kept"]),
+                ..Trace::default()
+            }
         );
     }
 
     #[test]
-    fn missing_trace_is_empty() {
-        assert_eq!(
-            parse_trace(Path::new("/nonexistent/trace"), None).unwrap(),
-            Trace::default()
-        );
+    fn keeps_non_utf8_paths_exactly() {
+        let t = parse_records(b"R /src/caf\xe9.rs\n", None);
+        let want = PathBuf::from(OsStr::from_bytes(b"/src/caf\xe9.rs"));
+        assert_eq!(t.reads.into_iter().collect::<Vec<_>>(), [want]);
+    }
+
+    #[test]
+    fn paths_may_hold_spaces_and_tabs() {
+        let t = parse_records(b"R /my dir/a\tb.rs\n", None);
+        assert_eq!(t.reads, set(&["/my dir/a\tb.rs"]));
+    }
+
+    #[test]
+    fn a_missing_trace_means_the_observer_did_not_run() {
+        let err = parse_trace(Path::new("/nonexistent/kiln/trace"), None).unwrap_err();
+        assert!(matches!(err, TraceError::NotTraced(_)), "{err}");
+        let d = tempfile::tempdir().unwrap();
+        let empty = d.path().join("trace");
+        std::fs::write(&empty, "").unwrap();
+        assert_eq!(parse_trace(&empty, None).unwrap(), Trace::default());
     }
 }

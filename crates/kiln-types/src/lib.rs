@@ -5,8 +5,10 @@
 //! Both are versioned; a reader must ignore unknown fields and check `version`.
 //! It holds no logic beyond small helpers for aggregation.
 
+mod components;
 mod record;
 mod stats;
 
+pub use components::{COMPONENTS_VERSION, KeyComponents};
 pub use record::{Outcome, PassReason, RECORD_VERSION, Timings, UnitRecord};
 pub use stats::{STATS_VERSION, Stats};

@@ -121,6 +121,9 @@ pub struct UnitRecord {
     /// The call was `clippy-driver` rather than `rustc`.
     #[serde(default)]
     pub clippy: bool,
+    /// `--test`: a test harness.
+    #[serde(default)]
+    pub test: bool,
     /// What happened.
     pub outcome: Outcome,
     /// Why it was not cached, for [`Outcome::NotCacheable`].
@@ -160,6 +163,22 @@ pub struct UnitRecord {
 }
 
 impl UnitRecord {
+    /// What makes two records the same unit across builds, whatever their
+    /// keys: package, crate, crate types, test harness or not, target,
+    /// profile and clippy.
+    pub fn unit_id(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            self.package.as_deref().unwrap_or(""),
+            self.crate_name,
+            self.crate_types.join(","),
+            self.test,
+            self.target.as_deref().unwrap_or(""),
+            self.profile.as_deref().unwrap_or(""),
+            self.clippy
+        )
+    }
+
     /// A short label for people: `serde v1.0.200 (lib)`.
     pub fn label(&self) -> String {
         let name = self.package.as_deref().unwrap_or(&self.crate_name);
@@ -174,6 +193,9 @@ impl UnitRecord {
             s.push_str(" (");
             s.push_str(&self.crate_types.join(","));
             s.push(')');
+        }
+        if self.test {
+            s.push_str(" [test]");
         }
         if self.clippy {
             s.push_str(" [clippy]");

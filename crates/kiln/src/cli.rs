@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Names of kiln's subcommands (a first argument that is none of these and
 /// looks like a compiler path puts kiln in wrapper mode).
-pub const SUBCOMMANDS: &[&str] = &["run", "init", "stats", "gc", "clean", "help"];
+pub const SUBCOMMANDS: &[&str] = &["run", "init", "stats", "explain", "gc", "clean", "help"];
 
 /// A fast, path-independent compile cache for Rust builds.
 ///
@@ -36,6 +36,8 @@ pub enum Command {
     Init(InitArgs),
     /// Show cache counts since the last reset.
     Stats(StatsArgs),
+    /// Explain why units of a run missed, and the root causes behind them.
+    Explain(ExplainArgs),
     /// Trim the store to its size bound now.
     Gc,
     /// Remove every cached entry.
@@ -75,4 +77,19 @@ pub struct StatsArgs {
     /// Reset the counts after printing them.
     #[arg(long)]
     pub zero: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Run to explain (default: the latest).
+    pub run: Option<String>,
+    /// Compare with this run instead of the latest earlier build of each unit.
+    #[arg(long, value_name = "RUN")]
+    pub against: Option<String>,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Show every difference for the units of this crate or package.
+    #[arg(long, value_name = "NAME")]
+    pub unit: Option<String>,
 }

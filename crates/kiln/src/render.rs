@@ -5,6 +5,7 @@ use std::path::Path;
 
 use kiln_config::format_size;
 use kiln_record::RunSummary;
+use kiln_record::explain::{Explanation, RootCause};
 use kiln_types::Stats;
 
 /// `1m12s`, `3.4s`, `120ms`.
@@ -97,5 +98,122 @@ pub fn stats_text(s: &Stats, dir: &Path) -> String {
     );
     row(&mut out, "bytes read", format_size(s.bytes_read));
     row(&mut out, "bytes written", format_size(s.bytes_written));
+    out
+}
+
+fn cause_line(c: &RootCause) -> String {
+    let what: Vec<String> = c
+        .changes
+        .iter()
+        .map(kiln_record::explain::Change::describe)
+        .collect();
+    let what = if what.is_empty() {
+        "dependencies changed".to_owned()
+    } else {
+        what.join("; ")
+    };
+    format!(
+        "{what} in `{}` → {}, {}",
+        c.unit,
+        plural(c.misses as u64, "miss", "misses"),
+        duration_ms(c.compile_ms)
+    )
+}
+
+/// The root-cause lines `kiln run` adds after its summary.
+pub fn run_root_causes(e: &Explanation, top: usize) -> String {
+    let mut out = String::new();
+    for c in e.root_causes.iter().take(top) {
+        let _ = writeln!(out, "kiln: root cause: {}", cause_line(c));
+        if let Some(h) = &c.hint {
+            let _ = writeln!(out, "kiln: hint: {h}");
+        }
+    }
+    if e.root_causes.len() > top {
+        let _ = writeln!(
+            out,
+            "kiln: {} more root causes: `kiln explain`",
+            e.root_causes.len() - top
+        );
+    }
+    out
+}
+
+/// `kiln explain` for people.
+pub fn explanation(e: &Explanation) -> String {
+    let mut out = String::new();
+    let against = e
+        .against
+        .as_deref()
+        .map_or("the previous build of each unit".to_owned(), |a| {
+            format!("run `{a}`")
+        });
+    let total: u64 = e.misses.iter().map(|m| m.compile_ms).sum();
+    let _ = writeln!(
+        out,
+        "run `{}` against {against}: {} of {} units missed, {} of compile",
+        e.run,
+        e.misses.len(),
+        e.units,
+        duration_ms(total)
+    );
+    if e.misses.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out);
+    for c in &e.root_causes {
+        let _ = writeln!(
+            out,
+            "{} of {} misses, {} of compile: root cause in `{}`",
+            c.misses,
+            e.misses.len(),
+            duration_ms(c.compile_ms),
+            c.unit
+        );
+        if c.changes.is_empty() {
+            let _ = writeln!(out, "  - dependencies changed");
+        }
+        for change in &c.changes {
+            let _ = writeln!(out, "  - {}", change.describe());
+        }
+        if c.units.len() > 1 {
+            let others: Vec<&str> = c
+                .units
+                .iter()
+                .filter(|u| **u != c.unit)
+                .map(String::as_str)
+                .take(8)
+                .collect();
+            let more = c.units.len() - 1 - others.len();
+            let _ = write!(out, "  → also missed: {}", others.join(", "));
+            if more > 0 {
+                let _ = write!(out, " and {more} more");
+            }
+            let _ = writeln!(out);
+        }
+        if let Some(h) = &c.hint {
+            let _ = writeln!(out, "  hint: {h}");
+        }
+    }
+    out
+}
+
+/// Every difference for the units named `name`.
+pub fn explain_unit(e: &Explanation, name: &str) -> String {
+    let mut out = String::new();
+    let matching: Vec<_> = e
+        .misses
+        .iter()
+        .filter(|m| m.crate_name == name || m.unit.starts_with(&format!("{name} ")))
+        .collect();
+    if matching.is_empty() {
+        let _ = writeln!(out, "no miss of `{name}` in run `{}`", e.run);
+    }
+    for m in matching {
+        let _ = writeln!(out, "{} ({} compile):", m.unit, duration_ms(m.compile_ms));
+        for c in &m.changes {
+            let _ = writeln!(out, "  - {}", c.describe());
+        }
+    }
     out
 }

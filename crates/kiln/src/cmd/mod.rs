@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
+pub mod explain;
 mod init;
 mod run;
 mod stats;
@@ -17,6 +18,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(&args),
         Command::Init(args) => init::init(&args),
         Command::Stats(args) => stats::stats(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Gc => store::gc(),
         Command::Clean => store::clean(),
     }

@@ -39,10 +39,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(cfg) = cfg {
         if !args.quiet {
             match kiln_record::read_run(&cfg.dir, &run_id) {
-                Ok(records) => eprint!(
-                    "{}",
-                    render::run_summary(&kiln_record::summarize(&records, 3))
-                ),
+                Ok(records) => {
+                    let summary = kiln_record::summarize(&records, 3);
+                    eprint!("{}", render::run_summary(&summary));
+                    if summary.stats.misses > 0
+                        && let Ok(e) = super::explain::explain_run(&cfg, Some(&run_id), None)
+                    {
+                        eprint!("{}", render::run_root_causes(&e, 3));
+                    }
+                }
                 Err(e) => eprintln!("warning: kiln: cannot read the run's records: {e}"),
             }
         }

@@ -1,0 +1,599 @@
+//! Why units missed, and the root causes behind whole subtrees of misses.
+//!
+//! For every miss of a run, [`explain`] finds the previous build of the same
+//! unit (same package, crate, crate types, target, profile; whatever its key)
+//! and compares their [`KeyComponents`]: arguments (split into features,
+//! cfgs, codegen options and other flags), compiler, files, environment
+//! variables and dependencies. A miss whose only change is a rebuilt
+//! dependency is a consequence; walking those links up gives the root cause
+//! that made a whole subtree miss, and root causes are ranked by the compile
+//! time they cost.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kiln_types::{KeyComponents, Outcome, UnitRecord};
+use serde::Serialize;
+
+/// One difference between two builds of a unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// No earlier build of this unit is known.
+    FirstBuild,
+    /// Same key as an earlier build: the entry was evicted (or never stored).
+    Evicted,
+    /// The compiler changed.
+    Compiler { from: String, to: String },
+    /// A cargo feature was turned on.
+    FeatureAdded { name: String },
+    /// A cargo feature was turned off.
+    FeatureRemoved { name: String },
+    /// A `--cfg` appeared.
+    CfgAdded { cfg: String },
+    /// A `--cfg` went away.
+    CfgRemoved { cfg: String },
+    /// A `-C` option changed (`None`: not given).
+    Codegen {
+        option: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// Another flag appeared.
+    FlagAdded { flag: String },
+    /// Another flag went away.
+    FlagRemoved { flag: String },
+    /// A dependency was rebuilt (its content changed).
+    DependencyRebuilt { name: String },
+    /// A dependency was added.
+    DependencyAdded { name: String },
+    /// A dependency was removed.
+    DependencyRemoved { name: String },
+    /// A file's content changed.
+    FileChanged { path: String },
+    /// A file is read now that was not before.
+    FileAdded { path: String },
+    /// A file is no longer read.
+    FileRemoved { path: String },
+    /// An environment variable's value changed (or it was set or unset).
+    EnvChanged {
+        name: String,
+        was_set: bool,
+        is_set: bool,
+    },
+    /// The components of one side are not available.
+    Unknown,
+}
+
+impl Change {
+    fn is_dependency(&self) -> bool {
+        matches!(self, Self::DependencyRebuilt { .. })
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::FirstBuild => "first time this unit was built".into(),
+            Self::Evicted => "evicted from the cache (same key seen before)".into(),
+            Self::Compiler { from, to } => format!("compiler {from} → {to}"),
+            Self::FeatureAdded { name } => format!("feature `{name}` added"),
+            Self::FeatureRemoved { name } => format!("feature `{name}` removed"),
+            Self::CfgAdded { cfg } => format!("`--cfg {cfg}` added"),
+            Self::CfgRemoved { cfg } => format!("`--cfg {cfg}` removed"),
+            Self::Codegen { option, from, to } => format!(
+                "`-C {option}` {} → {}",
+                from.as_deref().unwrap_or("(unset)"),
+                to.as_deref().unwrap_or("(unset)")
+            ),
+            Self::FlagAdded { flag } => format!("flag `{flag}` added"),
+            Self::FlagRemoved { flag } => format!("flag `{flag}` removed"),
+            Self::DependencyRebuilt { name } => format!("dependency `{name}` was rebuilt"),
+            Self::DependencyAdded { name } => format!("dependency `{name}` added"),
+            Self::DependencyRemoved { name } => format!("dependency `{name}` removed"),
+            Self::FileChanged { path } => format!("`{path}` changed"),
+            Self::FileAdded { path } => format!("`{path}` is read now"),
+            Self::FileRemoved { path } => format!("`{path}` is no longer read"),
+            Self::EnvChanged {
+                name,
+                was_set,
+                is_set,
+            } => match (was_set, is_set) {
+                (true, true) => format!("env `{name}` changed"),
+                (false, true) => format!("env `{name}` was set"),
+                _ => format!("env `{name}` was unset"),
+            },
+            Self::Unknown => "no key details recorded for one of the builds".into(),
+        }
+    }
+
+    /// Whether the change looks like a value that differs on every commit or build.
+    pub fn looks_per_commit(&self) -> bool {
+        let Self::EnvChanged { name, .. } = self else {
+            return false;
+        };
+        let n = name.to_ascii_uppercase();
+        [
+            "SHA",
+            "COMMIT",
+            "GIT",
+            "REVISION",
+            "BUILD_TIME",
+            "TIMESTAMP",
+            "BUILD_DATE",
+            "VERGEN",
+        ]
+        .iter()
+        .any(|p| n.contains(p))
+    }
+}
+
+/// Why one unit missed.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitExplanation {
+    /// `shared v0.1.0 (lib)`.
+    pub unit: String,
+    /// Crate name.
+    pub crate_name: String,
+    /// Compile time of this miss, ms.
+    pub compile_ms: u64,
+    /// What differs from the previous build.
+    pub changes: Vec<Change>,
+    /// Index into [`Explanation::root_causes`].
+    pub root_cause: Option<usize>,
+}
+
+/// A change that made a unit and everything depending on it miss.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootCause {
+    /// The unit where the change happened.
+    pub unit: String,
+    /// Its own changes (not caused by dependencies).
+    pub changes: Vec<Change>,
+    /// Misses it caused, itself included.
+    pub misses: usize,
+    /// Compile time of those misses, ms.
+    pub compile_ms: u64,
+    /// The units that missed because of it.
+    pub units: Vec<String>,
+    /// What to do about it, when kiln knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The explanation of a run's misses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Format version of this document.
+    pub version: u32,
+    /// The run explained.
+    pub run: String,
+    /// Run compared against (`None`: the latest earlier build of each unit).
+    pub against: Option<String>,
+    /// Cacheable calls in the run (hits + misses).
+    pub units: usize,
+    /// Every miss, slowest first.
+    pub misses: Vec<UnitExplanation>,
+    /// Root causes, costliest first.
+    pub root_causes: Vec<RootCause>,
+}
+
+/// Explains the misses in `current`, comparing with the latest record of each
+/// unit in `previous` (older records first). `load` returns the components
+/// of an entry key.
+pub fn explain(
+    run: &str,
+    against: Option<&str>,
+    current: &[UnitRecord],
+    previous: &[UnitRecord],
+    load: &dyn Fn(&str) -> Option<KeyComponents>,
+) -> Explanation {
+    let mut last: HashMap<String, &UnitRecord> = HashMap::new();
+    for r in previous {
+        if matches!(r.outcome, Outcome::Hit | Outcome::Miss) && r.key.is_some() {
+            last.insert(r.unit_id(), r);
+        }
+    }
+    let cacheable: Vec<&UnitRecord> = current
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Hit | Outcome::Miss))
+        .collect();
+    let mut misses: Vec<UnitExplanation> = Vec::new();
+    for r in cacheable.iter().filter(|r| r.outcome == Outcome::Miss) {
+        let changes = match last.get(&r.unit_id()) {
+            None => vec![Change::FirstBuild],
+            Some(p) if p.key == r.key => vec![Change::Evicted],
+            Some(p) => {
+                let before = p.key.as_deref().and_then(load);
+                let now = r.key.as_deref().and_then(load);
+                match (before, now) {
+                    (Some(b), Some(n)) => diff(&b, &n),
+                    _ => vec![Change::Unknown],
+                }
+            }
+        };
+        misses.push(UnitExplanation {
+            unit: r.label(),
+            crate_name: r.crate_name.clone(),
+            compile_ms: r.timings.compile_us / 1000,
+            changes,
+            root_cause: None,
+        });
+    }
+    let root_causes = attribute(&mut misses);
+    misses.sort_by(|a, b| {
+        b.compile_ms
+            .cmp(&a.compile_ms)
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
+    Explanation {
+        version: 1,
+        run: run.to_owned(),
+        against: against.map(str::to_owned),
+        units: cacheable.len(),
+        misses,
+        root_causes,
+    }
+}
+
+/// Groups misses under root causes: a miss whose changes are all rebuilt
+/// dependencies belongs to the root cause of those dependencies.
+fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
+    let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, u) in misses.iter().enumerate() {
+        by_crate.entry(u.crate_name.as_str()).or_default().push(i);
+    }
+    // The miss a consequence leads back to: follow rebuilt dependencies that
+    // also missed in this run until a unit with a change of its own.
+    let root_of = |start: usize| -> usize {
+        let mut seen = BTreeSet::new();
+        let mut i = start;
+        while seen.insert(i) {
+            let u = &misses[i];
+            if u.changes.is_empty() || !u.changes.iter().all(Change::is_dependency) {
+                break;
+            }
+            let next = u.changes.iter().find_map(|c| match c {
+                Change::DependencyRebuilt { name } => by_crate
+                    .get(name.replace('-', "_").as_str())?
+                    .iter()
+                    .copied()
+                    .find(|&j| j != i),
+                _ => None,
+            });
+            match next {
+                Some(j) => i = j,
+                None => break,
+            }
+        }
+        i
+    };
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..misses.len() {
+        groups.entry(root_of(i)).or_default().push(i);
+    }
+    let mut causes: Vec<(Vec<usize>, RootCause)> = groups
+        .into_iter()
+        .map(|(root, members)| {
+            let u = &misses[root];
+            let changes: Vec<Change> = u.changes.iter().filter(|c| !c.is_dependency()).cloned().collect();
+            let hint = (members.len() > 1 && changes.iter().any(Change::looks_per_commit)).then(|| {
+                "move per-commit values (git SHA, build time) into a small leaf crate that only the binaries depend on; run `kiln doctor` to find them".to_owned()
+            });
+            let cause = RootCause {
+                unit: u.unit.clone(),
+                changes,
+                misses: members.len(),
+                compile_ms: members.iter().map(|&m| misses[m].compile_ms).sum(),
+                units: members.iter().map(|&m| misses[m].unit.clone()).collect(),
+                hint,
+            };
+            (members, cause)
+        })
+        .collect();
+    causes.sort_by(|a, b| {
+        b.1.compile_ms
+            .cmp(&a.1.compile_ms)
+            .then_with(|| b.1.misses.cmp(&a.1.misses))
+    });
+    for (index, (members, _)) in causes.iter().enumerate() {
+        for &m in members {
+            misses[m].root_cause = Some(index);
+        }
+    }
+    causes.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Arguments sorted into what people recognise.
+#[derive(Default)]
+struct Args {
+    features: BTreeSet<String>,
+    cfgs: BTreeSet<String>,
+    codegen: BTreeMap<String, String>,
+    flags: BTreeSet<String>,
+}
+
+/// `-C` options that follow from other changes (cargo derives them from
+/// dependencies and features): reported through those instead.
+const DERIVED_CODEGEN: &[&str] = &["metadata", "extra-filename"];
+
+fn sort_args(args: &[String]) -> Args {
+    let mut out = Args::default();
+    let mut i = 0;
+    let takes_value = |a: &str| {
+        matches!(
+            a,
+            "--cfg"
+                | "--check-cfg"
+                | "-L"
+                | "-l"
+                | "--crate-type"
+                | "--crate-name"
+                | "--edition"
+                | "--emit"
+                | "-o"
+                | "--out-dir"
+                | "--target"
+                | "-A"
+                | "-W"
+                | "-D"
+                | "-F"
+                | "--cap-lints"
+                | "-C"
+                | "--codegen"
+                | "-Z"
+                | "--error-format"
+                | "--json"
+                | "--color"
+                | "--extern"
+                | "--remap-path-prefix"
+                | "--sysroot"
+                | "--force-warn"
+        )
+    };
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (flag, value) =
+            if let Some((f, v)) = a.split_once('=').filter(|(f, _)| f.starts_with("--")) {
+                (f.to_owned(), Some(v.to_owned()))
+            } else if a.len() > 2
+                && (a.starts_with("-C") || a.starts_with("-L") || a.starts_with("-l"))
+                && !a.starts_with("--")
+            {
+                (a[..2].to_owned(), Some(a[2..].to_owned()))
+            } else if takes_value(a) && i + 1 < args.len() {
+                i += 1;
+                (a.to_owned(), Some(args[i].clone()))
+            } else {
+                (a.to_owned(), None)
+            };
+        i += 1;
+        match (flag.as_str(), value) {
+            ("--cfg", Some(v)) => match v.strip_prefix("feature=") {
+                Some(f) => {
+                    out.features.insert(f.trim_matches('"').to_owned());
+                }
+                None => {
+                    out.cfgs.insert(v);
+                }
+            },
+            ("-C" | "--codegen", Some(v)) => {
+                let (k, val) = v
+                    .split_once('=')
+                    .map_or((v.clone(), String::new()), |(k, v)| {
+                        (k.to_owned(), v.to_owned())
+                    });
+                if !DERIVED_CODEGEN.contains(&k.as_str()) {
+                    out.codegen.insert(k, val);
+                }
+            }
+            ("--extern", _) => {}
+            (f, Some(v)) => {
+                out.flags.insert(format!("{f} {v}"));
+            }
+            (f, None) => {
+                out.flags.insert(f.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The changes from `before` to `now`.
+pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if before.compiler_digest != now.compiler_digest {
+        changes.push(Change::Compiler {
+            from: before.compiler.clone(),
+            to: now.compiler.clone(),
+        });
+    }
+    let (bv, nv): (BTreeMap<_, _>, BTreeMap<_, _>) = (
+        before.env.iter().cloned().collect(),
+        now.env.iter().cloned().collect(),
+    );
+    let names: BTreeSet<&String> = bv.keys().chain(nv.keys()).collect();
+    for name in names {
+        let (x, y) = (
+            bv.get(name).cloned().flatten(),
+            nv.get(name).cloned().flatten(),
+        );
+        let known_both = bv.contains_key(name) && nv.contains_key(name);
+        if known_both && x != y {
+            changes.push(Change::EnvChanged {
+                name: name.clone(),
+                was_set: x.is_some(),
+                is_set: y.is_some(),
+            });
+        }
+    }
+    let (b, n) = (sort_args(&before.args), sort_args(&now.args));
+    changes.extend(
+        n.features
+            .difference(&b.features)
+            .map(|f| Change::FeatureAdded { name: f.clone() }),
+    );
+    changes.extend(
+        b.features
+            .difference(&n.features)
+            .map(|f| Change::FeatureRemoved { name: f.clone() }),
+    );
+    changes.extend(
+        n.cfgs
+            .difference(&b.cfgs)
+            .map(|c| Change::CfgAdded { cfg: c.clone() }),
+    );
+    changes.extend(
+        b.cfgs
+            .difference(&n.cfgs)
+            .map(|c| Change::CfgRemoved { cfg: c.clone() }),
+    );
+    let options: BTreeSet<&String> = b.codegen.keys().chain(n.codegen.keys()).collect();
+    for o in options {
+        let (x, y) = (b.codegen.get(o), n.codegen.get(o));
+        if x != y {
+            changes.push(Change::Codegen {
+                option: o.clone(),
+                from: x.cloned(),
+                to: y.cloned(),
+            });
+        }
+    }
+    changes.extend(
+        n.flags
+            .difference(&b.flags)
+            .map(|f| Change::FlagAdded { flag: f.clone() }),
+    );
+    changes.extend(
+        b.flags
+            .difference(&n.flags)
+            .map(|f| Change::FlagRemoved { flag: f.clone() }),
+    );
+
+    let (be, ne): (BTreeMap<_, _>, BTreeMap<_, _>) = (
+        before.externs.iter().cloned().collect(),
+        now.externs.iter().cloned().collect(),
+    );
+    for (name, d) in &ne {
+        match be.get(name) {
+            None => changes.push(Change::DependencyAdded { name: name.clone() }),
+            Some(old) if old != d => changes.push(Change::DependencyRebuilt { name: name.clone() }),
+            Some(_) => {}
+        }
+    }
+    changes.extend(
+        be.keys()
+            .filter(|k| !ne.contains_key(*k))
+            .map(|k| Change::DependencyRemoved { name: k.clone() }),
+    );
+
+    let (bf, nf): (BTreeMap<_, _>, BTreeMap<_, _>) = (
+        before.files.iter().cloned().collect(),
+        now.files.iter().cloned().collect(),
+    );
+    for (path, d) in &nf {
+        match bf.get(path) {
+            None => changes.push(Change::FileAdded { path: path.clone() }),
+            Some(old) if old != d => {
+                // Dependency artifacts read by the linker change with the
+                // dependency: reported once as rebuilt dependencies.
+                let dependency_artifact = path.starts_with("{target}")
+                    && (path.ends_with(".rlib") || path.ends_with(".rmeta"));
+                if !dependency_artifact {
+                    changes.push(Change::FileChanged { path: path.clone() });
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    changes.extend(
+        bf.keys()
+            .filter(|k| !nf.contains_key(*k))
+            .map(|k| Change::FileRemoved { path: k.clone() }),
+    );
+
+    if changes.is_empty() && before != now {
+        changes.push(Change::Unknown);
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(
+        args: &[&str],
+        externs: &[(&str, &str)],
+        files: &[(&str, &str)],
+        env: &[(&str, Option<&str>)],
+    ) -> KeyComponents {
+        KeyComponents {
+            version: 1,
+            compiler: "rustc 1.95.0".into(),
+            compiler_digest: "c1".into(),
+            clippy: None,
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            externs: externs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            files: files
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            absent: vec![],
+            env: env
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), b.map(str::to_owned)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sorts_changes_into_kinds() {
+        let a = comps(
+            &[
+                "--crate-name",
+                "x",
+                "--cfg",
+                "feature=\"std\"",
+                "-C",
+                "opt-level=2",
+                "-C",
+                "metadata=aa",
+            ],
+            &[("dep", "d1")],
+            &[("{cwd}/src/lib.rs", "f1")],
+            &[("GIT_SHA", Some("s1"))],
+        );
+        let b = comps(
+            &[
+                "--crate-name",
+                "x",
+                "--cfg",
+                "feature=\"tls\"",
+                "-C",
+                "opt-level=3",
+                "-C",
+                "metadata=bb",
+                "--cfg",
+                "tokio_unstable",
+            ],
+            &[("dep", "d2")],
+            &[("{cwd}/src/lib.rs", "f2")],
+            &[("GIT_SHA", Some("s2"))],
+        );
+        let changes: Vec<String> = diff(&a, &b).iter().map(Change::describe).collect();
+        assert_eq!(
+            changes,
+            [
+                "env `GIT_SHA` changed",
+                "feature `tls` added",
+                "feature `std` removed",
+                "`--cfg tokio_unstable` added",
+                "`-C opt-level` 2 → 3",
+                "dependency `dep` was rebuilt",
+                "`{cwd}/src/lib.rs` changed"
+            ]
+        );
+    }
+}

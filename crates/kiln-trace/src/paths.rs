@@ -1,0 +1,85 @@
+//! Path helpers for trace records: lexical normalization and finding a
+//! program on a `PATH` value.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Removes `.` components and resolves `..` against the preceding component,
+/// without touching the filesystem. `..` at the root stays at the root.
+pub(crate) fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The first executable file named `name` in the directories of `path_var`,
+/// as the `exec*p` functions would pick it. Relative `PATH` entries are
+/// skipped: the traced process's working directory is not known here.
+pub(crate) fn find_program(name: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path_var?)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .map(|p| lexical(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn lexical_normalization() {
+        let cases = [
+            ("/a/./b/../c", "/a/c"),
+            (
+                "/usr/lib/gcc/x86_64-linux-gnu/12/../../../x86_64-linux-gnu/crti.o",
+                "/usr/lib/x86_64-linux-gnu/crti.o",
+            ),
+            ("/a/b/.", "/a/b"),
+            ("/..", "/"),
+            ("/../../x", "/x"),
+            ("//a//b/", "/a/b"),
+            ("/a/b/../../..", "/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(lexical(Path::new(input)), Path::new(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn finds_the_first_executable_on_path() {
+        let d = tempfile::tempdir().unwrap();
+        let (first, second, third) = (d.path().join("1"), d.path().join("2"), d.path().join("3"));
+        for dir in [&first, &second, &third] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        // Not executable: skipped. A directory of that name: skipped.
+        std::fs::write(first.join("tool"), "").unwrap();
+        std::fs::create_dir(second.join("tool")).unwrap();
+        std::fs::write(third.join("tool"), "").unwrap();
+        std::fs::set_permissions(third.join("tool"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let path_var =
+            std::env::join_paths(["relative/bin".into(), first, second, third.clone()]).unwrap();
+        assert_eq!(
+            find_program(OsStr::new("tool"), Some(&path_var)),
+            Some(third.join("tool"))
+        );
+        assert_eq!(find_program(OsStr::new("other"), Some(&path_var)), None);
+        assert_eq!(find_program(OsStr::new("tool"), None), None);
+    }
+}

@@ -1,0 +1,39 @@
+//! Key components: what went into one cache key, in a form people can diff.
+//!
+//! Written once per entry key to `KILN_DIR/keys/<xx>/<key>.json` when the
+//! entry is stored; `kiln explain` compares the components of a miss with
+//! those of the previous build of the same unit. Machine-specific roots
+//! appear as `{cwd}`, `{target}`, `{cargo_home}` and `{sysroot}`. Digests
+//! are BLAKE3 prefixes (16 hex digits); environment values are never stored,
+//! only digests of them.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the [`KeyComponents`] format.
+pub const COMPONENTS_VERSION: u32 = 1;
+
+/// Everything one entry key covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyComponents {
+    /// [`COMPONENTS_VERSION`].
+    pub version: u32,
+    /// `rustc -vV` first line.
+    pub compiler: String,
+    /// Digest of the full compiler identity.
+    pub compiler_digest: String,
+    /// clippy-driver's version, for clippy runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clippy: Option<String>,
+    /// Arguments with roots replaced by placeholders (`--extern` paths too).
+    pub args: Vec<String>,
+    /// `--extern` crates: name and content digest.
+    pub externs: Vec<(String, String)>,
+    /// Files read: path and content digest.
+    pub files: Vec<(String, String)>,
+    /// Files looked for and missing.
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Environment variables read (and compiler settings): name and digest
+    /// of the value, `None` when unset.
+    pub env: Vec<(String, Option<String>)>,
+}

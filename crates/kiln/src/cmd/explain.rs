@@ -1,0 +1,74 @@
+//! `kiln explain`: why the units of a run missed, grouped by root cause.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use kiln_config::Config;
+use kiln_record::explain::{Explanation, explain};
+use kiln_store::LocalStore;
+use kiln_types::KeyComponents;
+
+use crate::cli::ExplainArgs;
+use crate::error::hinted;
+use crate::render;
+
+/// Explains `run` (default: the latest) against `against` (default: the
+/// latest earlier build of each unit).
+pub fn explain_run(cfg: &Config, run: Option<&str>, against: Option<&str>) -> Result<Explanation> {
+    let runs = kiln_record::list_runs(&cfg.dir);
+    let run = match run {
+        Some(r) => r.to_owned(),
+        None => runs.last().map(|(r, _)| r.clone()).ok_or_else(|| {
+            hinted(
+                format!("no runs recorded in `{}`", cfg.dir.display()),
+                "build with `kiln run -- cargo build` first",
+            )
+        })?,
+    };
+    let current = kiln_record::read_run(&cfg.dir, &run)
+        .with_context(|| format!("cannot read run `{run}`"))?;
+    if current.is_empty() {
+        let known: Vec<&str> = runs.iter().rev().take(5).map(|(r, _)| r.as_str()).collect();
+        return Err(hinted(
+            format!("no records for run `{run}`"),
+            format!("recent runs: {}", known.join(", ")),
+        ));
+    }
+    let previous = match against {
+        Some(a) => {
+            let p = kiln_record::read_run(&cfg.dir, a)
+                .with_context(|| format!("cannot read run `{a}`"))?;
+            if p.is_empty() {
+                return Err(hinted(
+                    format!("no records for run `{a}`"),
+                    "pass a run id listed in `KILN_DIR/records`",
+                ));
+            }
+            p
+        }
+        None => {
+            let start = current.iter().map(|r| r.started_ms).min().unwrap_or(0);
+            kiln_record::read_before(&cfg.dir, &run, start)
+        }
+    };
+    let store = LocalStore::new(&cfg.dir);
+    let load = |key: &str| -> Option<KeyComponents> {
+        let digest = kiln_key::Digest::from_hex(key)?;
+        let text = std::fs::read(store.components_path(&digest)).ok()?;
+        serde_json::from_slice(&text).ok()
+    };
+    Ok(explain(&run, against, &current, &previous, &load))
+}
+
+pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
+    let cfg = super::config()?;
+    let e = explain_run(&cfg, args.run.as_deref(), args.against.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    } else if let Some(unit) = &args.unit {
+        print!("{}", render::explain_unit(&e, unit));
+    } else {
+        print!("{}", render::explanation(&e));
+    }
+    Ok(ExitCode::SUCCESS)
+}
