@@ -12,7 +12,7 @@ and prints a Markdown table with ratios, writing Markdown and JSON (machine,
 versions, date) to bench/results/.
 
 Usage:
-  python3 bench/bench.py [--workload small|seed|all] [--reps N]
+  python3 bench/bench.py [--workload small|seed|all] [--reps N] [--cold-reps N]
                          [--tools kiln,sccache,kache] [--out DIR] [--kiln PATH]
 
 Pinned versions of sccache and kache are installed from the crates registry
@@ -83,8 +83,12 @@ def install(name, version):
         if version in v:
             return exe
     log(f"installing {name} {version} (cargo install --locked)")
-    subprocess.run(["cargo", "install", "--locked", "--version", version, "--root", str(TOOLS_ROOT), name],
-                   check=True, env=base_env())
+    cmd = ["cargo", "install", "--version", version, "--root", str(TOOLS_ROOT), name]
+    if subprocess.run(cmd[:2] + ["--locked"] + cmd[2:], env=base_env()).returncode != 0:
+        # A published lockfile can pin a version the registry no longer
+        # serves; resolve again within the same semver ranges.
+        log(f"{name}: --locked failed; resolving dependencies again")
+        subprocess.run(cmd, check=True, env=base_env())
     return exe
 
 
@@ -244,7 +248,7 @@ def fresh_cargo_home(dest):
     return dest
 
 
-def bench_workload(name, spec, tools, reps, kiln_exe, installed):
+def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed):
     log(f"workload {name}")
     wdir = WORK / name
     env = base_env()
@@ -256,7 +260,7 @@ def bench_workload(name, spec, tools, reps, kiln_exe, installed):
 
     # Plain cargo: cold, no-op, restore floor.
     colds = []
-    for i in range(reps):
+    for i in range(cold_reps):
         run(["cargo", "clean"], a, env)
         t, _ = run(build, a, env)
         colds.append(t)
@@ -274,26 +278,28 @@ def bench_workload(name, spec, tools, reps, kiln_exe, installed):
         cls = {"kiln": Kiln, "sccache": Sccache, "kache": Kache}[tool_name]
         phases = {"cold": [], "warm": [], "other_dir": [], "other_dir_home": []}
         stats = {}
-        for rep in range(reps):
-            cache = wdir / f"cache-{tool_name}"
+        cache = wdir / f"cache-{tool_name}"
+        tool = cls(exe, cache)
+        tenv = tool.env(env)
+
+        def phase(label, cwd, penv, clean=True):
+            if clean:
+                run(["cargo", "clean"], cwd, penv)
+            tool.reset_stats(env)
+            t, _ = run(build, cwd, penv)
+            phases[label].append(t)
+            st = tool.stats(env)
+            stats.setdefault(label, st)
+            log(f"{tool_name} {label} {t:.1f}s {st.get('hits')}/{st.get('misses')}/{st.get('not_cacheable')}")
+
+        # Cold: an empty cache each time; the last one leaves it full.
+        for _ in range(cold_reps):
+            tool.stop(env)
             if cache.exists():
                 shutil.rmtree(cache)
             cache.mkdir(parents=True)
-            tool = cls(exe, cache)
-            tool.stop(env)
-            tenv = tool.env(env)
-
-            def phase(label, cwd, penv, clean=True):
-                if clean:
-                    run(["cargo", "clean"], cwd, penv)
-                tool.reset_stats(env)
-                t, _ = run(build, cwd, penv)
-                phases[label].append(t)
-                st = tool.stats(env)
-                stats.setdefault(label, st)
-                log(f"{tool_name} {label} {t:.1f}s {st.get('hits')}/{st.get('misses')}/{st.get('not_cacheable')}")
-
             phase("cold", a, tenv)
+        for rep in range(reps):
             phase("warm", a, tenv)
             b = wdir / f"b-{rep}" / "deeper" / "checkout"
             copy_workload(spec["path"], b)
@@ -304,11 +310,11 @@ def bench_workload(name, spec, tools, reps, kiln_exe, installed):
             henv["CARGO_HOME"] = str(fresh_cargo_home(wdir / f"home-{rep}"))
             run(["cargo", "fetch", "--locked"], c, henv)
             phase("other_dir_home", c, henv, clean=False)
-            stats["cache_bytes"] = du(cache)
-            tool.stop(env)
             for d in (b.parent.parent, c.parent, wdir / f"home-{rep}"):
                 shutil.rmtree(d, ignore_errors=True)
-        result["tools"][tool_name] = {"version": cls(exe, wdir).version(), "times_s": phases, "stats": stats}
+        stats["cache_bytes"] = du(cache)
+        tool.stop(env)
+        result["tools"][tool_name] = {"version": tool.version(), "times_s": phases, "stats": stats}
     return result
 
 
@@ -370,7 +376,8 @@ def summarize(r):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="all", choices=["all"] + list(WORKLOADS))
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of each warm phase")
+    ap.add_argument("--cold-reps", type=int, default=1, help="repetitions of each cold build")
     ap.add_argument("--tools", default="kiln,sccache,kache")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--kiln", help="use this kiln binary instead of building target/release/kiln")
@@ -387,9 +394,9 @@ def main():
     report = [f"# kiln benchmark, {datetime.date.today().isoformat()}", "",
               f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
               f"{subprocess.run(['rustc', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}; "
-              f"{args.reps} repetition(s) per phase.", ""]
+              f"cold builds x{args.cold_reps}, warm phases x{args.reps}.", ""]
     for n in names:
-        r = bench_workload(n, WORKLOADS[n], tools, args.reps, kiln_exe, installed)
+        r = bench_workload(n, WORKLOADS[n], tools, args.reps, args.cold_reps, kiln_exe, installed)
         report.append(summarize(r))
         results.append(r)
     text = "\n".join(report)
