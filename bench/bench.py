@@ -43,6 +43,13 @@ WORKLOADS = {
         "build": ["build", "--workspace", "--bins", "--release", "--locked"],
         "profile_dir": "release",
     },
+    # A well-known application from the crates registry, built from its
+    # published source with its own Cargo.lock.
+    "ripgrep": {
+        "crate": ("ripgrep", "14.1.1"),
+        "build": ["build", "--release", "--locked"],
+        "profile_dir": "release",
+    },
     # Shaped like the field report: tokio, axum, serde, the AWS SDK (S3),
     # clap; several binaries; built with the CI profile.
     "seed": {
@@ -229,6 +236,25 @@ class Kache(Tool):
         return {"hits": s.get("hits"), "misses": s.get("misses"), "raw": s}
 
 
+def crate_source(name, version):
+    """The published source of a crate (fetched through a throwaway manifest)."""
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    found = sorted(home.glob(f"registry/src/*/{name}-{version}"))
+    if found:
+        return found[0]
+    tmp = WORK / "fetch" / f"{name}-{version}"
+    (tmp / "src").mkdir(parents=True, exist_ok=True)
+    (tmp / "src" / "lib.rs").write_text("")
+    (tmp / "Cargo.toml").write_text(
+        f'[package]\nname = "fetch"\nversion = "0.0.0"\nedition = "2021"\n'
+        f'[dependencies]\n{name} = "={version}"\n[workspace]\n')
+    subprocess.run(["cargo", "fetch"], cwd=tmp, check=True, env=base_env())
+    found = sorted(home.glob(f"registry/src/*/{name}-{version}"))
+    if not found:
+        raise SystemExit(f"cannot find the source of {name} {version} after fetching it")
+    return found[0]
+
+
 def copy_workload(src, dest):
     if dest.exists():
         shutil.rmtree(dest)
@@ -252,6 +278,8 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed):
     log(f"workload {name}")
     wdir = WORK / name
     env = base_env()
+    if "crate" in spec:
+        spec = dict(spec, path=crate_source(*spec["crate"]))
     a = wdir / "a" / "checkout"
     copy_workload(spec["path"], a)
     run(["cargo", "fetch", "--locked"], a, env)

@@ -114,3 +114,82 @@ fn explain_without_runs_is_a_clear_error() {
         "{err}"
     );
 }
+
+fn explain_unit(sb: &Sandbox, unit: &str) -> String {
+    String::from_utf8_lossy(&sb.kiln(&["explain", "--unit", unit]).stdout).into_owned()
+}
+
+#[test]
+fn rustflags_and_source_edits_are_named() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    sb.set("RUSTFLAGS", "-C overflow-checks=on");
+    sb.cargo(&ws, &["build", "--release"]);
+    let text = explain_unit(&sb, "shared");
+    assert!(text.contains("`-C overflow-checks` (unset) → on"), "{text}");
+
+    let lib = ws.join("shared/src/lib.rs");
+    let edited = std::fs::read_to_string(&lib)
+        .unwrap()
+        .replace("hello from shared", "hey");
+    std::fs::write(&lib, edited).unwrap();
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("kiln: root cause: `{cwd}/shared/src/lib.rs` changed in `shared v0.1.0 (lib)` → 2 misses"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn toolchain_bump_is_named() {
+    let sb = Sandbox::new();
+    let nightly = sb
+        .command("rustup", sb.root.path())
+        .args(["run", "nightly", "rustc", "--version"])
+        .output();
+    if !nightly.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: no nightly toolchain installed");
+        return;
+    }
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["+1.95.0", "build", "--release", "-p", "shared"]);
+    sb.cargo(&ws, &["+nightly", "build", "--release", "-p", "shared"]);
+    let text = explain_unit(&sb, "shared");
+    assert!(
+        text.contains("compiler rustc 1.95.0") && text.contains("nightly"),
+        "{text}"
+    );
+}
+
+#[test]
+fn per_commit_value_in_a_leaf_crate_misses_only_the_leaf_and_binaries() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("build-info-leaf", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    sb.take_stats();
+    sb.set("FIXTURE_BUILD_VALUE", "commit-2");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "kiln: root cause: env `BUILD_GIT_SHA` changed in `build-info v0.1.0 (lib)` → 3 misses"
+        ),
+        "{stderr}"
+    );
+    let json = sb.kiln(&["explain", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let mut missed: Vec<&str> = v["misses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["crate_name"].as_str().unwrap())
+        .collect();
+    missed.sort_unstable();
+    assert_eq!(
+        missed,
+        ["app", "build_info", "worker"],
+        "shared is untouched"
+    );
+}
