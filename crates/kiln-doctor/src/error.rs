@@ -11,9 +11,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
     /// `cargo metadata` failed: no `Cargo.toml`, a broken manifest, no cargo.
-    #[error("cannot read the cargo workspace at `{}`", .manifest.display())]
+    #[error("cannot read the cargo workspace {}", where_(.manifest.as_deref()))]
     Metadata {
-        manifest: PathBuf,
+        /// The `--manifest-path` given, if any.
+        manifest: Option<PathBuf>,
         #[source]
         source: Box<cargo_metadata::Error>,
     },
@@ -33,6 +34,13 @@ pub enum DoctorError {
     },
 }
 
+fn where_(manifest: Option<&std::path::Path>) -> String {
+    manifest.map_or_else(
+        || "of the current directory".to_owned(),
+        |m| format!("at `{}`", m.display()),
+    )
+}
+
 impl DoctorError {
     /// What the user can do about it, as one line.
     pub fn hint(&self) -> String {
@@ -44,7 +52,10 @@ impl DoctorError {
                 format!("check that `{}` exists and is writable", path.display())
             }
             Self::Toml { path, line, .. } => {
-                format!("fix the syntax of `{}` near line {line}, then run again", path.display())
+                format!(
+                    "fix the syntax of `{}` near line {line}, then run again",
+                    path.display()
+                )
             }
         }
     }

@@ -90,7 +90,9 @@ pub(crate) fn malformed(rel: &Path, line: Option<u32>, message: &str) -> Finding
     )
     .at(rel, line)
     .why("the checks that read this file were skipped, so the report is incomplete")
-    .fix(format!("fix the syntax of `{shown}` and run `kiln doctor` again"))
+    .fix(format!(
+        "fix the syntax of `{shown}` and run `kiln doctor` again"
+    ))
 }
 
 fn first_line(s: &str) -> &str {
@@ -100,13 +102,17 @@ fn first_line(s: &str) -> &str {
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_at(text: &str, offset: usize) -> u32 {
     let end = offset.min(text.len());
-    let newlines = text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count();
+    let newlines = text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
 /// `path` relative to `root` when it is inside it; otherwise as given.
 pub(crate) fn relative(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+    path.strip_prefix(root)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// The directory whose `.git` holds the workspace, or the workspace root.
@@ -137,7 +143,9 @@ pub(crate) fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());

@@ -75,7 +75,7 @@ pub(crate) fn load(manifest_path: Option<&Path>, offline: bool) -> Result<Worksp
         cmd.other_options(vec!["--offline".to_owned()]);
     }
     let metadata = cmd.exec().map_err(|source| DoctorError::Metadata {
-        manifest: manifest_path.map_or_else(|| PathBuf::from("Cargo.toml"), Path::to_path_buf),
+        manifest: manifest_path.map(Path::to_path_buf),
         source: Box::new(source),
     })?;
     Ok(from_metadata(&metadata))
@@ -97,10 +97,15 @@ fn from_metadata(meta: &Metadata) -> Workspace {
     let mut edges = vec![Vec::new(); packages.len()];
     if let Some(resolve) = &meta.resolve {
         for node in &resolve.nodes {
-            let Some(&from) = index.get(&node.id) else { continue };
+            let Some(&from) = index.get(&node.id) else {
+                continue;
+            };
             for dep in &node.deps {
                 let runtime = dep.dep_kinds.is_empty()
-                    || dep.dep_kinds.iter().any(|k| k.kind != DependencyKind::Development);
+                    || dep
+                        .dep_kinds
+                        .iter()
+                        .any(|k| k.kind != DependencyKind::Development);
                 if let (true, Some(&to)) = (runtime, index.get(&dep.pkg))
                     && !edges[from].contains(&to)
                 {
@@ -112,7 +117,10 @@ fn from_metadata(meta: &Metadata) -> Workspace {
     let mut members = Vec::new();
     for p in meta.workspace_packages() {
         let manifest_path = p.manifest_path.clone().into_std_path_buf();
-        let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let bins = p
             .targets
             .iter()
@@ -162,11 +170,6 @@ fn from_metadata(meta: &Metadata) -> Workspace {
 }
 
 impl Workspace {
-    /// The member at package index `pkg`.
-    pub fn member_by_pkg(&self, pkg: usize) -> Option<&Member> {
-        self.members.iter().find(|m| m.pkg == pkg)
-    }
-
     /// Members that depend on member package `pkg`, directly or not
     /// (normal and build dependencies), sorted by name.
     pub fn dependents(&self, pkg: usize) -> Vec<&Member> {
@@ -213,7 +216,7 @@ pub(crate) mod synthetic {
 
     /// A workspace with the given members (`name`) and outside packages
     /// (`name@version`), and `edges` between names (or `name@version`).
-    pub fn graph(members: &[&str], outside: &[&str], edges: &[(&str, &str)]) -> Workspace {
+    pub fn graph(members: &[&str], outside: &[&str], links: &[(&str, &str)]) -> Workspace {
         let mut packages = Vec::new();
         for m in members {
             packages.push(Pkg {
@@ -237,7 +240,7 @@ pub(crate) mod synthetic {
                 .unwrap_or_else(|| panic!("unknown package {s}"))
         };
         let mut edges = vec![Vec::new(); packages.len()];
-        for (from, to) in edges_list(edges) {
+        for (from, to) in links {
             edges[find(from)].push(find(to));
         }
         let member_list = members
@@ -261,9 +264,5 @@ pub(crate) mod synthetic {
             packages,
             edges,
         }
-    }
-
-    fn edges_list<'a>(edges: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-        edges.to_vec()
     }
 }

@@ -34,12 +34,10 @@ pub(crate) struct YamlError {
 pub(crate) fn parse(text: &str) -> Result<Node, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, false)
-        .map_err(|e| YamlError {
-            line: to_line(e.marker().line()),
-            message: e.info().to_owned(),
-        })?;
+    parser.load(&mut builder, false).map_err(|e| YamlError {
+        line: to_line(e.marker().line()),
+        message: e.info().to_owned(),
+    })?;
     Ok(builder.done.unwrap_or(Node {
         value: Value::Null,
         line: 1,
@@ -136,8 +134,9 @@ impl Builder {
 /// Applies `<<: *anchor` merge keys: merged entries never override keys the
 /// mapping sets itself.
 fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
-    let (merges, mut own): (Vec<_>, Vec<_>) =
-        entries.into_iter().partition(|(k, _)| k.as_str() == Some("<<"));
+    let (merges, mut own): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|(k, _)| k.as_str() == Some("<<"));
     for (_, source) in merges {
         let sources = match source.value {
             Value::Seq(items) => items,
@@ -170,12 +169,8 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 } else {
                     Value::Scalar(text.into_owned())
                 };
-                // Block scalars (`|`, `>`) start on the line after the indicator.
-                let line = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    line + 1
-                } else {
-                    line
-                };
+                // Block scalars (`|`, `>`) report the line their content
+                // starts on, which is what script line numbers need.
                 self.push_value(Node { value, line }, anchor);
             }
             Event::Alias(id) => {
@@ -237,8 +232,10 @@ mod tests {
 
     #[test]
     fn anchors_and_merge_keys() {
-        let doc = parse(".base: &base\n  stage: test\n  image: rust\njob:\n  <<: *base\n  stage: build\n")
-            .expect("valid yaml");
+        let doc = parse(
+            ".base: &base\n  stage: test\n  image: rust\njob:\n  <<: *base\n  stage: build\n",
+        )
+        .expect("valid yaml");
         let job = doc.get("job").expect("job");
         assert_eq!(job.get("stage").and_then(Node::as_str), Some("build"));
         assert_eq!(job.get("image").and_then(Node::as_str), Some("rust"));

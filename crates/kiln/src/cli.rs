@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// Names of kiln's subcommands (a first argument that is none of these and
 /// looks like a compiler path puts kiln in wrapper mode).
-pub const SUBCOMMANDS: &[&str] = &["run", "init", "stats", "explain", "gc", "clean", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "run", "init", "stats", "explain", "doctor", "gc", "clean", "help",
+];
 
 /// A fast, path-independent compile cache for Rust builds.
 ///
@@ -38,6 +40,8 @@ pub enum Command {
     Stats(StatsArgs),
     /// Explain why units of a run missed, and the root causes behind them.
     Explain(ExplainArgs),
+    /// Audit the workspace and its CI configuration for slow or cache-hostile settings.
+    Doctor(crate::cmd::doctor::DoctorArgs),
     /// Trim the store to its size bound now.
     Gc,
     /// Remove every cached entry.

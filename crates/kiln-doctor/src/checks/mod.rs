@@ -13,11 +13,11 @@ mod toolchain;
 
 use std::path::{Path, PathBuf};
 
+use crate::UnitCosts;
 use crate::ci::{CargoCall, Pipeline};
 use crate::files::{self, TomlFile};
 use crate::finding::Finding;
 use crate::workspace::{DepKind, Member, Workspace};
-use crate::UnitCosts;
 
 pub(crate) use profiles::missing_profiles;
 

@@ -63,7 +63,13 @@ pub(super) fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn unpinned_file(ctx: &Context, path: &Path, channel: Option<&str>, line: Option<u32>, out: &mut Vec<Finding>) {
+fn unpinned_file(
+    ctx: &Context,
+    path: &Path,
+    channel: Option<&str>,
+    line: Option<u32>,
+    out: &mut Vec<Finding>,
+) {
     let rel = ctx.rel(path);
     let name = rel.display().to_string().replace('\\', "/");
     let message = match channel {
@@ -83,7 +89,11 @@ fn unpinned_file(ctx: &Context, path: &Path, channel: Option<&str>, line: Option
 }
 
 /// The channel and its line; `None` when the file could not be read.
-fn read_channel(root: &Path, path: &Path, problems: &mut Vec<Finding>) -> Option<(Option<String>, Option<u32>)> {
+fn read_channel(
+    root: &Path,
+    path: &Path,
+    problems: &mut Vec<Finding>,
+) -> Option<(Option<String>, Option<u32>)> {
     let text = files::read_text(root, path, problems)?;
     let is_toml = path.extension().is_some_and(|e| e == "toml") || text.contains("[toolchain]");
     if is_toml {
@@ -94,7 +104,10 @@ fn read_channel(root: &Path, path: &Path, problems: &mut Vec<Finding>) -> Option
             .or_else(|| file.line_of(&["toolchain"]));
         return Some((channel, line));
     }
-    let (i, line) = text.lines().enumerate().find(|(_, l)| !l.trim().is_empty())?;
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())?;
     Some((Some(line.trim().to_owned()), u32::try_from(i + 1).ok()))
 }
 
@@ -106,14 +119,15 @@ pub(crate) fn floating(channel: &str) -> bool {
     if !matches!(first, "stable" | "beta" | "nightly") {
         return false;
     }
-    let dated = parts.next().is_some_and(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    let dated = parts
+        .next()
+        .is_some_and(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit()));
     !dated
 }
 
 /// The version `rustc` reports in `dir`, for fix snippets.
 fn current_version(dir: &Path) -> String {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    std::process::Command::new(rustc)
+    std::process::Command::new("rustc")
         .arg("--version")
         .current_dir(dir)
         .output()
@@ -123,7 +137,10 @@ fn current_version(dir: &Path) -> String {
             let v = text.split_whitespace().nth(1)?.to_owned();
             v.chars().next()?.is_ascii_digit().then_some(v)
         })
-        .map_or_else(|| "1.XX.0".to_owned(), |v| v.split('-').next().unwrap_or(&v).to_owned())
+        .map_or_else(
+            || "1.XX.0".to_owned(),
+            |v| v.split('-').next().unwrap_or(&v).to_owned(),
+        )
 }
 
 #[cfg(test)]
@@ -132,7 +149,12 @@ mod tests {
 
     #[test]
     fn floating_channels() {
-        for c in ["stable", "beta", "nightly", "stable-x86_64-unknown-linux-gnu"] {
+        for c in [
+            "stable",
+            "beta",
+            "nightly",
+            "stable-x86_64-unknown-linux-gnu",
+        ] {
             assert!(floating(c), "{c}");
         }
         for c in ["1.95.0", "1.95", "nightly-2025-01-02", "beta-2025-01-02"] {

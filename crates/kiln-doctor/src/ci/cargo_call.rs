@@ -182,7 +182,10 @@ impl CargoCall {
     /// Produces machine code (build, test, run, bench), as opposed to
     /// metadata-only checks.
     pub fn codegen(&self) -> bool {
-        matches!(self.sub, Sub::Build | Sub::Test | Sub::Run | Sub::Bench | Sub::Nextest)
+        matches!(
+            self.sub,
+            Sub::Build | Sub::Test | Sub::Run | Sub::Bench | Sub::Nextest
+        )
     }
 
     /// Compiles anything at all.
@@ -267,9 +270,20 @@ mod tests {
 
     #[test]
     fn profiles() {
-        assert_eq!(call("cargo test").map(|c| c.profile_name()).as_deref(), Some("dev"));
-        assert_eq!(call("cargo test --profile ci").map(|c| c.profile_name()).as_deref(), Some("ci"));
-        assert_eq!(call("cargo nextest run --release").map(|c| c.sub), Some(Sub::Nextest));
+        assert_eq!(
+            call("cargo test").map(|c| c.profile_name()).as_deref(),
+            Some("dev")
+        );
+        assert_eq!(
+            call("cargo test --profile ci")
+                .map(|c| c.profile_name())
+                .as_deref(),
+            Some("ci")
+        );
+        assert_eq!(
+            call("cargo nextest run --release").map(|c| c.sub),
+            Some(Sub::Nextest)
+        );
         assert!(call("echo cargo build").is_none());
     }
 

@@ -26,7 +26,9 @@ fn job(id: &str, line: u32, node: &Node) -> Job {
     let mut job = Job {
         id: id.to_owned(),
         line,
-        needs: needs.map(|n| n.strings().into_iter().map(str::to_owned).collect()).unwrap_or_default(),
+        needs: needs
+            .map(|n| n.strings().into_iter().map(str::to_owned).collect())
+            .unwrap_or_default(),
         needs_declared: needs.is_some(),
         env: env_of(node.get("env")),
         matrix: node.get("strategy").and_then(|s| s.get("matrix")).is_some(),
@@ -45,7 +47,11 @@ fn job(id: &str, line: u32, node: &Node) -> Job {
 fn step(node: &Node, job: &mut Job) -> Step {
     let uses = node.get("uses").and_then(Node::as_str).map(str::to_owned);
     let with = node.get("with");
-    let with_str = |k: &str| with.and_then(|w| w.get(k)).and_then(Node::as_str).unwrap_or("");
+    let with_str = |k: &str| {
+        with.and_then(|w| w.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    };
     let mut script = node.get("run").and_then(|r| {
         Some(Script {
             text: r.as_str()?.to_owned(),
@@ -53,13 +59,20 @@ fn step(node: &Node, job: &mut Job) -> Step {
         })
     });
     if let Some(action) = uses.as_deref() {
-        let name = action.split('@').next().unwrap_or(action).to_ascii_lowercase();
+        let name = action
+            .split('@')
+            .next()
+            .unwrap_or(action)
+            .to_ascii_lowercase();
         match name.as_str() {
             "actions/cache" | "actions/cache/restore" | "actions/cache/save" => {
                 job.caches.push(CacheUse {
                     line: node.line,
                     what: format!("`{action}`"),
-                    paths: with_str("path").lines().map(|l| l.trim().to_owned()).collect(),
+                    paths: with_str("path")
+                        .lines()
+                        .map(|l| l.trim().to_owned())
+                        .collect(),
                     key: with_str("key").to_owned(),
                 });
             }
@@ -81,7 +94,6 @@ fn step(node: &Node, job: &mut Job) -> Step {
         }
     }
     Step {
-        line: node.line,
         uses,
         env: env_of(node.get("env")),
         script,

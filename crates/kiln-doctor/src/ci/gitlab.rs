@@ -53,7 +53,12 @@ pub(super) fn parse(rel: PathBuf, root: &Node) -> Pipeline {
         let mut job = Job {
             id: id.to_owned(),
             line: key.line,
-            stage: Some(node.get("stage").and_then(Node::as_str).unwrap_or("test").to_owned()),
+            stage: Some(
+                node.get("stage")
+                    .and_then(Node::as_str)
+                    .unwrap_or("test")
+                    .to_owned(),
+            ),
             env: env_of(node.get("variables")),
             uploads: node.get("artifacts").is_some(),
             matrix: node.get("parallel").and_then(|p| p.get("matrix")).is_some(),
@@ -74,7 +79,9 @@ pub(super) fn parse(rel: PathBuf, root: &Node) -> Pipeline {
                 }
             }
         };
-        let before = node.get("before_script").or_else(|| inherited("before_script"));
+        let before = node
+            .get("before_script")
+            .or_else(|| inherited("before_script"));
         for part in [before, node.get("script")].into_iter().flatten() {
             job.steps.extend(scripts(part));
         }
@@ -105,7 +112,6 @@ fn scripts(node: &Node) -> Vec<Step> {
         .into_iter()
         .filter_map(|n| {
             Some(Step {
-                line: n.line,
                 script: Some(Script {
                     text: n.as_str()?.to_owned(),
                     line: n.line,

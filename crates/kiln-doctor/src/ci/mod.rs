@@ -67,7 +67,6 @@ pub(crate) enum Downloads {
 
 #[derive(Debug, Default)]
 pub(crate) struct Step {
-    pub line: u32,
     pub uses: Option<String>,
     pub env: Vec<EnvVar>,
     pub script: Option<Script>,
@@ -111,6 +110,16 @@ impl Job {
 }
 
 impl Pipeline {
+    /// GitLab pipelines have stages; GitHub workflows do not.
+    pub fn is_gitlab(&self) -> bool {
+        !self.stages.is_empty()
+    }
+
+    /// The key that sets variables for every job: `env` or `variables`.
+    pub fn env_key(&self) -> &'static str {
+        if self.is_gitlab() { "variables" } else { "env" }
+    }
+
     pub fn job(&self, id: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.id == id)
     }
@@ -160,7 +169,11 @@ fn read_yaml(root: &Path, path: &Path, problems: &mut Vec<Finding>) -> Option<cr
     match crate::yaml::parse(&text) {
         Ok(node) => Some(node),
         Err(e) => {
-            problems.push(files::malformed(&files::relative(root, path), Some(e.line), &e.message));
+            problems.push(files::malformed(
+                &files::relative(root, path),
+                Some(e.line),
+                &e.message,
+            ));
             None
         }
     }
@@ -195,11 +208,15 @@ pub(crate) fn exported_env(script: &Script) -> Vec<EnvVar> {
         if !line.contains("GITHUB_ENV") {
             continue;
         }
-        let Some(cmd) = shell::commands(line).into_iter().next() else { continue };
+        let Some(cmd) = shell::commands(line).into_iter().next() else {
+            continue;
+        };
         for word in cmd.words.iter().skip(1) {
             if let Some((name, value)) = word.split_once('=')
                 && !name.is_empty()
-                && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
             {
                 out.push(EnvVar {
                     name: name.to_owned(),

@@ -91,7 +91,10 @@ pub(crate) fn commands(script: &str) -> Vec<Command> {
                 continue;
             }
             '\'' | '"' => {
-                let close = chars[i + 1..].iter().position(|&x| x == c).map(|p| p + i + 1);
+                let close = chars[i + 1..]
+                    .iter()
+                    .position(|&x| x == c)
+                    .map(|p| p + i + 1);
                 let end = close.unwrap_or(chars.len());
                 s.word.get_or_insert_with(String::new);
                 if s.words.is_empty() && s.word.as_deref() == Some("") {
@@ -131,7 +134,9 @@ mod tests {
 
     #[test]
     fn separators_quotes_and_continuations() {
-        let got = commands("cargo build \\\n  --release && cargo test -F 'a b'\n# note\necho \"x y\" | tee");
+        let got = commands(
+            "cargo build \\\n  --release && cargo test -F 'a b'\n# note\necho \"x y\" | tee",
+        );
         assert_eq!(got[0].words, ["cargo", "build", "--release"]);
         assert_eq!(got[0].line, 0);
         assert_eq!(got[1].words, ["cargo", "test", "-F", "a b"]);

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
+pub mod doctor;
 pub mod explain;
 mod init;
 mod run;
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Init(args) => init::init(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Gc => store::gc(),
         Command::Clean => store::clean(),
     }
