@@ -223,17 +223,32 @@ class Kache(Tool):
     def env(self, env):
         env = super().env(env)
         env["KACHE_CACHE_DIR"] = str(self.cache_dir)
-        env["KACHE_DIR"] = str(self.cache_dir)
+        env["KACHE_RUNTIME_DIR"] = str(self.cache_dir) + "-runtime"
         return env
 
-    def stats(self, env):
-        p = subprocess.run([str(self.exe), "stats", "--json"], env=self.env(env), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    def _summary(self, env):
+        p = subprocess.run([str(self.exe), "stats", "--json", "--full", "--since", "24h"], env=self.env(env),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            s = json.loads(p.stdout)
+            return json.loads(p.stdout).get("summary", {})
         except ValueError:
-            return {"raw": (p.stdout or p.stderr)[-500:]}
-        return {"hits": s.get("hits"), "misses": s.get("misses"), "raw": s}
+            return {}
+
+    def reset_stats(self, env):
+        self.before = self._summary(env)
+
+    def stats(self, env):
+        now = self._summary(env)
+        delta = lambda k: (now.get(k) or 0) - (self.before.get(k) or 0)
+        return {
+            "hits": delta("local_hits") + delta("remote_hits") + delta("prefetch_hits"),
+            "misses": delta("misses"),
+            "not_cacheable": delta("passthroughs") + delta("skipped") + delta("fallbacks"),
+        }
+
+    def stop(self, env):
+        subprocess.run([str(self.exe), "daemon", "stop"], env=self.env(env), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 def crate_source(name, version):
