@@ -259,20 +259,63 @@ fn rustc_env_var(compact: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Names read with `env!("...")` or `option_env!("...")` on a line.
+/// Names read with `env!("...")` or `option_env!("...")` on a line (not
+/// inside a string literal).
 fn env_reads(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     for marker in ["env!(\"", "env!( \""] {
-        let mut rest = line;
-        while let Some(pos) = rest.find(marker) {
-            rest = &rest[pos + marker.len()..];
-            let name: String = rest.chars().take_while(|c| *c != '"').collect();
+        let mut from = 0;
+        while let Some(pos) = line[from..].find(marker) {
+            let at = from + pos;
+            from = at + marker.len();
+            if inside_string(&line[..at]) {
+                continue;
+            }
+            let name: String = line[from..].chars().take_while(|c| *c != '"').collect();
             out.push(name);
         }
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether a line prefix ends inside a string literal (plain strings with
+/// escapes, and raw strings `r"…"`, `r#"…"#`).
+fn inside_string(prefix: &str) -> bool {
+    let b = prefix.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'r' if b.get(i + 1).is_some_and(|c| *c == b'"' || *c == b'#') => {
+                let hashes = b[i + 1..].iter().take_while(|c| **c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+                let body = i + 2 + hashes;
+                match b[body.min(b.len())..].windows(close.len()).position(|w| w == close.as_slice()) {
+                    Some(end) => i = body + end + close.len(),
+                    None => return true,
+                }
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return true,
+                        Some(b'\\') => i += 2,
+                        Some(b'"') => break,
+                        Some(_) => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// Names that carry a commit, a VCS state or a build time.
@@ -346,5 +389,7 @@ mod tests {
             rustc_env_var(r#"println!("cargo:rustc-env=GIT_SHA={}",sha);"#).as_deref(),
             Some("GIT_SHA")
         );
+        assert!(env_reads(r#"let s = "env!(\"GIT_SHA\")";"#).is_empty(), "inside a string");
+        assert!(env_reads(r##"let s = r#"env!("GIT_SHA")"#;"##).is_empty(), "inside a raw string");
     }
 }
