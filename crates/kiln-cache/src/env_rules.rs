@@ -85,18 +85,23 @@ pub const IGNORED: &[&str] = &[
     "TERMINFO",
 ];
 
-/// Whether a read of `name` is left out of keys.
+/// Whether an observed lookup of `name` is left out of keys.
 pub fn ignored(name: &str) -> bool {
-    IGNORED.contains(&name) || kiln_config::vars::ALL.contains(&name) || name.starts_with("KILN_")
+    IGNORED.contains(&name) || kiln_internal(name)
+}
+
+/// kiln's own variables (and the observer's), never inputs of a compile.
+pub fn kiln_internal(name: &str) -> bool {
+    kiln_config::vars::ALL.contains(&name) || name.starts_with("KILN_")
 }
 
 /// The value of `name` as it enters a key.
 ///
-/// In the default path mode, `OUT_DIR` (always inside the target dir) and, for
-/// packages compiled from `CARGO_HOME` (registry and git dependencies), the
-/// manifest location are normalized. Every other value is keyed as is: a
-/// workspace crate that bakes `env!("CARGO_MANIFEST_DIR")` into a test binary
-/// must not reuse a binary that points into another checkout.
+/// In the default path mode, the locations cargo gives packages compiled from
+/// `CARGO_HOME` (registry and git dependencies: manifest dir and `OUT_DIR`)
+/// are normalized. Every other value is keyed as is: a workspace crate that
+/// bakes `env!("CARGO_MANIFEST_DIR")` or `env!("OUT_DIR")` into a program must
+/// not reuse a program that points into another checkout.
 pub fn keyed_value(
     name: &str,
     value: &str,
@@ -108,8 +113,10 @@ pub fn keyed_value(
         return value.to_owned();
     }
     match name {
-        "OUT_DIR" | "CLIPPY_CONF_DIR" => roots.normalize(value),
-        "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" if from_cargo_home => roots.normalize(value),
+        "CLIPPY_CONF_DIR" => roots.normalize(value),
+        "OUT_DIR" | "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" if from_cargo_home => {
+            roots.normalize(value)
+        }
         _ => value.to_owned(),
     }
 }

@@ -53,7 +53,9 @@ pub(crate) fn lookup(
                 let _ = err.write_all(&unit.roots.restore(&restored.stderr));
                 let _ = err.flush();
                 for (_, dest, digest) in &restored.files {
-                    unit.hasher.remember(dest, *digest);
+                    if let Some(d) = digest {
+                        unit.hasher.remember(dest, *d);
+                    }
                 }
                 rec.outcome = Outcome::Hit;
                 rec.key = Some(key.to_hex());

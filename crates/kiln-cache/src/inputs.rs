@@ -16,7 +16,7 @@ use kiln_config::PathMode;
 use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
 use kiln_rustc::depinfo::DepInfo;
 use kiln_store::manifest::Inputs;
-use kiln_trace::Trace;
+use kiln_trace::{Trace, normalize_path};
 
 use crate::env_rules;
 
@@ -29,6 +29,10 @@ pub struct Observed {
     pub absent: BTreeSet<PathBuf>,
     /// Environment variables read.
     pub env: BTreeSet<String>,
+    /// Paths found present by a probe.
+    pub present: BTreeSet<PathBuf>,
+    /// Directories listed.
+    pub listed: BTreeSet<PathBuf>,
 }
 
 /// How values are mapped into keys for one call.
@@ -62,13 +66,11 @@ impl Keying<'_> {
 
     fn env_digest(&self, name: &str) -> Option<String> {
         let v = (self.env)(name)?;
-        let keyed = env_rules::keyed_value(
-            name,
-            &v.to_string_lossy(),
-            self.roots,
-            self.mode,
-            self.from_cargo_home,
-        );
+        let Some(text) = v.to_str() else {
+            // Not UTF-8: key the exact bytes.
+            return Some(Digest::of(v.as_encoded_bytes()).to_hex());
+        };
+        let keyed = env_rules::keyed_value(name, text, self.roots, self.mode, self.from_cargo_home);
         Some(Digest::of(keyed.as_bytes()).to_hex())
     }
 }
@@ -81,8 +83,12 @@ pub struct Exclusions<'a> {
     pub scratch: Vec<PathBuf>,
     /// The call's outputs.
     pub outputs: &'a BTreeSet<PathBuf>,
-    /// The target directory (absent files there are cargo's business).
-    pub target_dir: Option<&'a Path>,
+    /// Directories where rustc searches for crates (`-L`) and the output
+    /// directory: rustc probes many names there, and which crates exist is
+    /// keyed through `--extern` contents instead.
+    pub search_dirs: Vec<PathBuf>,
+    /// Paths the compile wrote (scratch it may have deleted again).
+    pub written: &'a BTreeSet<PathBuf>,
 }
 
 const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
@@ -97,11 +103,32 @@ impl Exclusions<'_> {
     }
 
     fn skip_absent(&self, p: &Path) -> bool {
-        self.skip_read(p) || self.target_dir.is_some_and(|t| p.starts_with(t))
+        self.skip_read(p)
+            || p.parent()
+                .is_some_and(|d| self.search_dirs.iter().any(|s| s == d))
+            || self.written.iter().any(|w| w.starts_with(p))
     }
 }
 
+/// The first component of `p` that does not exist: when a proc macro looks
+/// for `conf/app.toml` and `conf/` is missing, `conf` appearing is what must
+/// change the key.
+fn first_missing(p: &Path) -> PathBuf {
+    let mut missing = p.to_path_buf();
+    for ancestor in p.ancestors().skip(1) {
+        if ancestor.as_os_str().is_empty() || ancestor.exists() {
+            break;
+        }
+        missing = ancestor.to_path_buf();
+    }
+    missing
+}
+
 /// Merges dep-info and the observed trace into one input set.
+///
+/// Every variable rustc recorded in dep-info is kept (a crate that bakes in
+/// `env!("HOME")` depends on it); the ignore list only applies to lookups the
+/// observer saw, which include the compiler's and linker's own.
 pub fn gather(
     cwd: &Path,
     dep: Option<&DepInfo>,
@@ -109,17 +136,6 @@ pub fn gather(
     ex: &Exclusions<'_>,
 ) -> Observed {
     let mut o = Observed::default();
-    if let Some(dep) = dep {
-        for f in &dep.files {
-            let p = lexical(&cwd.join(f));
-            if !ex.skip_read(&p) {
-                o.files.insert(p);
-            }
-        }
-        for (name, _) in &dep.env {
-            o.env.insert(name.clone());
-        }
-    }
     if let Some(t) = trace {
         // Scratch files the compile created and deleted (the linker's temp
         // dir, rustc's staging files) are gone by now: not inputs.
@@ -129,32 +145,56 @@ pub fn gather(
             }
         }
         for p in &t.absent {
-            let parent_exists = p.parent().is_some_and(Path::is_dir);
-            if parent_exists && !ex.skip_absent(p) && !o.files.contains(p) && !p.exists() {
-                o.absent.insert(p.clone());
+            if p.exists() || o.files.contains(p) {
+                continue;
+            }
+            let missing = first_missing(p);
+            if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
+                o.absent.insert(missing);
             }
         }
-        for name in &t.env {
-            o.env.insert(name.clone());
+        for p in &t.present {
+            // Gone again after the compile: scratch (the linker's temp files).
+            if p.exists() && !o.files.contains(p) && !ex.skip_absent(p) {
+                o.present.insert(p.clone());
+            }
         }
+        for d in &t.listed {
+            if !ex.skip_absent(&d.join("_")) && d.is_dir() {
+                o.listed.insert(d.clone());
+            }
+        }
+        o.env
+            .extend(t.env.iter().filter(|n| !env_rules::ignored(n)).cloned());
     }
-    o.env.retain(|n| !env_rules::ignored(n));
+    if let Some(dep) = dep {
+        for f in &dep.files {
+            let p = normalize_path(&cwd.join(f));
+            if !ex.skip_read(&p) {
+                o.files.insert(p);
+            }
+        }
+        o.env.extend(
+            dep.env
+                .iter()
+                .map(|(name, _)| name.clone())
+                .filter(|n| !env_rules::kiln_internal(n)),
+        );
+    }
     o
 }
 
-/// Removes `.` and resolves `..` without touching the filesystem.
-pub fn lexical(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
+/// Digest of a directory's sorted entry names.
+fn listing_digest(dir: &Path) -> std::io::Result<String> {
+    let mut names: Vec<Vec<u8>> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name().as_encoded_bytes().to_vec()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    let mut h = KeyHasher::new("kiln-listing-v1");
+    for n in &names {
+        h.field("name", n);
     }
-    out
+    Ok(h.finish().to_hex())
 }
 
 /// Digests everything observed, now.
@@ -169,10 +209,18 @@ pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
     }
     inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();
     inputs.env = o.env.iter().map(|n| (n.clone(), k.env_digest(n))).collect();
+    inputs.present = o.present.iter().map(|p| k.key_path(p)).collect();
+    for d in &o.listed {
+        let digest = listing_digest(d).map_err(|e| format!("listing `{}`: {e}", d.display()))?;
+        inputs.listings.push((k.key_path(d), digest));
+    }
     inputs.files.sort();
     inputs.files.dedup();
     inputs.absent.sort();
     inputs.absent.dedup();
+    inputs.present.sort();
+    inputs.present.dedup();
+    inputs.listings.sort();
     inputs.env.sort();
     Ok(inputs)
 }
@@ -186,6 +234,16 @@ pub fn verify(inputs: &Inputs, k: &Keying<'_>) -> bool {
     }
     for p in &inputs.absent {
         if k.local_path(p).exists() {
+            return false;
+        }
+    }
+    for p in &inputs.present {
+        if !k.local_path(p).exists() {
+            return false;
+        }
+    }
+    for (d, digest) in &inputs.listings {
+        if listing_digest(&k.local_path(d)).ok().as_ref() != Some(digest) {
             return false;
         }
     }
@@ -207,6 +265,12 @@ pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
     }
     for p in &inputs.absent {
         h.field("absent", p);
+    }
+    for p in &inputs.present {
+        h.field("present", p);
+    }
+    for (d, digest) in &inputs.listings {
+        h.field("listing", d).field("names", digest);
     }
     for (n, d) in &inputs.env {
         h.field("env", n);
@@ -274,6 +338,7 @@ mod tests {
                     .collect(),
                 absent: [cwd.join("sqlx-data.json")].into_iter().collect(),
                 env: env.iter().map(|s| (*s).to_owned()).collect(),
+                ..Observed::default()
             };
             snapshot(&o, &k).unwrap()
         }
@@ -350,14 +415,15 @@ mod tests {
     }
 
     #[test]
-    fn ignored_env_names_never_enter() {
+    fn dep_info_variables_are_keyed_except_kiln_s_own() {
         let sys = PathBuf::from("/nonexistent-sysroot");
         let outputs = BTreeSet::new();
         let ex = Exclusions {
             sysroot: &sys,
             scratch: vec![],
             outputs: &outputs,
-            target_dir: None,
+            search_dirs: vec![],
+            written: &outputs,
         };
         let dep = DepInfo {
             files: vec![],
@@ -368,46 +434,46 @@ mod tests {
             ],
         };
         let o = gather(Path::new("/w"), Some(&dep), None, &ex);
-        assert_eq!(o.env.into_iter().collect::<Vec<_>>(), ["GIT_SHA"]);
+        assert_eq!(
+            o.env.into_iter().collect::<Vec<_>>(),
+            ["GIT_SHA", "PATH"],
+            "env! of any variable is keyed"
+        );
     }
 
     #[test]
-    fn out_dir_is_normalized_but_workspace_manifest_dir_is_not() {
+    fn locations_are_normalized_only_for_packages_from_cargo_home() {
         let roots = Roots::new(
             Path::new("/w/a"),
             Some(Path::new("/w/a/target")),
             Some(Path::new("/h/.cargo")),
             None,
         );
-        let v = env_rules::keyed_value(
-            "OUT_DIR",
-            "/w/a/target/release/build/x-1/out",
-            &roots,
-            PathMode::Normalize,
-            false,
-        );
-        assert!(!v.contains("/w/a"));
-        let v = env_rules::keyed_value(
-            "CARGO_MANIFEST_DIR",
-            "/w/a/app",
-            &roots,
-            PathMode::Normalize,
-            false,
-        );
-        assert_eq!(v, "/w/a/app");
+        for name in ["OUT_DIR", "CARGO_MANIFEST_DIR"] {
+            let v = env_rules::keyed_value(
+                name,
+                "/w/a/target/release/build/x-1/out",
+                &roots,
+                PathMode::Normalize,
+                false,
+            );
+            assert_eq!(
+                v, "/w/a/target/release/build/x-1/out",
+                "{name} of a workspace crate is keyed as is"
+            );
+        }
         let roots = Roots::new(
             Path::new("/h/.cargo/registry/src/x/serde-1.0.0"),
-            None,
+            Some(Path::new("/w/a/target")),
             Some(Path::new("/h/.cargo")),
             None,
         );
-        let v = env_rules::keyed_value(
-            "CARGO_MANIFEST_DIR",
-            "/h/.cargo/registry/src/x/serde-1.0.0",
-            &roots,
-            PathMode::Normalize,
-            true,
-        );
-        assert!(!v.contains("/h/"));
+        for (name, value) in [
+            ("CARGO_MANIFEST_DIR", "/h/.cargo/registry/src/x/serde-1.0.0"),
+            ("OUT_DIR", "/w/a/target/release/build/serde-1/out"),
+        ] {
+            let v = env_rules::keyed_value(name, value, &roots, PathMode::Normalize, true);
+            assert!(!v.contains("/h/") && !v.contains("/w/"), "{name}: {v}");
+        }
     }
 }

@@ -76,7 +76,20 @@ pub fn invocation_key(
         }
     };
     let mut skip_next = false;
+    let mut after_codegen = false;
     for arg in &inv.args {
+        // Paths inside linker arguments (`-Wl,-rpath,…`) end up in the
+        // program: keyed as they are.
+        let link_arg = ["link-arg", "-Clink-arg", "--codegen=link-arg"]
+            .iter()
+            .any(|p| arg.starts_with(p))
+            && (after_codegen || arg.starts_with('-'));
+        after_codegen = arg == "-C" || arg == "--codegen";
+        if link_arg {
+            parts.args.push(arg.clone());
+            h.field("arg", arg);
+            continue;
+        }
         if skip_next {
             skip_next = false;
             continue;
@@ -91,6 +104,15 @@ pub fn invocation_key(
         let n = normalize(arg);
         parts.args.push(Roots::display(&n));
         h.field("arg", n);
+    }
+    // `native` CPU settings compile for this machine's processor.
+    if inv.args.iter().any(|a| {
+        a.contains("target-cpu=native") || (a.contains("target-feature") && a.contains("native"))
+    }) {
+        h.field("host-cpu", host_cpu());
+        parts
+            .env
+            .push(("(host cpu)".into(), Some(short(host_cpu().as_bytes()))));
     }
     for ext in &inv.externs {
         let Some(path) = &ext.path else { continue };
@@ -126,6 +148,19 @@ pub fn invocation_key(
         };
     }
     Ok((h.finish(), parts))
+}
+
+/// The processor model and feature flags (`/proc/cpuinfo`), for calls that
+/// compile for the host CPU.
+fn host_cpu() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .filter(|l| {
+            l.starts_with("model name") || l.starts_with("flags") || l.starts_with("Features")
+        })
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -252,6 +287,7 @@ mod tests {
             "-L native=/usr/lib/x",
             "-l static=foo",
             "--error-format=json",
+            "-C target-cpu=native",
         ] {
             assert_ne!(
                 w.key(&format!("{BASE} {extra}")),

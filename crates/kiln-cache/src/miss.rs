@@ -140,6 +140,25 @@ fn store(
     let output_set: BTreeSet<PathBuf> = outputs.iter().cloned().collect();
     let scratch = vec![unit.cfg.dir.clone()];
     if let Some(t) = &trace {
+        if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
+            return Err(NotStored::Uncacheable(
+                PassReason::LinkerNotObservable,
+                format!("`{}` runs unobserved (static or setuid)", p.display()),
+            ));
+        }
+        if let Some(w) = t
+            .writes
+            .iter()
+            .find(|w| w.starts_with(&unit.out_dir) && w.is_file() && !output_set.contains(*w))
+        {
+            return Err(NotStored::Uncacheable(
+                PassReason::WritesOutsideOutDir,
+                format!(
+                    "the compile wrote `{}`, which is not one of its outputs",
+                    w.display()
+                ),
+            ));
+        }
         let temp = std::env::temp_dir();
         for w in &t.writes {
             let in_out_dir = w.starts_with(&unit.out_dir);
@@ -165,13 +184,28 @@ fn store(
         None => None,
     };
     let dep = dep_text.as_deref().map(depinfo::parse);
+    let no_writes = BTreeSet::new();
+    let mut search_dirs: Vec<PathBuf> = unit
+        .inv
+        .search_paths
+        .iter()
+        .map(|(_, d)| unit.cwd.join(d))
+        .collect();
+    search_dirs.push(unit.out_dir.clone());
     let ex = Exclusions {
         sysroot: &unit.sysroot,
         scratch,
         outputs: &output_set,
-        target_dir: unit.target_dir.as_deref(),
+        search_dirs,
+        written: trace.as_ref().map_or(&no_writes, |t| &t.writes),
     };
     let observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
+    if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
+        return Err(NotStored::Uncacheable(
+            PassReason::InputChanged,
+            format!("`{}` changed while it was being compiled", p.display()),
+        ));
+    }
     let inputs = snapshot(&observed, k).map_err(NotStored::Problem)?;
     let key = entry_key(inv_key, &inputs);
 
@@ -300,5 +334,59 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
         if std::fs::write(&tmp, json).is_ok() {
             let _ = std::fs::rename(&tmp, &path);
         }
+    }
+}
+
+/// An input outside the target dir modified after the compile started: what
+/// rustc read may not be what is there now, so the result cannot be keyed by
+/// the current content.
+fn changed_since(
+    o: &crate::inputs::Observed,
+    started_at: SystemTime,
+    target: Option<&Path>,
+) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let start = started_at.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    let start_ns = i128::try_from(start.as_nanos()).ok()?;
+    o.files.iter().find_map(|p| {
+        if target.is_some_and(|t| p.starts_with(t)) {
+            return None;
+        }
+        let md = std::fs::metadata(p).ok()?;
+        let changed = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
+        let ctime = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
+        (changed.max(ctime) >= start_ns).then(|| p.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_modified_after_the_compile_started_are_caught() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("lib.rs");
+        std::fs::write(&src, "old").unwrap();
+        let mut o = crate::inputs::Observed::default();
+        o.files.insert(src.clone());
+        let started = SystemTime::now() + Duration::from_secs(3600);
+        assert_eq!(
+            changed_since(&o, started, None),
+            None,
+            "written before the compile"
+        );
+        let started = SystemTime::now() - Duration::from_secs(1);
+        std::fs::write(&src, "new").unwrap();
+        assert_eq!(
+            changed_since(&o, started, None),
+            Some(src),
+            "edited during the compile"
+        );
+        assert_eq!(
+            changed_since(&o, started, Some(d.path())),
+            None,
+            "target dir files are cargo's business"
+        );
     }
 }

@@ -268,9 +268,18 @@ fn cached(
                 .and_then(|p| p.extension())
                 .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
         });
-        if inv.links() || proc_macro_externs || inv.is_proc_macro() {
+        // Native libraries bundled into an rlib (`-l static=`) and custom
+        // target specs are read by rustc itself; only observation sees them.
+        let native_inputs = inv
+            .args
+            .iter()
+            .any(|a| a == "-l" || (a.starts_with("-l") && a.len() > 2))
+            || inv.target.as_deref().is_some_and(|t| t.ends_with(".json"));
+        if inv.links() || proc_macro_externs || inv.is_proc_macro() || native_inputs {
             let what = if inv.links() {
                 "linked output"
+            } else if native_inputs {
+                "native library or target spec"
             } else {
                 "proc-macro reads"
             };

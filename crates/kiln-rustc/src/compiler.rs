@@ -81,6 +81,13 @@ pub fn identify(
     if let Some(t) = toolchain {
         h.update(t.as_encoded_bytes());
     }
+    // A rustup proxy runs whichever toolchain the environment and directory
+    // select: never remember its identity by the proxy's own metadata.
+    let proxy =
+        std::fs::canonicalize(rustc).is_ok_and(|p| p.file_stem().is_some_and(|n| n == "rustup"));
+    if proxy {
+        return compute(rustc, clippy);
+    }
     let slot = cache_dir
         .join("compilers")
         .join(format!("{}.json", &h.finalize().to_hex()[..32]));
@@ -187,7 +194,7 @@ fn compute(rustc: &Path, clippy: Option<&Path>) -> Result<CompilerIdentity, Comp
     })
 }
 
-/// Hashes names, sizes and mtimes of every file under `dir`, sorted, with
+/// Hashes names and sizes of every file under `dir`, sorted, with
 /// paths relative to `root` (so the same toolchain installed elsewhere
 /// fingerprints the same when its files are the same).
 fn fingerprint_tree(h: &mut blake3::Hasher, dir: &Path, root: &Path) -> Result<(), CompilerError> {

@@ -264,8 +264,9 @@ pub struct Restored {
     pub stdout: Vec<u8>,
     /// The compiler's stderr, placeholders still in it.
     pub stderr: Vec<u8>,
-    /// The restored files: name, destination and content digest.
-    pub files: Vec<(String, PathBuf, Digest)>,
+    /// The restored files: name, destination and content digest (`None` for
+    /// text rewritten on restore, whose content differs from the entry's).
+    pub files: Vec<(String, PathBuf, Option<Digest>)>,
     /// Entry size in bytes.
     pub bytes: u64,
     /// Compile time the entry saves, in ms.
@@ -372,7 +373,7 @@ pub fn restore(
             }
             std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode & 0o7777))
                 .map_err(|e| StoreError::io("set mode of", &tmp, e))?;
-            files.push((f.name.clone(), dest, digest));
+            files.push((f.name.clone(), dest, (!f.text).then_some(digest)));
         }
         let expected = r.hasher.finalize();
         let mut trailer = [0u8; 32];

@@ -30,6 +30,12 @@ pub struct Inputs {
     /// Environment variables read: name and digest of the value (hex), or
     /// `None` when unset.
     pub env: Vec<(String, Option<String>)>,
+    /// Paths found present by a probe (their content was not read).
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// Directories listed: path and digest of the sorted entry names.
+    #[serde(default)]
+    pub listings: Vec<(String, String)>,
 }
 
 /// One earlier compile.

@@ -463,10 +463,12 @@ FREOPEN_HOOK(freopen)
 FREOPEN_HOOK(freopen64)
 
 /* ------------------------------------------------------------------------ */
-/* Probing for files: only misses are logged (a hit reveals no content).    */
+/* Probing for files: a miss is logged as A, a hit as P (a program may act  */
+/* on a file merely existing, e.g. `Path::exists`).                         */
 
 static void note_probe(int dirfd, const char *path, int r, int err) {
-    if (r != 0 && missing(err)) emit('A', dirfd, path, 1);
+    if (r == 0) emit('P', dirfd, path, 1);
+    else if (missing(err)) emit('A', dirfd, path, 1);
 }
 
 #define STAT_HOOK(sym)                                                 \
@@ -575,7 +577,11 @@ DIR *hook_opendir(const char *path) {
         return NULL;
     }
     DIR *d = f(path);
-    OBSERVE(note_probe(AT_FDCWD, path, d ? 0 : -1, errno));
+    if (d) {
+        OBSERVE(emit('D', AT_FDCWD, path, 1));
+    } else {
+        OBSERVE(note_probe(AT_FDCWD, path, -1, errno));
+    }
     return d;
 }
 

@@ -40,6 +40,8 @@
 //! W <path>   opened with write intent (or O_CREAT/O_TRUNC), created, or renamed into place
 //! A <path>   looked for and missing: ENOENT/ENOTDIR from a read-only open,
 //!            a stat, an access check or opendir
+//! P <path>   found present by a stat or access check
+//! D <path>   directory whose entries were listed (opendir)
 //! E <name>   environment variable looked up (getenv, secure_getenv)
 //! X <prog>   program executed or spawned, as passed: a bare name for
 //!            execvp/posix_spawnp, resolved on PATH by the parser
@@ -47,9 +49,8 @@
 //!
 //! Paths are made absolute against the working directory or the `*at`
 //! directory descriptor, but symlinks, `.` and `..` are left as they are;
-//! [`parse_trace`] normalizes them lexically. Paths holding a newline, and
-//! records longer than about 4000 bytes, are skipped. A successful `stat` or
-//! `access` is not logged: it reveals no content.
+//! [`parse_trace`] normalizes them (`..` after a symlink goes up from its target). Paths holding a newline, and
+//! records longer than about 4000 bytes, are skipped.
 //!
 //! # Limits
 //!
@@ -64,14 +65,17 @@
 //! maps; where the observer is unavailable it does not cache linked outputs
 //! or crates built with proc macros.
 
+mod elf;
 mod install;
 mod parse;
 mod paths;
 
 use std::path::PathBuf;
 
+pub use elf::observable;
 pub use install::Tracer;
 pub use parse::{Trace, parse_trace};
+pub use paths::normalize_path;
 
 /// Problems installing the observer or reading its trace.
 #[derive(Debug, thiserror::Error)]

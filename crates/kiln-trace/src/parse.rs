@@ -22,6 +22,10 @@ pub struct Trace {
     pub env: BTreeSet<String>,
     /// Programs executed, as absolute paths.
     pub execs: BTreeSet<PathBuf>,
+    /// Paths found present by a probe (`stat`, `access`), whatever they are.
+    pub present: BTreeSet<PathBuf>,
+    /// Directories whose entries were listed (`opendir`).
+    pub listed: BTreeSet<PathBuf>,
 }
 
 /// Parses the trace file at `path`.
@@ -72,6 +76,8 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             b'R' => t.reads.extend(absolute()),
             b'W' => t.writes.extend(absolute()),
             b'A' => t.absent.extend(absolute()),
+            b'P' => t.present.extend(absolute()),
+            b'D' => t.listed.extend(absolute()),
             b'E' => {
                 t.env.insert(String::from_utf8_lossy(rest).into_owned());
             }
@@ -81,6 +87,8 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
         }
     }
     t.reads.retain(|p| !t.writes.contains(p));
+    t.present
+        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
     t.absent
         .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
     t

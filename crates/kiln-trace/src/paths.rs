@@ -5,14 +5,21 @@ use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-/// Removes `.` components and resolves `..` against the preceding component,
-/// without touching the filesystem. `..` at the root stays at the root.
-pub(crate) fn lexical(p: &Path) -> PathBuf {
+/// Removes `.` components and resolves `..` the way the kernel does: a `..`
+/// after a symbolic link goes up from the link's target, not from the link.
+/// Paths without `..` never touch the filesystem. `..` at the root stays at
+/// the root.
+pub fn normalize_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
+                if std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink())
+                    && let Ok(real) = std::fs::canonicalize(&out)
+                {
+                    out = real;
+                }
                 out.pop();
             }
             other => out.push(other),
@@ -20,6 +27,8 @@ pub(crate) fn lexical(p: &Path) -> PathBuf {
     }
     out
 }
+
+pub(crate) use normalize_path as lexical;
 
 /// The first executable file named `name` in the directories of `path_var`,
 /// as the `exec*p` functions would pick it. Relative `PATH` entries are

@@ -138,7 +138,10 @@ fn run_traced(cmd: &mut Command, trace_file: &Path) -> Trace {
     let raw = std::fs::read(trace_file).unwrap();
     for line in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         assert!(
-            matches!(line, [b'R' | b'W' | b'A' | b'E' | b'X', b' ', _, ..]),
+            matches!(
+                line,
+                [b'R' | b'W' | b'A' | b'P' | b'D' | b'E' | b'X', b' ', _, ..]
+            ),
             "malformed record {:?}",
             String::from_utf8_lossy(line)
         );

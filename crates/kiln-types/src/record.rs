@@ -46,8 +46,11 @@ pub enum PassReason {
     ProfileGuided,
     /// Output to standard output or to a place kiln cannot restore.
     UnsupportedOutput,
-    /// The compile wrote files outside its output directory.
+    /// The compile wrote files outside its output directory (or files in it
+    /// that are not its outputs).
     WritesOutsideOutDir,
+    /// An input was modified while the compile ran.
+    InputChanged,
     /// A linking call on a platform where kiln cannot observe the linker.
     LinkerNotObservable,
     /// `KILN_DISABLE` is set.
@@ -68,6 +71,7 @@ impl PassReason {
             Self::ProfileGuided => "profile_guided",
             Self::UnsupportedOutput => "unsupported_output",
             Self::WritesOutsideOutDir => "writes_outside_out_dir",
+            Self::InputChanged => "input_changed",
             Self::LinkerNotObservable => "linker_not_observable",
             Self::Disabled => "disabled",
             Self::KilnError => "kiln_error",

@@ -293,9 +293,14 @@ fn inside_string(prefix: &str) -> bool {
                     i += 1;
                     continue;
                 }
-                let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+                let close: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
                 let body = i + 2 + hashes;
-                match b[body.min(b.len())..].windows(close.len()).position(|w| w == close.as_slice()) {
+                match b[body.min(b.len())..]
+                    .windows(close.len())
+                    .position(|w| w == close.as_slice())
+                {
                     Some(end) => i = body + end + close.len(),
                     None => return true,
                 }
@@ -389,7 +394,13 @@ mod tests {
             rustc_env_var(r#"println!("cargo:rustc-env=GIT_SHA={}",sha);"#).as_deref(),
             Some("GIT_SHA")
         );
-        assert!(env_reads(r#"let s = "env!(\"GIT_SHA\")";"#).is_empty(), "inside a string");
-        assert!(env_reads(r##"let s = r#"env!("GIT_SHA")"#;"##).is_empty(), "inside a raw string");
+        assert!(
+            env_reads(r#"let s = "env!(\"GIT_SHA\")";"#).is_empty(),
+            "inside a string"
+        );
+        assert!(
+            env_reads(r##"let s = r#"env!("GIT_SHA")"#;"##).is_empty(),
+            "inside a raw string"
+        );
     }
 }
