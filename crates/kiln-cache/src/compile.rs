@@ -9,7 +9,41 @@
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// Standard input kiln read to key a compile of source from stdin; every
+/// later run of the compiler in this process gets exactly these bytes.
+static STDIN: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// The most standard input kiln reads to key a call.
+const MAX_STDIN: u64 = 16 << 20;
+
+/// Reads all of standard input (once) for a compile whose source it is.
+/// `None` when it is larger than kiln keys; the bytes are kept either way.
+pub fn read_stdin() -> Option<&'static [u8]> {
+    let bytes = STDIN.get_or_init(|| {
+        let mut buf = Vec::new();
+        let _ = io::stdin().lock().read_to_end(&mut buf);
+        buf
+    });
+    (bytes.len() as u64 <= MAX_STDIN).then_some(bytes.as_slice())
+}
+
+/// Connects the saved standard input, if kiln consumed it, to `cmd`.
+fn feed_stdin(cmd: &mut Command) -> Option<&'static [u8]> {
+    let bytes = STDIN.get()?;
+    cmd.stdin(Stdio::piped());
+    Some(bytes.as_slice())
+}
+
+fn write_stdin(child: &mut std::process::Child, bytes: Option<&'static [u8]>) {
+    if let (Some(bytes), Some(mut input)) = (bytes, child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = input.write_all(bytes);
+        });
+    }
+}
 
 /// How a captured compile went.
 #[derive(Debug)]
@@ -35,7 +69,13 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
 /// Runs `program args…` with inherited streams; returns its exit code and time.
 pub fn run_plain(program: &OsString, args: &[OsString]) -> (i32, Duration) {
     let start = Instant::now();
-    match Command::new(program).args(args).status() {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let stdin = feed_stdin(&mut cmd);
+    match cmd.spawn().and_then(|mut child| {
+        write_stdin(&mut child, stdin);
+        child.wait()
+    }) {
         Ok(status) => (exit_code(status), start.elapsed()),
         Err(e) => {
             eprintln!(
@@ -71,7 +111,9 @@ pub fn run_captured(mut cmd: Command) -> io::Result<Compiled> {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
+    let stdin = feed_stdin(&mut cmd);
     let mut child = cmd.spawn()?;
+    write_stdin(&mut child, stdin);
     let out = child
         .stdout
         .take()

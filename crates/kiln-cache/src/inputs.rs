@@ -168,7 +168,7 @@ pub fn gather(
             .extend(t.env.iter().filter(|n| !env_rules::ignored(n)).cloned());
     }
     if let Some(dep) = dep {
-        for f in &dep.files {
+        for f in dep.files.iter().filter(|f| f.as_os_str() != "-") {
             let p = normalize_path(&cwd.join(f));
             if !ex.skip_read(&p) {
                 o.files.insert(p);

@@ -32,6 +32,8 @@ pub struct KeyContext<'a> {
     pub env: &'a dyn Fn(&str) -> Option<OsString>,
     /// Working directory of the compiler.
     pub cwd: &'a Path,
+    /// The source, when it comes from standard input.
+    pub stdin: Option<&'a [u8]>,
 }
 
 /// What the invocation key covered, for people (`kiln explain`).
@@ -114,6 +116,10 @@ pub fn invocation_key(
             .env
             .push(("(host cpu)".into(), Some(short(host_cpu().as_bytes()))));
     }
+    if let Some(source) = cx.stdin {
+        h.field("stdin", Digest::of(source).0);
+        parts.externs.push(("(stdin)".into(), short(source)));
+    }
     for ext in &inv.externs {
         let Some(path) = &ext.path else { continue };
         let full = cx.cwd.join(path);
@@ -180,6 +186,7 @@ mod tests {
         mode: PathMode,
         clippy: bool,
         compiler: String,
+        stdin: Option<Vec<u8>>,
     }
 
     impl World {
@@ -196,6 +203,7 @@ mod tests {
                 mode: PathMode::Normalize,
                 clippy: false,
                 compiler: "c1".into(),
+                stdin: None,
             }
         }
 
@@ -235,6 +243,7 @@ mod tests {
                 hasher: &hasher,
                 env: &env,
                 cwd: &cwd,
+                stdin: self.stdin.as_deref(),
             };
             invocation_key(&inv, &cx).unwrap().0
         }
@@ -316,6 +325,16 @@ mod tests {
         assert_eq!(w.key(BASE), base, "rewritten with the same bytes");
         std::fs::write(&dep, b"dep v2").unwrap();
         assert_ne!(w.key(BASE), base, "new content");
+    }
+
+    #[test]
+    fn source_on_stdin_is_keyed_by_content() {
+        let mut w = World::new();
+        let probe = "--crate-name probe0 --crate-type lib --emit=metadata --out-dir $T/release/build/x/out -";
+        w.stdin = Some(b"pub fn f() {}".to_vec());
+        let a = w.key(probe);
+        w.stdin = Some(b"pub fn g() {}".to_vec());
+        assert_ne!(w.key(probe), a);
     }
 
     #[test]

@@ -317,6 +317,22 @@ fn cached(
     let store = LocalStore::new(&cfg.dir);
     let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
     let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
+    let stdin = if inv.reads_stdin() {
+        match crate::compile::read_stdin() {
+            Some(bytes) => Some(bytes),
+            None => {
+                return pass(
+                    cfg,
+                    call,
+                    rec,
+                    PassReason::StdinInput,
+                    "source on standard input is too large".into(),
+                );
+            }
+        }
+    } else {
+        None
+    };
     let key_cx = KeyContext {
         identity: &identity,
         roots: &roots,
@@ -325,6 +341,7 @@ fn cached(
         hasher: &hasher,
         env: &env_lookup,
         cwd: &cwd,
+        stdin,
     };
     let (inv_key, parts) = match invocation_key(inv, &key_cx) {
         Ok(k) => k,

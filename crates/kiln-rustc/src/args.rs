@@ -320,10 +320,6 @@ fn parse(args: Vec<String>) -> Plan {
     }
     match inputs.as_slice() {
         [] => Plan::Probe,
-        [one] if one == "-" => Plan::Pass(
-            PassReason::StdinInput,
-            "source read from standard input".into(),
-        ),
         [one] => {
             inv.input = PathBuf::from(one);
             inv.crate_name = match crate_name {
@@ -381,6 +377,12 @@ impl Invocation {
         self.crate_types
             .iter()
             .any(|t| !matches!(t.as_str(), "lib" | "rlib"))
+    }
+
+    /// Whether the source comes from standard input (build-script probes
+    /// such as autocfg's).
+    pub fn reads_stdin(&self) -> bool {
+        self.input == Path::new("-")
     }
 
     /// Whether this call builds a proc macro.
@@ -527,10 +529,6 @@ mod tests {
             PassReason::UnsupportedOutput
         );
         assert_eq!(
-            reason("--crate-name foo - --out-dir /o"),
-            PassReason::StdinInput
-        );
-        assert_eq!(
             reason("--crate-name foo a.rs b.rs --out-dir /o"),
             PassReason::NoSingleInput
         );
@@ -538,6 +536,12 @@ mod tests {
             reason("--crate-name foo a.rs"),
             PassReason::UnsupportedOutput
         );
+    }
+
+    #[test]
+    fn stdin_compiles_are_cacheable() {
+        let i = inv("--crate-name probe0 --crate-type lib --emit=metadata --out-dir /o -");
+        assert!(i.reads_stdin());
     }
 
     #[test]
