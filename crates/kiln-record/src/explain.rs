@@ -397,6 +397,18 @@ fn sort_args(args: &[String]) -> Args {
     out
 }
 
+/// Adds what `now` has and `before` lacks, then what `before` had and `now` lacks.
+fn set_changes(
+    changes: &mut Vec<Change>,
+    before: &BTreeSet<String>,
+    now: &BTreeSet<String>,
+    added: impl Fn(String) -> Change,
+    removed: impl Fn(String) -> Change,
+) {
+    changes.extend(now.difference(before).cloned().map(added));
+    changes.extend(before.difference(now).cloned().map(removed));
+}
+
 /// The changes from `before` to `now`.
 pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -426,25 +438,19 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
         }
     }
     let (b, n) = (sort_args(&before.args), sort_args(&now.args));
-    changes.extend(
-        n.features
-            .difference(&b.features)
-            .map(|f| Change::FeatureAdded { name: f.clone() }),
+    set_changes(
+        &mut changes,
+        &b.features,
+        &n.features,
+        |name| Change::FeatureAdded { name },
+        |name| Change::FeatureRemoved { name },
     );
-    changes.extend(
-        b.features
-            .difference(&n.features)
-            .map(|f| Change::FeatureRemoved { name: f.clone() }),
-    );
-    changes.extend(
-        n.cfgs
-            .difference(&b.cfgs)
-            .map(|c| Change::CfgAdded { cfg: c.clone() }),
-    );
-    changes.extend(
-        b.cfgs
-            .difference(&n.cfgs)
-            .map(|c| Change::CfgRemoved { cfg: c.clone() }),
+    set_changes(
+        &mut changes,
+        &b.cfgs,
+        &n.cfgs,
+        |cfg| Change::CfgAdded { cfg },
+        |cfg| Change::CfgRemoved { cfg },
     );
     let options: BTreeSet<&String> = b.codegen.keys().chain(n.codegen.keys()).collect();
     for o in options {
@@ -457,15 +463,12 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
             });
         }
     }
-    changes.extend(
-        n.flags
-            .difference(&b.flags)
-            .map(|f| Change::FlagAdded { flag: f.clone() }),
-    );
-    changes.extend(
-        b.flags
-            .difference(&n.flags)
-            .map(|f| Change::FlagRemoved { flag: f.clone() }),
+    set_changes(
+        &mut changes,
+        &b.flags,
+        &n.flags,
+        |flag| Change::FlagAdded { flag },
+        |flag| Change::FlagRemoved { flag },
     );
 
     let (be, ne): (BTreeMap<_, _>, BTreeMap<_, _>) = (
