@@ -128,17 +128,18 @@ fn fallback(cfg: &Config, call: &WrapperCall, rec: &mut UnitRecord, problem: &st
     pass(cfg, call, rec, PassReason::KilnError, problem.to_owned())
 }
 
-/// Peak resident memory of this process (children excluded), in KiB.
+/// Peak resident memory of this process (children excluded), in KiB: the
+/// high-water mark of its own address space. (`getrusage` would also count
+/// the memory of the process that forked kiln before it exec'd, i.e. cargo.)
 fn max_rss_kb() -> u64 {
-    // SAFETY: `getrusage` only writes into the zeroed struct we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) != 0 {
-            return 0;
-        }
-        usage
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
     };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 pub(crate) fn micros(d: Duration) -> u64 {
