@@ -86,11 +86,7 @@ impl Context {
                     });
                 }
             }
-            let parent = self
-                .configs
-                .iter()
-                .chain(self.manifest.iter())
-                .find_map(|f| f.str(&["profile", &current, "inherits"]).map(str::to_owned));
+            let parent = self.inherits(&current);
             current = match (parent, current.as_str()) {
                 (Some(p), _) => p,
                 (None, "test") => "dev".to_owned(),
@@ -101,6 +97,15 @@ impl Context {
         None
     }
 
+    /// The profile `name` says it inherits from, in `.cargo/config.toml` or
+    /// the manifest.
+    fn inherits(&self, name: &str) -> Option<String> {
+        self.configs
+            .iter()
+            .chain(self.manifest.iter())
+            .find_map(|f| f.str(&["profile", name, "inherits"]).map(str::to_owned))
+    }
+
     /// The built-in profile (`dev` or `release`) `name` ends at.
     pub fn profile_base(&self, name: &str) -> String {
         let mut current = name.to_owned();
@@ -108,11 +113,7 @@ impl Context {
             if current == "dev" || current == "release" {
                 return current;
             }
-            let parent = self
-                .configs
-                .iter()
-                .chain(self.manifest.iter())
-                .find_map(|f| f.str(&["profile", &current, "inherits"]).map(str::to_owned));
+            let parent = self.inherits(&current);
             current = match (parent, current.as_str()) {
                 (Some(p), _) => p,
                 (None, "bench") => "release".to_owned(),
