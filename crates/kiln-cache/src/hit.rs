@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use kiln_key::Digest;
+use kiln_remote::{Fetched, Kind};
 use kiln_store::manifest;
 use kiln_store::{Store, StoreError, entry};
 use kiln_types::{Outcome, UnitRecord};
@@ -21,13 +22,51 @@ pub(crate) fn lookup(
     rec: &mut UnitRecord,
     hash_start: Instant,
 ) -> bool {
+    if try_candidates(unit, k, inv_key, rec, hash_start) {
+        return true;
+    }
+    // Nothing local fits: the remote store may know more compiles of this
+    // invocation (its manifest is merged into the local one).
+    if fetch(unit, Kind::Manifest, inv_key) == Fetched::Found {
+        return try_candidates(unit, k, inv_key, rec, hash_start);
+    }
+    false
+}
+
+/// Asks the remote tier, if there is one, for an object.
+fn fetch(unit: &Unit<'_>, kind: Kind, key: &Digest) -> Fetched {
+    match unit.remote.try_borrow_mut() {
+        Ok(mut tier) => tier.as_mut().map_or(Fetched::Off, |t| t.fetch(kind, key)),
+        Err(_) => Fetched::Off,
+    }
+}
+
+/// Opens the entry of `key`, locally or else fetched from the remote tier.
+fn open_entry(
+    unit: &Unit<'_>,
+    key: &Digest,
+) -> Result<Option<Box<dyn std::io::Read + Send>>, StoreError> {
+    match unit.store.open(key)? {
+        Some(r) => Ok(Some(r)),
+        None if fetch(unit, Kind::Entry, key) == Fetched::Found => unit.store.open(key),
+        None => Ok(None),
+    }
+}
+
+fn try_candidates(
+    unit: &Unit<'_>,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    rec: &mut UnitRecord,
+    hash_start: Instant,
+) -> bool {
     let m = manifest::load(&unit.store.manifest_dir(), inv_key);
     for c in &m.candidates {
         let key = entry_key(inv_key, &c.inputs);
         if key.to_hex() != c.key || !verify(&c.inputs, k) {
             continue;
         }
-        let reader = match unit.store.open(&key) {
+        let reader = match open_entry(unit, &key) {
             Ok(Some(r)) => r,
             Ok(None) => {
                 log(

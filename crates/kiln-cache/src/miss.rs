@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kiln_config::PathMode;
 use kiln_key::{Digest, Roots};
+use kiln_remote::Kind;
 use kiln_rustc::depinfo;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
@@ -272,6 +273,13 @@ fn store(
         },
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
+    if let Ok(mut tier) = unit.remote.try_borrow_mut()
+        && let Some(tier) = tier.as_mut()
+    {
+        tier.upload(Kind::Entry, &key);
+        tier.upload(Kind::Components, &key);
+        tier.upload(Kind::Manifest, inv_key);
+    }
     Ok(Stored { key, bytes })
 }
 

@@ -5,6 +5,7 @@
 //! with the call, does it, writes the record and returns the exit code the
 //! compiler would have returned.
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -186,6 +187,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
         corrupt_entry: false,
         exit_code: 0,
         wrapper_max_rss_kb: 0,
+        remote: None,
     }
 }
 
@@ -205,6 +207,8 @@ pub(crate) struct Unit<'a> {
     pub tracer: Option<kiln_trace::Tracer>,
     pub identity: kiln_rustc::compiler::CompilerIdentity,
     pub parts: crate::invocation::InvocationParts,
+    /// The remote tier, when a remote store is configured.
+    pub remote: RefCell<Option<kiln_remote::Tier>>,
 }
 
 fn env_lookup(name: &str) -> Option<OsString> {
@@ -364,6 +368,7 @@ fn cached(
         tracer,
         identity,
         parts,
+        remote: RefCell::new(kiln_remote::Tier::new(cfg)),
     };
     let keying = Keying {
         roots: &unit.roots,
@@ -372,14 +377,30 @@ fn cached(
         hasher: &unit.hasher,
         env: &env_lookup,
     };
-    if hit::lookup(&unit, &keying, &inv_key, rec, hash_start) {
+    let code = serve(&unit, &keying, &inv_key, rec, hash_start);
+    if let Some(tier) = unit.remote.borrow_mut().as_mut() {
+        tier.flush();
+        rec.remote = Some(tier.usage().clone());
+    }
+    code
+}
+
+/// Answers a keyed call: a hit, or a compile (once per key at a time).
+fn serve(
+    unit: &Unit<'_>,
+    keying: &Keying<'_>,
+    inv_key: &Digest,
+    rec: &mut UnitRecord,
+    hash_start: Instant,
+) -> i32 {
+    if hit::lookup(unit, keying, inv_key, rec, hash_start) {
         return 0;
     }
-    let lock = match lock_key(&unit.store.lock_dir(), &inv_key, SINGLE_FLIGHT_BOUND) {
+    let lock = match lock_key(&unit.store.lock_dir(), inv_key, SINGLE_FLIGHT_BOUND) {
         Ok(Locked::Free(l)) => Some(l),
         Ok(Locked::AfterWait(l, waited)) => {
             rec.timings.wait_us = micros(waited);
-            if hit::lookup(&unit, &keying, &inv_key, rec, Instant::now()) {
+            if hit::lookup(unit, keying, inv_key, rec, Instant::now()) {
                 return 0;
             }
             Some(l)
@@ -397,7 +418,7 @@ fn cached(
         }
     };
     rec.timings.hash_us += micros(hash_start.elapsed()).saturating_sub(rec.timings.wait_us);
-    let code = miss::compile_and_store(&unit, &keying, &inv_key, rec);
+    let code = miss::compile_and_store(unit, keying, inv_key, rec);
     drop(lock);
     code
 }

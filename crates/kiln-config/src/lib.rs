@@ -5,12 +5,16 @@
 //! below the CLI takes `&Config` (or a narrower value) and never reads the
 //! process environment itself. Tests build configs from maps.
 
+pub mod file;
+pub mod remote;
 mod size;
 pub mod vars;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use file::FileSettings;
+pub use remote::{RemoteConfig, RemoteKind, Secret, parse_duration};
 pub use size::{format_size, parse_size};
 
 /// Default bound of the local store: 10 GiB.
@@ -60,6 +64,12 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// `CARGO_HOME`, or its default, for path normalization.
     pub cargo_home: Option<PathBuf>,
+    /// The remote store, if one is configured.
+    pub remote: Option<RemoteConfig>,
+    /// Socket of the `kiln run` agent serving this build (`KILN_AGENT`).
+    pub agent: Option<PathBuf>,
+    /// The `kiln.toml` the settings came from, if any.
+    pub config_file: Option<PathBuf>,
 }
 
 /// A `KILN_*` value that cannot be used.
@@ -77,13 +87,38 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment and the
+    /// `kiln.toml` that applies (see [`Config::settings_file`]).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var_os(name))
+        let lookup = |name: &str| std::env::var_os(name);
+        let file = match Self::settings_file(&lookup) {
+            Some(path) => file::load(&path)?,
+            None => FileSettings::default(),
+        };
+        Self::from_sources(lookup, &file)
     }
 
-    /// Reads the configuration through `lookup` (a name → value function).
+    /// The `kiln.toml` that applies: `KILN_CONFIG` (`none` for no file), else
+    /// the nearest one at or above the working directory.
+    pub fn settings_file(lookup: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+        match lookup(vars::CONFIG).filter(|v| !v.is_empty()) {
+            Some(v) if v == "none" => None,
+            Some(v) => Some(PathBuf::from(v)),
+            None => std::env::current_dir().ok().and_then(|d| file::find(&d)),
+        }
+    }
+
+    /// Reads the configuration through `lookup` (a name → value function),
+    /// without a settings file.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+        Self::from_sources(lookup, &FileSettings::default())
+    }
+
+    /// Reads the configuration through `lookup` and the settings of a file.
+    pub fn from_sources(
+        lookup: impl Fn(&str) -> Option<OsString>,
+        file: &FileSettings,
+    ) -> Result<Self, ConfigError> {
         let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match lookup(name) {
                 None => Ok(None),
@@ -173,6 +208,10 @@ impl Config {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| home.map(|h| h.join(".cargo")));
+        let remote = remote::read(&text, file)?;
+        let agent = lookup(vars::AGENT)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         Ok(Self {
             dir,
             cache_size,
@@ -182,6 +221,9 @@ impl Config {
             run_id,
             log_file,
             cargo_home,
+            remote,
+            agent,
+            config_file: file.path.clone(),
         })
     }
 
@@ -196,6 +238,9 @@ impl Config {
             run_id: None,
             log_file: None,
             cargo_home: None,
+            remote: None,
+            agent: None,
+            config_file: None,
         }
     }
 }
@@ -215,7 +260,7 @@ fn default_dir(
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
         "0" | "false" | "no" | "off" => Some(false),
@@ -279,5 +324,110 @@ mod tests {
         assert_eq!(c.paths, PathMode::Exact);
         assert_eq!(c.trace, TraceMode::Off);
         assert!(c.disabled);
+    }
+
+    #[test]
+    fn remote_url_and_settings() {
+        let c = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "s3://team-cache/kiln/ci/"),
+            ("KILN_REMOTE_READ_ONLY", "1"),
+            ("KILN_REMOTE_TIMEOUT", "3s"),
+            ("AWS_REGION", "eu-west-1"),
+        ])
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.kind, RemoteKind::S3);
+        assert_eq!(r.location, "team-cache");
+        assert_eq!(r.prefix, "kiln/ci");
+        assert!(r.read_only);
+        assert_eq!(r.timeout, std::time::Duration::from_secs(3));
+        assert_eq!(r.source, "KILN_REMOTE");
+        assert!(config(&[("HOME", "/h")]).unwrap().remote.is_none());
+    }
+
+    #[test]
+    fn sccache_names_apply_only_without_kiln_values() {
+        let c = config(&[
+            ("HOME", "/h"),
+            ("SCCACHE_BUCKET", "b"),
+            ("SCCACHE_S3_KEY_PREFIX", "/sccache/"),
+            ("SCCACHE_ENDPOINT", "127.0.0.1:9000"),
+            ("SCCACHE_S3_NO_SSL", "true"),
+            ("SCCACHE_REGION", "auto"),
+        ])
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.url, "s3://b/sccache");
+        assert_eq!(r.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(r.region.as_deref(), Some("auto"));
+        assert_eq!(r.source, "SCCACHE_BUCKET");
+        let c = config(&[
+            ("HOME", "/h"),
+            ("SCCACHE_BUCKET", "b"),
+            ("KILN_REMOTE", "s3://mine"),
+            ("KILN_REMOTE_REGION", "us-west-2"),
+            ("SCCACHE_REGION", "auto"),
+        ])
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.location, "mine");
+        assert_eq!(r.region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn file_settings_sit_between_env_and_sccache() {
+        let f = file::parse("[remote]\nurl = \"redis://127.0.0.1:6379/2\"\nread_only = true\n")
+            .unwrap();
+        let map: HashMap<String, OsString> = [("HOME", "/h"), ("SCCACHE_BUCKET", "b")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        let c = Config::from_sources(|k| map.get(k).cloned(), &f).unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.kind, RemoteKind::Redis);
+        assert_eq!(r.location, "redis://127.0.0.1:6379");
+        assert_eq!(r.prefix, "2");
+        assert!(r.read_only);
+        assert_eq!(r.source, "kiln.toml");
+    }
+
+    #[test]
+    fn bad_remote_values_are_named() {
+        for (var, value) in [
+            ("KILN_REMOTE", "ftp://x"),
+            ("KILN_REMOTE", "s3://"),
+            ("KILN_REMOTE", "file://relative"),
+            ("KILN_REMOTE", "redis://h/notanumber"),
+            ("KILN_REMOTE_TIMEOUT", "soon"),
+            ("KILN_SIGNING_KEY", "short"),
+        ] {
+            let mut pairs = vec![("HOME", "/h"), (var, value)];
+            if var != "KILN_REMOTE" {
+                pairs.push(("KILN_REMOTE", "s3://b"));
+            }
+            let e = config(&pairs).unwrap_err();
+            assert_eq!(e.var, var, "{value}");
+            assert!(!e.hint.is_empty());
+        }
+        let e = config(&[
+            ("HOME", "/h"),
+            ("KILN_SIGNING_KEY", "0123456789abcdef-long-enough"),
+            ("KILN_REMOTE", "s3://b"),
+        ])
+        .unwrap();
+        assert!(!format!("{e:?}").contains("0123456789"));
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("15"), Some(Duration::from_secs(15)));
+        assert_eq!(
+            parse_duration("30d"),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(parse_duration("2 weeks"), None);
     }
 }

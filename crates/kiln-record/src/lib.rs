@@ -178,6 +178,13 @@ pub fn stats(store: &Path) -> Result<Stats, RecordError> {
     };
     for f in files.flatten() {
         let path = f.path();
+        let is_remote_report = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".remote.json"));
+        if is_remote_report {
+            add_remote_report(&mut stats, &path, since);
+            continue;
+        }
         if path.extension().is_none_or(|e| e != "jsonl") {
             continue;
         }
@@ -202,6 +209,29 @@ pub fn stats(store: &Path) -> Result<Stats, RecordError> {
         }
     }
     Ok(stats)
+}
+
+/// Adds what a run's agent did beyond the unit records: hits on prefetched
+/// entries, their bytes, and failed uploads (`<run>.remote.json`).
+fn add_remote_report(stats: &mut Stats, path: &Path, since: u64) {
+    let modified_ms = std::fs::metadata(path)
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if modified_ms < since {
+        return;
+    }
+    let Some(v) = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return;
+    };
+    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    stats.remote.hits += n("prefetched_hits");
+    stats.remote.bytes_read += n("prefetch_bytes");
+    stats.remote.errors += n("upload_errors") + n("uploads_abandoned");
 }
 
 /// Removes run files not written to for `keep_days` days.
@@ -311,6 +341,7 @@ mod tests {
             corrupt_entry: false,
             exit_code: 0,
             wrapper_max_rss_kb: 0,
+            remote: None,
         }
     }
 

@@ -54,7 +54,8 @@ impl LocalStore {
         &self.root
     }
 
-    fn entry_path(&self, key: &Digest) -> PathBuf {
+    /// Where the entry of `key` is kept.
+    pub fn entry_path(&self, key: &Digest) -> PathBuf {
         let hex = key.to_hex();
         self.root
             .join("entries")

@@ -56,7 +56,8 @@ pub struct Manifest {
     pub candidates: Vec<Candidate>,
 }
 
-fn path_for(dir: &Path, key: &Digest) -> PathBuf {
+/// Where the manifest of `key` is kept below `dir`.
+pub fn path_for(dir: &Path, key: &Digest) -> PathBuf {
     let hex = key.to_hex();
     dir.join(&hex[..2]).join(format!("{hex}.json"))
 }
@@ -78,11 +79,39 @@ pub fn add(dir: &Path, key: &Digest, candidate: Candidate) -> Result<(), StoreEr
     m.candidates.retain(|c| c.inputs != candidate.inputs);
     m.candidates.insert(0, candidate);
     m.candidates.truncate(MAX_CANDIDATES);
+    save(dir, key, &m)
+}
+
+/// Merges two manifests of one key: `first`'s lists, then those of `second`
+/// that `first` lacks, bounded to [`MAX_CANDIDATES`].
+pub fn merge(first: &Manifest, second: &Manifest) -> Manifest {
+    let mut candidates = first.candidates.clone();
+    for c in &second.candidates {
+        if !candidates.iter().any(|d| d.inputs == c.inputs) {
+            candidates.push(c.clone());
+        }
+    }
+    candidates.truncate(MAX_CANDIDATES);
+    Manifest {
+        version: MANIFEST_VERSION,
+        candidates,
+    }
+}
+
+/// Parses a manifest (e.g. one fetched from a remote store).
+pub fn parse(bytes: &[u8]) -> Option<Manifest> {
+    serde_json::from_slice::<Manifest>(bytes)
+        .ok()
+        .filter(|m| m.version == MANIFEST_VERSION)
+}
+
+/// Writes `m` as the manifest of `key`, atomically.
+pub fn save(dir: &Path, key: &Digest, m: &Manifest) -> Result<(), StoreError> {
     let path = path_for(dir, key);
     let parent = path.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
     let tmp = parent.join(format!(".{}.{}", std::process::id(), key.to_hex()));
-    let json = serde_json::to_vec(&m)
+    let json = serde_json::to_vec(m)
         .map_err(|e| StoreError::io("encode", &path, std::io::Error::other(e)))?;
     std::fs::write(&tmp, json).map_err(|e| StoreError::io("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| StoreError::io("write", &path, e))

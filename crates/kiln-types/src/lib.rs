@@ -10,5 +10,5 @@ mod record;
 mod stats;
 
 pub use components::{COMPONENTS_VERSION, KeyComponents};
-pub use record::{Outcome, PassReason, RECORD_VERSION, Timings, UnitRecord};
-pub use stats::{STATS_VERSION, Stats};
+pub use record::{Outcome, PassReason, RECORD_VERSION, RemoteUse, Timings, UnitRecord};
+pub use stats::{RemoteStats, STATS_VERSION, Stats};

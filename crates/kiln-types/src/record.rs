@@ -164,6 +164,26 @@ pub struct UnitRecord {
     /// compiler), in KiB.
     #[serde(default)]
     pub wrapper_max_rss_kb: u64,
+    /// What the call did with the remote store, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteUse>,
+}
+
+/// One call's use of the remote store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteUse {
+    /// The entry was fetched from the remote store (a remote hit).
+    pub hit: bool,
+    /// Requests made (directly or through the agent).
+    pub requests: u32,
+    /// Requests that failed or returned a rejected object.
+    pub errors: u32,
+    /// Bytes downloaded.
+    pub bytes_down: u64,
+    /// Objects handed over for upload.
+    pub uploads: u32,
+    /// Bytes handed over for upload.
+    pub bytes_up: u64,
 }
 
 impl UnitRecord {

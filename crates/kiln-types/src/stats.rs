@@ -43,6 +43,26 @@ pub struct Stats {
     pub bytes_read: u64,
     /// Bytes written to the store.
     pub bytes_written: u64,
+    /// Use of the remote store (all zero without one).
+    #[serde(default)]
+    pub remote: RemoteStats,
+}
+
+/// Remote store counts, separate from the local ones above.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteStats {
+    /// Hits whose entry came from the remote store (on demand or prefetched).
+    pub hits: u64,
+    /// Cacheable calls that asked the remote store and compiled.
+    pub misses: u64,
+    /// Failed requests and rejected objects.
+    pub errors: u64,
+    /// Bytes downloaded.
+    pub bytes_read: u64,
+    /// Bytes uploaded (or handed over for upload).
+    pub bytes_written: u64,
+    /// Objects uploaded (or handed over for upload).
+    pub uploads: u64,
 }
 
 impl Stats {
@@ -64,6 +84,17 @@ impl Stats {
         self.bytes_read += r.bytes_read;
         self.bytes_written += r.bytes_written;
         self.corrupt_entries += u64::from(r.corrupt_entry);
+        if let Some(remote) = &r.remote {
+            self.remote.errors += u64::from(remote.errors);
+            self.remote.bytes_read += remote.bytes_down;
+            self.remote.bytes_written += remote.bytes_up;
+            self.remote.uploads += u64::from(remote.uploads);
+            if remote.hit {
+                self.remote.hits += 1;
+            } else if remote.requests > 0 && r.outcome == Outcome::Miss {
+                self.remote.misses += 1;
+            }
+        }
         let compiled_ms = r.timings.compile_us / 1000;
         match r.outcome {
             Outcome::Hit => {

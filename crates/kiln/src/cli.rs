@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// Names of kiln's subcommands (a first argument that is none of these and
 /// looks like a compiler path puts kiln in wrapper mode).
 pub const SUBCOMMANDS: &[&str] = &[
-    "run", "init", "stats", "explain", "doctor", "gc", "clean", "help",
+    "run", "init", "stats", "explain", "doctor", "gc", "clean", "help", "__upload",
 ];
 
 /// A fast, path-independent compile cache for Rust builds.
@@ -23,7 +23,11 @@ pub const SUBCOMMANDS: &[&str] = &[
   KILN_PATHS       normalize (default: hits from any checkout) or exact
   KILN_DISABLE     1 to compile everything without the cache
   KILN_TRACE       auto (default) or off: observe what the compiler reads
-  KILN_LOG         file to append debug lines to")]
+  KILN_LOG         file to append debug lines to
+  KILN_REMOTE      shared store: s3://bucket/prefix, redis://host:6379/0, file:///dir
+  KILN_REMOTE_READ_ONLY  1 to read the shared store, never write it
+  KILN_SIGNING_KEY secret: sign shared entries, ignore unsigned ones
+  (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,10 +46,28 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Audit the workspace and its CI configuration for slow or cache-hostile settings.
     Doctor(crate::cmd::doctor::DoctorArgs),
-    /// Trim the store to its size bound now.
-    Gc,
+    /// Trim the store to its size bound now (or expire old remote objects).
+    Gc(GcArgs),
     /// Remove every cached entry.
     Clean,
+    /// Upload objects of the local store (started by the wrapper).
+    #[command(name = "__upload", hide = true)]
+    Upload {
+        /// `kind:key` items.
+        items: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Expire objects of the remote store (`KILN_REMOTE`) instead of trimming
+    /// the local one; for stores without lifecycle rules.
+    #[arg(long, requires = "older_than")]
+    pub remote: bool,
+    /// With `--remote`: remove objects last written longer ago than this,
+    /// e.g. `30d`, `12h`.
+    #[arg(long, value_name = "AGE", requires = "remote")]
+    pub older_than: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -217,3 +217,28 @@ pub fn explain_unit(e: &Explanation, name: &str) -> String {
     }
     out
 }
+
+/// One line on what the remote store did during a `kiln run`.
+pub fn remote_summary(r: &kiln_remote::agent::AgentReport) -> String {
+    let mut out = format!(
+        "kiln: remote `{}`: {} prefetched, {} fetched on demand ({} down), {} uploaded ({} up)",
+        r.url,
+        r.prefetched_entries,
+        r.fetched_entries,
+        kiln_config::format_size(r.bytes_down),
+        r.uploads,
+        kiln_config::format_size(r.bytes_up),
+    );
+    let errors = r.errors + r.upload_errors;
+    if errors > 0 {
+        let _ = write!(out, ", {}", plural(errors, "error", "errors"));
+    }
+    if r.rejected > 0 {
+        let _ = write!(out, ", {} rejected (checksum or signature)", r.rejected);
+    }
+    if let Some(cause) = &r.gave_up {
+        let _ = write!(out, "; given up: {cause}");
+    }
+    out.push('\n');
+    out
+}

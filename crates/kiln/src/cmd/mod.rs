@@ -1,5 +1,6 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
+mod agent;
 pub mod doctor;
 pub mod explain;
 mod init;
@@ -21,7 +22,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Stats(args) => stats::stats(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Doctor(args) => doctor::run(&args),
-        Command::Gc => store::gc(),
+        Command::Gc(args) => store::gc(&args),
+        Command::Upload { items } => {
+            if let Ok(cfg) = kiln_config::Config::from_env() {
+                kiln_remote::tier::upload_detached(&cfg, &items);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Clean => store::clean(),
     }
 }

@@ -25,9 +25,21 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     let run_id = kiln_record::new_run_id(kiln_record::now_ms());
-    if cfg.is_some() {
+    let mut agent = None;
+    if let Some(cfg) = &cfg {
         let exe = std::env::current_exe().context("cannot locate the kiln executable")?;
         cmd.env("RUSTC_WRAPPER", exe).env(vars::RUN_ID, &run_id);
+        // Calls in other directories (registry crates) use the same settings.
+        cmd.env(
+            vars::CONFIG,
+            cfg.config_file
+                .as_deref()
+                .map_or_else(|| "none".into(), |p| p.as_os_str().to_owned()),
+        );
+        agent = super::agent::start(cfg, &args.command);
+        if let Some(a) = &agent {
+            cmd.env(vars::AGENT, a.agent.socket());
+        }
     }
     let status = cmd.status().map_err(|e| {
         hinted(
@@ -37,11 +49,18 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     })?;
     let code = status.code().unwrap_or(1);
     if let Some(cfg) = cfg {
+        let records = kiln_record::read_run(&cfg.dir, &run_id);
+        let remote = agent.map(|a| {
+            super::agent::finish(a, &cfg, &run_id, records.as_deref().unwrap_or_default())
+        });
         if !args.quiet {
-            match kiln_record::read_run(&cfg.dir, &run_id) {
+            match records {
                 Ok(records) => {
                     let summary = kiln_record::summarize(&records, 3);
                     eprint!("{}", render::run_summary(&summary));
+                    if let Some(r) = &remote {
+                        eprint!("{}", render::remote_summary(r));
+                    }
                     if summary.stats.misses > 0
                         && let Ok(e) = super::explain::explain_run(&cfg, Some(&run_id), None)
                     {

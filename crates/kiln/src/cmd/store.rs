@@ -6,8 +6,14 @@ use anyhow::{Context, Result};
 use kiln_config::format_size;
 use kiln_store::LocalStore;
 
-pub fn gc() -> Result<ExitCode> {
+use crate::cli::GcArgs;
+use crate::error::hinted;
+
+pub fn gc(args: &GcArgs) -> Result<ExitCode> {
     let cfg = super::config()?;
+    if args.remote {
+        return gc_remote(&cfg, args.older_than.as_deref().unwrap_or_default());
+    }
     let store = LocalStore::new(&cfg.dir);
     let r = store
         .gc(cfg.cache_size)
@@ -32,6 +38,50 @@ pub fn clean() -> Result<ExitCode> {
         .with_context(|| format!("cannot empty the store `{}`", cfg.dir.display()))?;
     println!(
         "kiln: removed {} entries, {}",
+        r.removed,
+        format_size(r.removed_bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn gc_remote(cfg: &kiln_config::Config, older_than: &str) -> Result<ExitCode> {
+    let Some(remote_cfg) = &cfg.remote else {
+        return Err(hinted(
+            "no remote store is configured",
+            "set `KILN_REMOTE` (e.g. `s3://bucket/prefix`) or `[remote] url` in kiln.toml",
+        ));
+    };
+    let Some(age) = kiln_config::parse_duration(older_than) else {
+        return Err(hinted(
+            format!("invalid age `{older_than}`"),
+            "use a duration such as `30d`, `12h` or `90m`",
+        ));
+    };
+    if remote_cfg.read_only {
+        return Err(hinted(
+            format!("the remote store `{}` is read-only here", remote_cfg.url),
+            "unset `KILN_REMOTE_READ_ONLY` to expire objects",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start a runtime")?;
+    let report = rt.block_on(async {
+        let remote = kiln_remote::Remote::new(remote_cfg)?;
+        kiln_remote::gc::gc(&remote, age).await
+    });
+    let r = report.map_err(|e| {
+        hinted(
+            format!("cannot expire objects of `{}`: {e}", remote_cfg.url),
+            "check the store settings and credentials; nothing was removed locally",
+        )
+    })?;
+    println!(
+        "kiln: remote `{}`: {} objects, {}; removed {} older than {older_than}, {}",
+        remote_cfg.url,
+        r.objects - r.removed,
+        format_size(r.bytes - r.removed_bytes),
         r.removed,
         format_size(r.removed_bytes)
     );

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod servers;
+
 /// The kiln binary under test.
 pub fn kiln_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kiln"))
@@ -79,7 +81,9 @@ impl Sandbox {
                 || k.starts_with("RUSTC")
                 || k == "RUSTFLAGS"
                 || k.starts_with("FIXTURE_")
-                || k.starts_with("CLIPPY"))
+                || k.starts_with("CLIPPY")
+                || k.starts_with("AWS_")
+                || k.starts_with("SCCACHE_"))
                 && k != "CARGO_HOME"
             {
                 c.env_remove(&k);

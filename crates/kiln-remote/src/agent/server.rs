@@ -1,0 +1,512 @@
+//! The agent's server: accepts wrapper connections, fetches and uploads
+//! through one [`Remote`], prefetches the previous build's keys.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kiln_config::RemoteConfig;
+use kiln_key::Digest;
+use kiln_store::LocalStore;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::breaker::Breaker;
+use crate::index::Index;
+use crate::object::{index_name, run_name};
+use crate::{Kind, Remote, RemoteError, local};
+
+/// Parallel requests of the prefetch.
+const PREFETCH_PARALLELISM: usize = 16;
+
+/// What the agent should do besides serving.
+#[derive(Debug, Clone, Default)]
+pub struct AgentOptions {
+    /// Scope whose index to prefetch (`None`: no prefetch).
+    pub prefetch_scope: Option<String>,
+    /// Show a progress line for the prefetch (stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What the agent did during one build (`records/<run>.remote.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentReport {
+    /// The store.
+    pub url: String,
+    /// Requests sent to the store.
+    pub requests: u64,
+    /// Objects found on demand (wrapper asked).
+    pub fetched: u64,
+    /// Entries found on demand.
+    pub fetched_entries: u64,
+    /// Objects the store did not have.
+    pub absent: u64,
+    /// Bytes downloaded (on demand and prefetch).
+    pub bytes_down: u64,
+    /// Objects rejected by their checksum or signature.
+    pub rejected: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Keys listed in the prefetch index.
+    pub prefetch_listed: u64,
+    /// Entries the prefetch brought in.
+    pub prefetched_entries: u64,
+    /// Bytes the prefetch downloaded.
+    #[serde(default)]
+    pub prefetch_bytes: u64,
+    /// Hits of the build on prefetched entries (filled in by `kiln run`).
+    #[serde(default)]
+    pub prefetched_hits: u64,
+    /// Uploads done.
+    pub uploads: u64,
+    /// Bytes uploaded.
+    pub bytes_up: u64,
+    /// Uploads that failed.
+    pub upload_errors: u64,
+    /// Uploads still pending when the wait bound ran out.
+    pub uploads_abandoned: u64,
+    /// Why the store was given up, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gave_up: Option<String>,
+    /// Entry keys the prefetch brought in (hex), to count their hits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefetched_keys: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    fetched: AtomicU64,
+    fetched_entries: AtomicU64,
+    absent: AtomicU64,
+    bytes_down: AtomicU64,
+    rejected: AtomicU64,
+    errors: AtomicU64,
+    prefetch_listed: AtomicU64,
+    prefetch_done: AtomicU64,
+    prefetch_bytes: AtomicU64,
+    uploads: AtomicU64,
+    bytes_up: AtomicU64,
+    upload_errors: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// Result of one fetch, shared by everyone who asked for the object.
+#[derive(Debug, Clone)]
+enum Fetch {
+    Found(u64),
+    Absent,
+    Off,
+    Failed(String),
+}
+
+type Cell = Arc<OnceCell<Fetch>>;
+
+struct Shared {
+    remote: Remote,
+    local: LocalStore,
+    breaker: Breaker,
+    inflight: Mutex<HashMap<(Kind, Digest), Cell>>,
+    uploads: Mutex<JoinSet<()>>,
+    counters: Counters,
+    prefetched: Mutex<HashSet<Digest>>,
+}
+
+/// A running agent. Dropping it stops it without waiting for uploads; call
+/// [`Agent::finish`] to wait.
+pub struct Agent {
+    runtime: tokio::runtime::Runtime,
+    shared: Arc<Shared>,
+    socket: PathBuf,
+    _socket_dir: tempfile::TempDir,
+    prefetch: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Agent {
+    /// Starts the agent for `cfg`, writing fetched objects into `local`.
+    pub fn start(
+        cfg: &RemoteConfig,
+        local: LocalStore,
+        options: &AgentOptions,
+    ) -> Result<Self, RemoteError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kiln-agent")
+            .enable_all()
+            .build()
+            .map_err(|e| RemoteError::Setup(format!("cannot start the agent: {e}")))?;
+        let remote = {
+            let _guard = runtime.enter();
+            Remote::new(cfg)?
+        };
+        let socket_dir = tempfile::Builder::new()
+            .prefix("kiln-agent-")
+            .tempdir()
+            .map_err(|e| RemoteError::Setup(format!("cannot create the agent socket: {e}")))?;
+        let socket = socket_dir.path().join("agent.sock");
+        let listener = {
+            let _guard = runtime.enter();
+            UnixListener::bind(&socket)
+                .map_err(|e| RemoteError::Setup(format!("cannot create the agent socket: {e}")))?
+        };
+        let shared = Arc::new(Shared {
+            remote,
+            local,
+            breaker: Breaker::default(),
+            inflight: Mutex::new(HashMap::new()),
+            uploads: Mutex::new(JoinSet::new()),
+            counters: Counters::default(),
+            prefetched: Mutex::new(HashSet::new()),
+        });
+        runtime.spawn(accept(listener, Arc::clone(&shared)));
+        let prefetch = options
+            .prefetch_scope
+            .clone()
+            .map(|scope| runtime.spawn(prefetch(Arc::clone(&shared), scope, options.progress)));
+        Ok(Self {
+            runtime,
+            shared,
+            socket,
+            _socket_dir: socket_dir,
+            prefetch,
+        })
+    }
+
+    /// The socket path for `KILN_AGENT`.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Waits up to `wait` for pending uploads, then stores the build's
+    /// prefetch index and records (when given and the store is writable),
+    /// and stops.
+    pub fn finish(
+        self,
+        wait: Duration,
+        index: Option<(&str, &Index)>,
+        records: Option<(&str, &[u8])>,
+    ) -> AgentReport {
+        if let Some(p) = &self.prefetch {
+            p.abort();
+        }
+        let shared = Arc::clone(&self.shared);
+        let deadline = Instant::now() + wait;
+        let abandoned = self.runtime.block_on(async {
+            let mut set = match shared.uploads.lock() {
+                Ok(mut s) => std::mem::take(&mut *s),
+                Err(_) => JoinSet::new(),
+            };
+            let drained =
+                tokio::time::timeout(wait, async { while set.join_next().await.is_some() {} })
+                    .await;
+            if drained.is_err() {
+                let left = set.len() as u64;
+                set.abort_all();
+                return left;
+            }
+            let writable = !shared.remote.read_only() && shared.breaker.allows();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if writable && !left.is_zero() {
+                let _ = tokio::time::timeout(left, async {
+                    if let Some((scope, index)) = index {
+                        put_counted(&shared, &index_name(scope), &index.to_bytes()).await;
+                    }
+                    if let Some((run, bytes)) = records {
+                        put_counted(&shared, &run_name(run), bytes).await;
+                    }
+                })
+                .await;
+            }
+            0
+        });
+        if abandoned > 0 {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: kiln: {abandoned} uploads to `{}` did not finish within {}s; they are skipped (hint: raise `KILN_UPLOAD_WAIT`)",
+                self.shared.remote.url(),
+                wait.as_secs()
+            );
+        }
+        let report = self.report(abandoned);
+        self.runtime.shutdown_timeout(Duration::from_millis(200));
+        report
+    }
+
+    fn report(&self, abandoned: u64) -> AgentReport {
+        let c = &self.shared.counters;
+        let mut prefetched_keys: Vec<String> = self
+            .shared
+            .prefetched
+            .lock()
+            .map(|s| s.iter().map(Digest::to_hex).collect())
+            .unwrap_or_default();
+        prefetched_keys.sort();
+        AgentReport {
+            url: self.shared.remote.url().to_owned(),
+            requests: get(&c.requests),
+            fetched: get(&c.fetched),
+            fetched_entries: get(&c.fetched_entries),
+            absent: get(&c.absent),
+            bytes_down: get(&c.bytes_down),
+            rejected: get(&c.rejected),
+            errors: get(&c.errors),
+            prefetch_listed: get(&c.prefetch_listed),
+            prefetched_entries: prefetched_keys.len() as u64,
+            prefetched_hits: 0,
+            prefetch_bytes: get(&c.prefetch_bytes),
+            uploads: get(&c.uploads),
+            bytes_up: get(&c.bytes_up),
+            upload_errors: get(&c.upload_errors),
+            uploads_abandoned: abandoned,
+            gave_up: self.shared.breaker.cause(),
+            prefetched_keys,
+        }
+    }
+}
+
+async fn put_counted(shared: &Shared, name: &str, payload: &[u8]) {
+    bump(&shared.counters.requests, 1);
+    match shared.remote.put(name, payload).await {
+        Ok(n) => bump(&shared.counters.bytes_up, n),
+        Err(e) => {
+            bump(&shared.counters.upload_errors, 1);
+            shared.breaker.failed(shared.remote.url(), &e);
+        }
+    }
+}
+
+async fn accept(listener: UnixListener, shared: Arc<Shared>) {
+    while let Ok((conn, _)) = listener.accept().await {
+        tokio::spawn(serve(conn, Arc::clone(&shared)));
+    }
+}
+
+async fn serve(conn: UnixStream, shared: Arc<Shared>) {
+    let (read, mut write) = conn.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let answer = answer(&shared, &line).await;
+        if write
+            .write_all(format!("{answer}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn answer(shared: &Arc<Shared>, line: &str) -> String {
+    let mut words = line.split_ascii_whitespace();
+    let (Some(verb), Some(kind), Some(key), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return "FAILED malformed request".into();
+    };
+    let (Some(kind), Some(key)) = (Kind::parse(kind), Digest::from_hex(key)) else {
+        return "FAILED malformed request".into();
+    };
+    match verb {
+        "FETCH" => match fetch_once(shared, kind, key, false).await {
+            Fetch::Found(n) => format!("FOUND {n}"),
+            Fetch::Absent => "ABSENT".into(),
+            Fetch::Off => "OFF".into(),
+            Fetch::Failed(cause) => format!("FAILED {cause}"),
+        },
+        "STORE" => store(shared, kind, key),
+        _ => "FAILED unknown request".into(),
+    }
+}
+
+/// Fetches an object once per build, whoever asks first (the prefetch or a
+/// wrapper: the first one is credited with it).
+async fn fetch_once(shared: &Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) -> Fetch {
+    if !shared.breaker.allows() {
+        return Fetch::Off;
+    }
+    let cell = {
+        let Ok(mut map) = shared.inflight.lock() else {
+            return Fetch::Off;
+        };
+        Arc::clone(map.entry((kind, key)).or_default())
+    };
+    cell.get_or_init(|| fetch(Arc::clone(shared), kind, key, by_prefetch))
+        .await
+        .clone()
+}
+
+async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) -> Fetch {
+    if !shared.breaker.allows() {
+        return Fetch::Off;
+    }
+    let name = kind.name(&key);
+    bump(&shared.counters.requests, 1);
+    match shared.remote.get(&name).await {
+        Ok(Some(payload)) => {
+            let n = payload.len() as u64;
+            bump(&shared.counters.bytes_down, n);
+            let local = shared.local.clone();
+            let installed =
+                tokio::task::spawn_blocking(move || local::install(&local, kind, &key, &payload))
+                    .await;
+            match installed {
+                Ok(Ok(())) => {
+                    credit(&shared, kind, key, n, by_prefetch);
+                    Fetch::Found(n)
+                }
+                Ok(Err(e)) => Fetch::Failed(format!("cannot store the fetched object: {e}")),
+                Err(e) => Fetch::Failed(e.to_string()),
+            }
+        }
+        Ok(None) => {
+            bump(&shared.counters.absent, 1);
+            Fetch::Absent
+        }
+        Err(e @ RemoteError::Rejected { .. }) => {
+            bump(&shared.counters.rejected, 1);
+            Fetch::Failed(e.to_string())
+        }
+        Err(e) => {
+            bump(&shared.counters.errors, 1);
+            shared.breaker.failed(shared.remote.url(), &e);
+            Fetch::Failed(e.to_string())
+        }
+    }
+}
+
+/// Counts a found object for whoever fetched it.
+fn credit(shared: &Shared, kind: Kind, key: Digest, bytes: u64, by_prefetch: bool) {
+    let c = &shared.counters;
+    if by_prefetch {
+        bump(&c.prefetch_bytes, bytes);
+        if kind == Kind::Entry
+            && let Ok(mut s) = shared.prefetched.lock()
+        {
+            s.insert(key);
+        }
+    } else {
+        bump(&c.fetched, 1);
+        if kind == Kind::Entry {
+            bump(&c.fetched_entries, 1);
+        }
+    }
+}
+
+/// Queues the upload of a local object.
+fn store(shared: &Arc<Shared>, kind: Kind, key: Digest) -> String {
+    if shared.remote.read_only() || !shared.breaker.allows() {
+        return "OFF".into();
+    }
+    let payload = match local::read(&shared.local, kind, &key) {
+        Ok(p) => p,
+        Err(e) => return format!("FAILED {e}"),
+    };
+    let n = payload.len() as u64;
+    let task_shared = Arc::clone(shared);
+    let Ok(mut uploads) = shared.uploads.lock() else {
+        return "OFF".into();
+    };
+    uploads.spawn(async move { upload(&task_shared, kind, &key, payload).await });
+    format!("QUEUED {n}")
+}
+
+async fn upload(shared: &Shared, kind: Kind, key: &Digest, payload: Vec<u8>) {
+    if !shared.breaker.allows() {
+        return;
+    }
+    let name = kind.name(key);
+    let payload = if kind == Kind::Manifest {
+        bump(&shared.counters.requests, 1);
+        match shared.remote.get(&name).await {
+            Ok(remote) => local::merged_manifest(&payload, remote.as_deref()),
+            Err(_) => payload,
+        }
+    } else {
+        payload
+    };
+    bump(&shared.counters.requests, 1);
+    match shared.remote.put(&name, &payload).await {
+        Ok(n) => {
+            bump(&shared.counters.uploads, 1);
+            bump(&shared.counters.bytes_up, n);
+        }
+        Err(e) => {
+            bump(&shared.counters.upload_errors, 1);
+            shared.breaker.failed(shared.remote.url(), &e);
+        }
+    }
+}
+
+/// Fetches everything the index of `scope` lists that is not local yet.
+async fn prefetch(shared: Arc<Shared>, scope: String, progress: bool) {
+    bump(&shared.counters.requests, 1);
+    let index = match shared.remote.get(&index_name(&scope)).await {
+        Ok(Some(bytes)) => Index::parse(&bytes),
+        Ok(None) => return,
+        Err(e) => {
+            if !matches!(e, RemoteError::Rejected { .. }) {
+                bump(&shared.counters.errors, 1);
+                shared.breaker.failed(shared.remote.url(), &e);
+            }
+            return;
+        }
+    };
+    let (manifests, entries) = index.keys();
+    let wanted: Vec<(Kind, Digest)> = manifests
+        .into_iter()
+        .map(|k| (Kind::Manifest, k))
+        .chain(entries.into_iter().map(|k| (Kind::Entry, k)))
+        .filter(|(kind, k)| {
+            *kind == Kind::Manifest || !local::path(&shared.local, *kind, k).is_file()
+        })
+        .collect();
+    let total = wanted.len() as u64;
+    bump(&shared.counters.prefetch_listed, total);
+    let ticker = progress.then(|| tokio::spawn(show_progress(Arc::clone(&shared), total)));
+    let limit = Arc::new(Semaphore::new(PREFETCH_PARALLELISM));
+    let mut tasks = JoinSet::new();
+    for (kind, key) in wanted {
+        let shared = Arc::clone(&shared);
+        let limit = Arc::clone(&limit);
+        tasks.spawn(async move {
+            let Ok(_permit) = limit.acquire().await else {
+                return;
+            };
+            fetch_once(&shared, kind, key, true).await;
+            bump(&shared.counters.prefetch_done, 1);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    if let Some(t) = ticker {
+        t.abort();
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+}
+
+async fn show_progress(shared: Arc<Shared>, total: u64) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    loop {
+        let done = get(&shared.counters.prefetch_done);
+        let mib = get(&shared.counters.bytes_down) as f64 / (1024.0 * 1024.0);
+        let _ = write!(
+            std::io::stderr(),
+            "\r\x1b[K    kiln: prefetching {done}/{total} objects ({mib:.1} MiB)"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,105 @@
+//! Turns [`RemoteConfig`] into an opendal operator for its service, each
+//! service behind its own cargo feature (`s3` on by default, `redis`;
+//! `file://` is always available).
+//!
+//! Every operator gets the same bounded behaviour: a shared HTTP client with
+//! a short connect timeout and a connection pool, a per-request timeout, and
+//! a few quick retries of temporary errors (5xx, 429, resets).
+
+use std::time::Duration;
+
+use kiln_config::{RemoteConfig, RemoteKind};
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::{HttpTransporter, Operator};
+
+use crate::RemoteError;
+
+/// Bound on opening a TCP connection: an unreachable store fails fast.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Retries of a temporary failure before it counts as an error.
+const RETRIES: usize = 2;
+
+/// Builds the operator for `cfg`. Needs a Tokio runtime to use it.
+pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let op = match cfg.kind {
+        RemoteKind::S3 => s3(cfg)?,
+        RemoteKind::Redis => redis(cfg)?,
+        RemoteKind::File => {
+            let b = opendal::services::Fs::default().root(&cfg.location);
+            Operator::new(b).map_err(|e| build_error(cfg, &e))?
+        }
+    };
+    let op = with_http_client(op, cfg.timeout)?;
+    Ok(op
+        .layer(
+            RetryLayer::new()
+                .with_max_times(RETRIES)
+                .with_min_delay(Duration::from_millis(50))
+                .with_max_delay(Duration::from_millis(500))
+                .with_jitter(),
+        )
+        .layer(
+            TimeoutLayer::new()
+                .with_timeout(cfg.timeout)
+                .with_io_timeout(cfg.timeout),
+        ))
+}
+
+fn build_error(cfg: &RemoteConfig, e: &opendal::Error) -> RemoteError {
+    RemoteError::Setup(format!("cannot set up `{}`: {e}", cfg.url))
+}
+
+fn with_http_client(op: Operator, timeout: Duration) -> Result<Operator, RemoteError> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(32)
+        .build()
+        .map_err(|e| RemoteError::Setup(format!("cannot create the HTTP client: {e}")))?;
+    let transport = opendal_http_transport_reqwest::ReqwestTransport::new(client);
+    let ctx = op
+        .context()
+        .with_http_transport(HttpTransporter::new(transport));
+    Ok(op.with_context(ctx))
+}
+
+#[cfg(feature = "s3")]
+fn s3(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let mut b = opendal::services::S3::default()
+        .bucket(&cfg.location)
+        .root(&format!("/{}", cfg.prefix))
+        .region(cfg.region.as_deref().unwrap_or("us-east-1"));
+    if let Some(e) = &cfg.endpoint {
+        b = b.endpoint(e);
+    }
+    Operator::new(b).map_err(|e| build_error(cfg, &e))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(_: &RemoteConfig) -> Result<Operator, RemoteError> {
+    Err(missing_feature("s3"))
+}
+
+#[cfg(feature = "redis")]
+fn redis(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let mut b = opendal::services::Redis::default()
+        .endpoint(&cfg.location)
+        .root("/kiln/");
+    if let Ok(db) = cfg.prefix.parse::<i64>() {
+        b = b.db(db);
+    }
+    Operator::new(b).map_err(|e| build_error(cfg, &e))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis(_: &RemoteConfig) -> Result<Operator, RemoteError> {
+    Err(missing_feature("redis"))
+}
+
+#[cfg(any(not(feature = "s3"), not(feature = "redis")))]
+fn missing_feature(name: &str) -> RemoteError {
+    RemoteError::Setup(format!(
+        "this kiln was built without the `{name}` store (hint: `cargo install kiln --locked --features {name}`)"
+    ))
+}

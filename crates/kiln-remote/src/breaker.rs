@@ -1,0 +1,221 @@
+//! Stop using a failing remote store for the rest of a build.
+//!
+//! A store that is unreachable, refuses the credentials, lacks its bucket or
+//! times out is given up at once; other failures (a 500, a damaged object)
+//! after [`MAX_FAILURES`]. Giving up prints the one warning of the build.
+//!
+//! Inside `kiln run` the agent holds one [`Breaker`]. Without it, every rustc
+//! call is its own process: [`FileBreaker`] shares the decision through a
+//! marker file in the local store for [`MARKER_TTL`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crate::RemoteError;
+
+/// Failures tolerated before the remote is given up.
+pub const MAX_FAILURES: u32 = 3;
+/// How long a given-up remote stays given up for calls without an agent.
+pub const MARKER_TTL: Duration = Duration::from_secs(120);
+
+fn warn(url: &str, cause: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "warning: kiln: remote `{url}` {}; compiling without it",
+        phrase(cause)
+    );
+}
+
+/// "unreachable (…)" reads as is; other causes read "failed: …".
+fn phrase(cause: &str) -> String {
+    if cause.starts_with("unreachable") || cause.starts_with("timed out") {
+        cause.to_owned()
+    } else {
+        format!("failed: {cause}")
+    }
+}
+
+/// In-process failure counter.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    failures: AtomicU32,
+    open: AtomicBool,
+    cause: Mutex<Option<String>>,
+}
+
+impl Breaker {
+    /// Whether the remote is still in use.
+    pub fn allows(&self) -> bool {
+        !self.open.load(Ordering::Relaxed)
+    }
+
+    /// Counts a failure; gives up (and warns once) when it is fatal or one
+    /// too many. Returns whether the remote was given up by this call.
+    pub fn failed(&self, url: &str, e: &RemoteError) -> bool {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !(e.is_fatal() || n >= MAX_FAILURES) {
+            return false;
+        }
+        if self.open.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        let cause = e.to_string();
+        warn(url, &cause);
+        if let Ok(mut c) = self.cause.lock() {
+            *c = Some(cause);
+        }
+        true
+    }
+
+    /// Why the remote was given up, if it was.
+    pub fn cause(&self) -> Option<String> {
+        self.cause.lock().ok().and_then(|c| c.clone())
+    }
+}
+
+/// A breaker shared by the processes of one build through a marker file.
+#[derive(Debug)]
+pub struct FileBreaker {
+    marker: PathBuf,
+    url: String,
+    local: Breaker,
+}
+
+impl FileBreaker {
+    /// A breaker for the store at `url` whose marker lives in `dir`.
+    pub fn new(dir: &Path, url: &str) -> Self {
+        Self {
+            marker: dir.join("remote-down"),
+            url: url.to_owned(),
+            local: Breaker::default(),
+        }
+    }
+
+    /// Whether the remote is in use: not given up here, nor recently by
+    /// another process.
+    pub fn allows(&self) -> bool {
+        if !self.local.allows() {
+            return false;
+        }
+        self.announce();
+        let Ok(md) = std::fs::metadata(&self.marker) else {
+            return true;
+        };
+        let age = md
+            .modified()
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        match age {
+            Some(a) if a < MARKER_TTL => false,
+            _ => {
+                let _ = std::fs::remove_file(&self.marker);
+                true
+            }
+        }
+    }
+
+    /// Counts a failure. Only the process that creates the marker warns.
+    pub fn failed(&self, e: &RemoteError) {
+        let n = self.local.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !(e.is_fatal() || n >= MAX_FAILURES) {
+            return;
+        }
+        self.local.open.store(true, Ordering::Relaxed);
+        if let Some(dir) = self.marker.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let created = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&self.marker);
+        if let Ok(mut f) = created {
+            let _ = writeln!(f, "{e}");
+            warn(&self.url, &e.to_string());
+        }
+    }
+}
+
+impl FileBreaker {
+    fn unannounced(&self) -> PathBuf {
+        self.marker.with_extension("new")
+    }
+
+    /// Records a failure of a process that cannot warn (its stderr goes
+    /// nowhere): the next call that sees the marker warns in its place.
+    pub fn failed_quietly(&self, e: &RemoteError) {
+        if !e.is_fatal() {
+            return;
+        }
+        if let Some(dir) = self.marker.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if self.marker.exists() {
+            return;
+        }
+        let _ = std::fs::write(self.unannounced(), format!("{e}\n"));
+    }
+
+    /// Turns an unannounced marker into an announced one; the one process
+    /// whose rename succeeds prints the warning.
+    fn announce(&self) {
+        let pending = self.unannounced();
+        let Ok(cause) = std::fs::read_to_string(&pending) else {
+            return;
+        };
+        if std::fs::rename(&pending, &self.marker).is_ok() {
+            warn(&self.url, cause.trim());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fatal_errors_open_at_once_others_after_a_few() {
+        let b = Breaker::default();
+        let soft = RemoteError::Failed("500 internal error".into());
+        assert!(!b.failed("s3://b", &soft));
+        assert!(!b.failed("s3://b", &soft));
+        assert!(b.allows());
+        assert!(b.failed("s3://b", &soft));
+        assert!(!b.allows());
+        let b = Breaker::default();
+        assert!(b.failed(
+            "s3://b",
+            &RemoteError::Failed("unreachable (connection refused)".into())
+        ));
+        assert_eq!(
+            b.cause().as_deref(),
+            Some("unreachable (connection refused)")
+        );
+    }
+
+    #[test]
+    fn the_marker_is_shared_between_breakers() {
+        let d = tempfile::tempdir().unwrap();
+        let a = FileBreaker::new(d.path(), "s3://b");
+        let b = FileBreaker::new(d.path(), "s3://b");
+        assert!(a.allows() && b.allows());
+        a.failed(&RemoteError::Failed("access denied: x".into()));
+        assert!(!a.allows());
+        assert!(!b.allows());
+    }
+
+    #[test]
+    fn a_quiet_failure_is_announced_once() {
+        let d = tempfile::tempdir().unwrap();
+        let uploader = FileBreaker::new(d.path(), "s3://b");
+        uploader.failed_quietly(&RemoteError::Failed(
+            "unreachable (connection refused)".into(),
+        ));
+        let a = FileBreaker::new(d.path(), "s3://b");
+        assert!(!a.allows());
+        assert!(!d.path().join("remote-down.new").exists());
+        assert!(d.path().join("remote-down").exists());
+    }
+}

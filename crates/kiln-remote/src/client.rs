@@ -1,0 +1,168 @@
+//! [`Remote`]: reads and writes framed objects on the configured service.
+//!
+//! All methods are async and bounded by the operator's timeouts. A missing
+//! object is `Ok(None)`; a damaged, unsigned or mis-signed one is
+//! [`RemoteError::Rejected`] (the caller treats it like a miss and counts it).
+
+use std::time::SystemTime;
+
+use kiln_config::RemoteConfig;
+use opendal::{ErrorKind, Operator};
+
+use crate::frame;
+use crate::{RemoteError, backend};
+
+/// A connection to the remote store (cheap to clone; clones share the pool).
+#[derive(Clone)]
+pub struct Remote {
+    op: Operator,
+    url: String,
+    signing_key: Option<Vec<u8>>,
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("url", &self.url).finish()
+    }
+}
+
+impl Remote {
+    /// Sets up the client for `cfg` (no request is made yet).
+    pub fn new(cfg: &RemoteConfig) -> Result<Self, RemoteError> {
+        Ok(Self {
+            op: backend::operator(cfg)?,
+            url: cfg.url.clone(),
+            signing_key: cfg.signing_key.as_ref().map(|k| k.0.clone()),
+            read_only: cfg.read_only,
+        })
+    }
+
+    /// The store's URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether writes are refused.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Reads and checks the object `name`.
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+        let object = match self.op.read(name).await {
+            Ok(b) => b.to_vec(),
+            Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
+            Err(e) => return Err(classify(&e)),
+        };
+        match frame::open(name, &object, self.signing_key.as_deref()) {
+            Ok(payload) => Ok(Some(payload.to_vec())),
+            Err(problem) => Err(RemoteError::Rejected {
+                name: name.to_owned(),
+                problem,
+            }),
+        }
+    }
+
+    /// Writes `payload` as the object `name`. Returns the bytes sent.
+    pub async fn put(&self, name: &str, payload: &[u8]) -> Result<u64, RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly);
+        }
+        let object = frame::seal(name, payload, self.signing_key.as_deref());
+        let len = object.len() as u64;
+        self.op
+            .write(name, object)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(len)
+    }
+
+    /// Lists the objects below `dir` (recursively) with their last change.
+    pub async fn list(
+        &self,
+        dir: &str,
+    ) -> Result<Vec<(String, Option<SystemTime>, u64)>, RemoteError> {
+        let entries = match self.op.list_with(dir).recursive(true).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(classify(&e)),
+        };
+        Ok(entries
+            .into_iter()
+            .filter(|e| !e.path().ends_with('/'))
+            .map(|e| {
+                let md = e.metadata();
+                (
+                    e.path().to_owned(),
+                    md.last_modified().map(SystemTime::from),
+                    md.content_length(),
+                )
+            })
+            .collect())
+    }
+
+    /// Removes the object `name`.
+    pub async fn delete(&self, name: &str) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly);
+        }
+        self.op.delete(name).await.map_err(|e| classify(&e))
+    }
+}
+
+/// S3 answers 404 for a missing bucket too; only its error code tells.
+fn no_bucket(e: &opendal::Error) -> bool {
+    let text = format!("{e:?}");
+    text.contains("NoSuchBucket")
+}
+
+/// Sorts an opendal error into what the user can act on.
+fn classify(e: &opendal::Error) -> RemoteError {
+    let text = e.to_string();
+    let mut chain = text.clone();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    if no_bucket(e) {
+        return RemoteError::Failed("the bucket does not exist".to_owned());
+    }
+    let cause = match e.kind() {
+        ErrorKind::PermissionDenied => "access denied: check the credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` or the profile)".to_owned(),
+        ErrorKind::RateLimited => "rate limited (429/503)".to_owned(),
+        ErrorKind::ConfigInvalid => format!("invalid settings: {}", first_line(&text)),
+        _ => {
+            let lower = chain.to_ascii_lowercase();
+            if lower.contains("connection refused") {
+                "unreachable (connection refused)".to_owned()
+            } else if lower.contains("timed out") || lower.contains("timeout") {
+                "timed out".to_owned()
+            } else if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
+                "the bucket does not exist".to_owned()
+            } else if lower.contains("dns") || lower.contains("resolve") {
+                "unreachable (host not found)".to_owned()
+            } else if lower.contains("error sending request") || lower.contains("connect") {
+                "unreachable (cannot connect)".to_owned()
+            } else {
+                first_line(&text).to_owned()
+            }
+        }
+    };
+    RemoteError::Failed(cause)
+}
+
+fn first_line(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or(s);
+    if line.len() > 300 {
+        let mut end = 300;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        &line[..end]
+    } else {
+        line
+    }
+}

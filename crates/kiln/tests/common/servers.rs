@@ -1,0 +1,162 @@
+//! Real storage servers on 127.0.0.1 for remote-store tests: an S3-compatible
+//! server (`s3s-fs`, a filesystem-backed S3 implementation) and Redis. Each
+//! test starts its own on a free port; they are killed on drop.
+//!
+//! `.ci/run` installs both. Set `KILN_TEST_S3S_FS` / `KILN_TEST_REDIS` to use
+//! binaries that are not on `PATH`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "kiln-test-access";
+pub const SECRET_KEY: &str = "kiln-test-secret-key";
+
+fn find(var: &str, name: &str, install: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return PathBuf::from(p);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        panic!("`{name}` not found: these tests need a real server. Install it with `{install}` (CI does this in .ci/run), or set {var}")
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("server exited at start: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("server did not listen on {port}");
+}
+
+/// An S3-compatible server storing into a directory.
+pub struct S3Server {
+    child: Child,
+    pub port: u16,
+    pub root: PathBuf,
+}
+
+impl S3Server {
+    /// Starts a server over `root`, with bucket `bucket` created.
+    pub fn start(root: &Path, bucket: &str) -> Self {
+        let bin = find(
+            "KILN_TEST_S3S_FS",
+            "s3s-fs",
+            "cargo install s3s-fs --version 0.14.1 --features binary --locked",
+        );
+        std::fs::create_dir_all(root.join(bucket)).unwrap();
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(port, &mut child);
+        Self {
+            child,
+            port,
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Files stored below `bucket/<dir>` (the objects).
+    pub fn objects(&self, dir: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        collect(&self.root.join(dir), &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// A Redis server without persistence.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start(dir: &Path) -> Self {
+        let bin = find(
+            "KILN_TEST_REDIS",
+            "redis-server",
+            "apt-get install redis-server",
+        );
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(port, &mut child);
+        Self { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
