@@ -84,7 +84,11 @@ pub(crate) fn read(
     text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
     file: &FileSettings,
 ) -> Result<Option<RemoteConfig>, ConfigError> {
-    let (url, source) = if let Some(u) = text(vars::REMOTE)? {
+    let explicit = text(vars::REMOTE)?;
+    if explicit.as_deref() == Some("off") {
+        return Ok(None);
+    }
+    let (url, source) = if let Some(u) = explicit {
         (u, vars::REMOTE)
     } else if let Some(u) = file.remote_url.clone() {
         (u, "kiln.toml")

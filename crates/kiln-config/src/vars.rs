@@ -37,7 +37,8 @@ pub const ALL: &[&str] = &[
     AGENT,
 ];
 
-/// Remote store URL: `s3://bucket/prefix`, `redis://host:port/db`, `file:///dir`.
+/// Remote store URL: `s3://bucket/prefix`, `redis://host:port/db`, `file:///dir`;
+/// `off` for none, whatever `kiln.toml` or sccache's names say.
 pub const REMOTE: &str = "KILN_REMOTE";
 /// `1`: read from the remote store, never write to it (untrusted builds).
 pub const REMOTE_READ_ONLY: &str = "KILN_REMOTE_READ_ONLY";

@@ -347,7 +347,7 @@ pub fn restore(
                 write_new(&tmp, &fix_text(&buf)).map_err(|e| StoreError::io("write", &tmp, e))?;
                 d
             } else {
-                let out = File::create(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
+                let out = create_fresh(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
                 staged.push((tmp.clone(), dest.clone()));
                 let mut w = HashingWriter {
                     inner: BufWriter::with_capacity(256 * 1024, out),
@@ -417,8 +417,20 @@ pub fn restore(
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = File::create(path)?;
+    let mut f = create_fresh(path)?;
     f.write_all(bytes)
+}
+
+/// Creates `path` as a new regular file: whatever was there (a leftover, a
+/// link planted to redirect the write) is removed first, and the open fails
+/// rather than follow anything created in between.
+fn create_fresh(path: &Path) -> io::Result<File> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    File::options().write(true).create_new(true).open(path)
 }
 
 #[cfg(test)]
@@ -525,6 +537,25 @@ mod tests {
                 "case {i} left files behind"
             );
         }
+    }
+
+    #[test]
+    fn restoring_never_writes_through_a_planted_link() {
+        let d = tempfile::tempdir().unwrap();
+        let (entry, _) = sample(d.path());
+        let dest = d.path().join("out");
+        std::fs::create_dir_all(&dest).unwrap();
+        let outside = d.path().join("outside");
+        std::fs::write(&outside, b"untouched").unwrap();
+        for name in ["libfoo.rlib", "prog", "foo.d"] {
+            std::os::unix::fs::symlink(&outside, dest.join(name)).unwrap();
+            let tmp = format!(".{name}.kiln-{}", std::process::id());
+            std::os::unix::fs::symlink(&outside, dest.join(tmp)).unwrap();
+        }
+        let key = Digest([0; 32]);
+        restore(&key, File::open(&entry).unwrap(), &dest, &|b| b.to_vec()).unwrap();
+        assert_eq!(std::fs::read(&outside).unwrap(), b"untouched");
+        assert!(!dest.join("prog").is_symlink());
     }
 
     #[test]

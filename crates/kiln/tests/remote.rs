@@ -375,3 +375,21 @@ fn redis_holds_a_shared_cache_too() {
     assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
     assert_eq!(warm["remote"]["hits"], misses, "{warm}");
 }
+
+#[cfg(not(all(feature = "s3", feature = "redis")))]
+#[test]
+fn a_store_left_out_of_the_build_is_one_warning() {
+    let mut sb = Sandbox::new();
+    let url = if cfg!(feature = "s3") {
+        "redis://127.0.0.1:1/0"
+    } else {
+        "s3://bucket/prefix"
+    };
+    sb.set("KILN_REMOTE", url);
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(warnings[0].contains("built without"), "{}", warnings[0]);
+    assert!(counts(&sb.take_stats()).1 > 0);
+}

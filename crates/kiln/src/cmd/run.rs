@@ -37,8 +37,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .map_or_else(|| "none".into(), |p| p.as_os_str().to_owned()),
         );
         agent = super::agent::start(cfg, &args.command);
-        if let Some(a) = &agent {
-            cmd.env(vars::AGENT, a.agent.socket());
+        match &agent {
+            Some(a) => {
+                cmd.env(vars::AGENT, a.agent.socket());
+            }
+            // The agent could not start and said why: the calls of this
+            // build leave the remote store alone rather than warn again.
+            None if cfg.remote.is_some() && !cfg.disabled => {
+                cmd.env(vars::REMOTE, "off");
+            }
+            None => {}
         }
     }
     let status = cmd.status().map_err(|e| {
