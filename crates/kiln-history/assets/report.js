@@ -28,7 +28,7 @@
         data: runs.map(function (r) { return r[key]; }),
         borderColor: color,
         backgroundColor: color,
-        tension: 0.2
+        tension: 0
       };
     }
     var charts = [

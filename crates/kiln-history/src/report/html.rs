@@ -62,8 +62,10 @@ pub fn render_html(r: &Report<'_>) -> String {
             .iter()
             .map(|run| ChartRun {
                 label: format!(
-                    "{}{}",
+                    "{} {:02}:{:02}{}",
                     kiln_record::utc_date(run.started_ms),
+                    (run.started_ms / 3_600_000) % 24,
+                    (run.started_ms / 60_000) % 60,
                     run.branch().map(|b| format!(" {b}")).unwrap_or_default()
                 ),
                 id: run.id.clone(),
