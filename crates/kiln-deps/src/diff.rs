@@ -57,7 +57,7 @@ pub struct DepsDiff {
     pub removed: Vec<PackageId>,
     pub upgraded: Vec<VersionChange>,
     pub new_direct: Vec<NewDirect>,
-    /// Cost of every added package.
+    /// Compile cost of the added packages (upgrades not included).
     pub added_cost: Cost,
 }
 
@@ -134,18 +134,16 @@ pub fn diff(
         });
     }
     new_direct.sort_by(|a, b| b.cost.ms.cmp(&a.cost.ms).then_with(|| a.name.cmp(&b.name)));
-    let added_cost = new_ids
-        .iter()
-        .fold(Cost::default(), |c, (n, v)| c.plus(costs.cost(n, v)));
-    let mut added_all: Vec<PackageId> = added;
-    // Upgrades are listed once, as upgrades.
-    added_all.sort();
+    added.sort();
     removed.sort();
+    let added_cost = added.iter().fold(Cost::default(), |c, p| {
+        c.plus(costs.cost(&p.name, &p.version))
+    });
     DepsDiff {
         version: DIFF_VERSION,
         base: base_label.to_owned(),
         head: head_label.to_owned(),
-        added: added_all,
+        added,
         removed,
         upgraded,
         new_direct,

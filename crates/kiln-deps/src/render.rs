@@ -48,7 +48,7 @@ pub fn render_text(d: &DepsDiff) -> String {
     for n in &d.new_direct {
         let _ = writeln!(
             out,
-            "  new direct dependency {} {}: pulls in {} new {}, {} of compile",
+            "  new direct dependency {} {}: pulls in {} new {}; compile cost {}",
             n.name,
             n.version,
             n.pulls_in.len(),
@@ -64,7 +64,12 @@ pub fn render_text(d: &DepsDiff) -> String {
         }
     }
     if !d.added.is_empty() {
-        let _ = writeln!(out, "added ({}): {}", cost(d.added_cost), ids(&d.added));
+        let _ = writeln!(
+            out,
+            "added ({} of compile): {}",
+            cost(d.added_cost),
+            ids(&d.added)
+        );
     }
     if !d.removed.is_empty() {
         let _ = writeln!(out, "removed: {}", ids(&d.removed));
@@ -145,7 +150,7 @@ pub fn render_markdown(d: &DepsDiff) -> String {
     if d.new_direct.iter().any(|n| n.cost.estimated) {
         let _ = writeln!(
             out,
-            "Costs marked `~est` are estimated from source size; the others were measured by kiln.\n"
+            "Costs marked `~est` are estimates (from the size of the crate's sources, or a flat cost when they are not on this machine); the others were measured in earlier kiln builds.\n"
         );
     }
     out

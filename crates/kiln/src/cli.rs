@@ -24,7 +24,8 @@ pub const SUBCOMMANDS: &[&str] = &[
   KILN_PATHS       normalize (default: hits from any checkout) or exact
   KILN_DISABLE     1 to compile everything without the cache
   KILN_TRACE       auto (default) or off: observe what the compiler reads
-  KILN_LOG         file to append debug lines to")]
+  KILN_LOG         file to append debug lines to
+  GITHUB_STEP_SUMMARY  `kiln run` and `kiln report` append a Markdown report to this file")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -149,7 +150,8 @@ pub struct ReportArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit with 1 when a budget from `kiln.toml` (`[budgets]`) is crossed.
+    /// Exit with 1 when a budget is crossed (`[budgets]` in `kiln.toml`,
+    /// found from the working directory up; defaults otherwise).
     #[arg(long)]
     pub fail_on_regression: bool,
 }
