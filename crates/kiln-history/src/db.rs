@@ -380,6 +380,25 @@ mod tests {
     }
 
     #[test]
+    fn a_held_lock_is_reported_as_locked_after_the_timeout() {
+        let d = tempfile::tempdir().unwrap();
+        let path = path_in(d.path());
+        drop(History::open(&path, Duration::from_secs(1)).unwrap());
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+        let mut h = History::open(&path, Duration::from_millis(50));
+        if let Ok(open) = &mut h {
+            // Opening may succeed from a cached schema; writing cannot.
+            let e = open.insert(&sample("x", 1, 1, 1, "main")).unwrap_err();
+            assert!(matches!(e, HistoryError::Locked { .. }), "{e}");
+        } else {
+            let e = h.err().unwrap();
+            assert!(matches!(e, HistoryError::Locked { .. }), "{e}");
+            assert!(e.hint().contains("another kiln process"));
+        }
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let path = path_in(d.path());
