@@ -207,13 +207,13 @@ impl History {
                 .map_err(err)?;
             }
         }
-        tx.execute(
-            "DELETE FROM runs WHERE id NOT IN
-                (SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?1)",
-            [i64::try_from(KEEP_RUNS).unwrap_or(i64::MAX)],
-        )
-        .map_err(err)?;
+        prune(&tx, KEEP_RUNS).map_err(err)?;
         tx.commit().map_err(err)
+    }
+
+    /// Removes all but the newest `keep` runs.
+    pub fn prune(&mut self, keep: usize) -> Result<(), HistoryError> {
+        prune(&self.conn, keep).map_err(|e| self.err(e))
     }
 
     /// The latest `n` runs, oldest first.
@@ -332,6 +332,15 @@ impl History {
     }
 }
 
+fn prune(conn: &Connection, keep: usize) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM runs WHERE id NOT IN
+            (SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?1)",
+        [i64::try_from(keep).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -365,6 +374,24 @@ mod tests {
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0], a, "oldest first, everything kept");
         assert_eq!(h.last(1).unwrap()[0].id, "b");
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_runs_and_their_rows() {
+        let d = tempfile::tempdir().unwrap();
+        let mut h = History::open(&path_in(d.path()), Duration::from_secs(1)).unwrap();
+        for i in 0..4 {
+            h.insert(&sample(&format!("r{i}"), i, 5, 100, "main"))
+                .unwrap();
+        }
+        h.prune(2).unwrap();
+        let ids: Vec<String> = h.last(10).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["r2", "r3"]);
+        let units: i64 = h
+            .conn
+            .query_row("SELECT COUNT(*) FROM units", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(units, 4, "unit rows of pruned runs go with them");
     }
 
     #[test]

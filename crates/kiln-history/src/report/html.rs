@@ -189,5 +189,25 @@ fn body(r: &Report<'_>) -> String {
         }
         let _ = writeln!(out, "</table>");
     }
+    if !cur.unit_timings.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>Slowest units</h2>\n<table>\n<tr><th>unit</th><th>outcome</th><th>compile time</th></tr>"
+        );
+        for u in cur.unit_timings.iter().take(10) {
+            let what = if u.outcome == "hit" {
+                format!("{} saved", duration_ms(u.compile_ms))
+            } else {
+                duration_ms(u.compile_ms)
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{what}</td></tr>",
+                esc(&u.unit),
+                esc(&u.outcome.replace('_', " "))
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
     out
 }
