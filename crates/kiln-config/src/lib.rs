@@ -344,7 +344,11 @@ mod tests {
         assert_eq!(r.timeout, std::time::Duration::from_secs(3));
         assert_eq!(r.source, "KILN_REMOTE");
         assert!(config(&[("HOME", "/h")]).unwrap().remote.is_none());
-        let off = config(&[("HOME", "/h"), ("KILN_REMOTE", "off"), ("SCCACHE_BUCKET", "b")]);
+        let off = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "off"),
+            ("SCCACHE_BUCKET", "b"),
+        ]);
         assert!(off.unwrap().remote.is_none());
     }
 

@@ -1,13 +1,15 @@
 //! The command-line interface (clap definitions only).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Names of kiln's subcommands (a first argument that is none of these and
 /// looks like a compiler path puts kiln in wrapper mode).
 pub const SUBCOMMANDS: &[&str] = &[
-    "run", "init", "stats", "explain", "doctor", "gc", "clean", "help", "__upload",
+    "run", "init", "stats", "explain", "history", "report", "deps", "doctor", "gc", "clean",
+    "help", "__upload",
 ];
 
 /// A fast, path-independent compile cache for Rust builds.
@@ -27,7 +29,8 @@ pub const SUBCOMMANDS: &[&str] = &[
   KILN_REMOTE      shared store: s3://bucket/prefix, redis://host:6379/0, file:///dir
   KILN_REMOTE_READ_ONLY  1 to read the shared store, never write it
   KILN_SIGNING_KEY secret: sign shared entries, ignore unsigned ones
-  (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)")]
+  (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)
+  GITHUB_STEP_SUMMARY  `kiln run` and `kiln report` append a Markdown report to this file")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +47,14 @@ pub enum Command {
     Stats(StatsArgs),
     /// Explain why units of a run missed, and the root causes behind them.
     Explain(ExplainArgs),
+    /// List recent runs from the history (`KILN_DIR/history.sqlite`).
+    History(HistoryArgs),
+    /// Report on the latest run against the baseline: regressions, hit rate,
+    /// time saved, root causes, slowest units; charts over the history in HTML.
+    Report(ReportArgs),
+    /// Review dependency changes between two lockfiles or git refs.
+    #[command(subcommand)]
+    Deps(DepsCommand),
     /// Audit the workspace and its CI configuration for slow or cache-hostile settings.
     Doctor(crate::cmd::doctor::DoctorArgs),
     /// Trim the store to its size bound now (or expire old remote objects).
@@ -97,9 +108,12 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Print the stats as JSON (format documented in docs/stats.md).
-    #[arg(long)]
+    /// Print the stats as JSON (format documented in docs/stats.md); same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: text, json, or openmetrics (text exposition for scrapers).
+    #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+    pub format: StatsFormat,
     /// Reset the counts after printing them.
     #[arg(long)]
     pub zero: bool,
@@ -118,4 +132,75 @@ pub struct ExplainArgs {
     /// Show every difference for the units of this crate or package.
     #[arg(long, value_name = "NAME")]
     pub unit: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
+    Openmetrics,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many runs to list, newest last.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub last: usize,
+    /// Print the run summaries as JSON (format documented in docs/monitoring.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format: markdown (step summary, PR comment), html (one file
+    /// with charts, no network needed), json (documented, `"version": 1`).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Runs shown in charts and in the JSON history.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub last: usize,
+    /// Run to report on (default: the latest).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit with 1 when a budget is crossed (`[budgets]` in `kiln.toml`,
+    /// found from the working directory up; defaults otherwise).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepsCommand {
+    /// Packages added, removed and upgraded between two lockfiles, with what
+    /// each new direct dependency pulls in and costs to compile.
+    Diff(DepsDiffArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DepsFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DepsDiffArgs {
+    /// Base: a git ref or a path to a `Cargo.lock` (default: the merge base
+    /// with `main`, `master` or `origin/HEAD`).
+    pub base: Option<String>,
+    /// Head: a git ref or a path to a `Cargo.lock` (default: the work tree).
+    pub head: Option<String>,
+    /// Output format: text, markdown (fits a PR comment), json.
+    #[arg(long, value_enum, default_value_t = DepsFormat::Text)]
+    pub format: DepsFormat,
 }

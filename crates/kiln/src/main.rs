@@ -7,6 +7,7 @@
 mod cli;
 mod cmd;
 mod error;
+mod metrics;
 mod render;
 
 use std::ffi::OsString;

@@ -18,6 +18,13 @@ fn help_snapshot() {
     let sb = Sandbox::new();
     insta::assert_snapshot!("help", text(&sb.kiln(&["--help"])));
     insta::assert_snapshot!("run_help", text(&sb.kiln(&["run", "--help"])));
+    insta::assert_snapshot!("report_help", text(&sb.kiln(&["report", "--help"])));
+    insta::assert_snapshot!("history_help", text(&sb.kiln(&["history", "--help"])));
+    insta::assert_snapshot!(
+        "deps_diff_help",
+        text(&sb.kiln(&["deps", "diff", "--help"]))
+    );
+    insta::assert_snapshot!("stats_help", text(&sb.kiln(&["stats", "--help"])));
 }
 
 #[test]

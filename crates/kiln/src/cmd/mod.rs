@@ -1,9 +1,12 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
 mod agent;
+mod deps;
 pub mod doctor;
 pub mod explain;
+mod history;
 mod init;
+mod report;
 mod run;
 mod stats;
 mod store;
@@ -21,6 +24,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Init(args) => init::init(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::History(args) => history::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Deps(crate::cli::DepsCommand::Diff(args)) => deps::diff(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Gc(args) => store::gc(&args),
         Command::Upload { items } => {

@@ -1,10 +1,12 @@
-//! `kiln run -- <command…>`: run a build with kiln as the wrapper and
-//! summarize it.
+//! `kiln run -- <command…>`: run a build with kiln as the wrapper, summarize
+//! it, add it to the history and, in GitHub Actions, to the step summary.
 
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-use kiln_config::vars;
+use kiln_config::{Config, vars};
+use kiln_history::RunContext;
 
 use crate::cli::RunArgs;
 use crate::error::hinted;
@@ -24,7 +26,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             None
         }
     };
-    let run_id = kiln_record::new_run_id(kiln_record::now_ms());
+    let started_ms = kiln_record::now_ms();
+    let run_id = kiln_record::new_run_id(started_ms);
     let mut agent = None;
     if let Some(cfg) = &cfg {
         let exe = std::env::current_exe().context("cannot locate the kiln executable")?;
@@ -49,35 +52,33 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             None => {}
         }
     }
+    let clock = Instant::now();
     let status = cmd.status().map_err(|e| {
         hinted(
             format!("cannot run `{}`: {e}", program.to_string_lossy()),
             "check that the command is installed and on `PATH`",
         )
     })?;
+    let wall_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     let code = status.code().unwrap_or(1);
     if let Some(cfg) = cfg {
-        let records = kiln_record::read_run(&cfg.dir, &run_id);
         let remote = agent.map(|a| {
-            super::agent::finish(a, &cfg, &run_id, records.as_deref().unwrap_or_default())
+            let records = kiln_record::read_run(&cfg.dir, &run_id).unwrap_or_default();
+            super::agent::finish(a, &cfg, &run_id, &records)
         });
-        if !args.quiet {
-            match records {
-                Ok(records) => {
-                    let summary = kiln_record::summarize(&records, 3);
-                    eprint!("{}", render::run_summary(&summary));
-                    if let Some(r) = &remote {
-                        eprint!("{}", render::remote_summary(r));
-                    }
-                    if summary.stats.misses > 0
-                        && let Ok(e) = super::explain::explain_run(&cfg, Some(&run_id), None)
-                    {
-                        eprint!("{}", render::run_root_causes(&e, 3));
-                    }
-                }
-                Err(e) => eprintln!("warning: kiln: cannot read the run's records: {e}"),
-            }
-        }
+        let context = RunContext {
+            started_ms,
+            wall_ms,
+            command: args
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            exit_code: code,
+            ..RunContext::default()
+        };
+        finish(&cfg, &run_id, context, remote.as_ref(), args.quiet);
         if let Err(e) = kiln_store::LocalStore::new(&cfg.dir).gc(cfg.cache_size) {
             eprintln!("warning: kiln: cache size check failed: {e}");
         }
@@ -85,4 +86,80 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))
+}
+
+/// After the command: the summary, the history entry and the step summary.
+/// Nothing here changes the exit code; problems are one warning line each.
+fn finish(
+    cfg: &Config,
+    run_id: &str,
+    mut context: RunContext,
+    remote: Option<&kiln_remote::agent::AgentReport>,
+    quiet: bool,
+) {
+    let records = match kiln_record::read_run(&cfg.dir, run_id) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("warning: kiln: cannot read the run's records: {e}");
+            return;
+        }
+    };
+    let summary = kiln_record::summarize(&records, 3);
+    let explanation = if summary.stats.misses > 0 {
+        super::explain::explain_run(cfg, Some(run_id), None).ok()
+    } else {
+        None
+    };
+    if !quiet {
+        eprint!("{}", render::run_summary(&summary));
+        if let Some(r) = remote {
+            eprint!("{}", render::remote_summary(r));
+        }
+        if let Some(e) = &explanation {
+            eprint!("{}", render::run_root_causes(e, 3));
+        }
+    }
+    if records.is_empty() {
+        // Nothing was compiled through kiln (not a cargo build): no history entry.
+        return;
+    }
+    (context.ci, context.git) = super::history::context_here();
+    let run =
+        match super::history::record_run(cfg, run_id, &context, &records, explanation.as_ref()) {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!(
+                    "warning: kiln: run not added to the history: {e} (hint: {})",
+                    e.hint()
+                );
+                return;
+            }
+        };
+    if let Some(path) = std::env::var_os(super::report::STEP_SUMMARY).filter(|p| !p.is_empty())
+        && let Err(e) = step_summary(cfg, &run, std::path::Path::new(&path))
+    {
+        eprintln!("warning: kiln: cannot write the step summary: {e}");
+    }
+}
+
+/// Appends the Markdown report of `run` to the GitHub step summary.
+fn step_summary(
+    cfg: &Config,
+    run: &kiln_history::RunSummary,
+    path: &std::path::Path,
+) -> Result<()> {
+    let history = super::history::open(cfg)?;
+    let runs = history.last(200)?;
+    let cwd = std::env::current_dir()?;
+    let budgets = kiln_history::budgets::load(&cwd)
+        .map(|l| l.budgets)
+        .unwrap_or_default();
+    let comparison = super::report::compare(run, &runs, &budgets);
+    let report = kiln_history::Report {
+        current: run,
+        history: &runs,
+        comparison: &comparison,
+    };
+    super::report::append_step_summary(path, &kiln_history::render_markdown(&report))?;
+    Ok(())
 }

@@ -83,7 +83,10 @@ impl Sandbox {
                 || k.starts_with("FIXTURE_")
                 || k.starts_with("CLIPPY")
                 || k.starts_with("AWS_")
-                || k.starts_with("SCCACHE_"))
+                || k.starts_with("SCCACHE_")
+                || k.starts_with("GITHUB_")
+                || k.starts_with("GITLAB")
+                || k.starts_with("CI_"))
                 && k != "CARGO_HOME"
             {
                 c.env_remove(&k);
@@ -117,10 +120,12 @@ impl Sandbox {
 
     /// `kiln <args>`.
     pub fn kiln(&self, args: &[&str]) -> Output {
-        self.command(kiln_bin(), self.root.path())
-            .args(args)
-            .output()
-            .unwrap()
+        self.kiln_in(self.root.path(), args)
+    }
+
+    /// `kiln <args>` in `cwd`.
+    pub fn kiln_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.command(kiln_bin(), cwd).args(args).output().unwrap()
     }
 
     /// Stats since the last call, then resets them.

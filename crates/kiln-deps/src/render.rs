@@ -1,0 +1,164 @@
+//! `kiln deps diff` output: text for a terminal, Markdown for a PR comment,
+//! JSON (version [`crate::DIFF_VERSION`]) for tools.
+
+use std::fmt::Write;
+
+use crate::diff::{DepsDiff, PackageId};
+use crate::estimate::Cost;
+
+/// `1m12s`, `3.4s`, `120ms`, with `~est` when estimated.
+pub fn cost(c: Cost) -> String {
+    let ms = c.ms;
+    let d = if ms >= 60_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    } else if ms >= 1000 {
+        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+    } else {
+        format!("{ms}ms")
+    };
+    if c.estimated { format!("{d} ~est") } else { d }
+}
+
+fn ids(v: &[PackageId]) -> String {
+    v.iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn headline(d: &DepsDiff) -> String {
+    format!(
+        "{} added, {} removed, {} upgraded; {} new direct {}",
+        d.added.len(),
+        d.removed.len(),
+        d.upgraded.len(),
+        d.new_direct.len(),
+        if d.new_direct.len() == 1 {
+            "dependency"
+        } else {
+            "dependencies"
+        }
+    )
+}
+
+/// Text for a terminal.
+pub fn render_text(d: &DepsDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "dependencies {} → {}: {}", d.base, d.head, headline(d));
+    for n in &d.new_direct {
+        let _ = writeln!(
+            out,
+            "  new direct dependency {} {}: pulls in {} new {}; compile cost {}",
+            n.name,
+            n.version,
+            n.pulls_in.len(),
+            if n.pulls_in.len() == 1 {
+                "crate"
+            } else {
+                "crates"
+            },
+            cost(n.cost)
+        );
+        if !n.pulls_in.is_empty() {
+            let _ = writeln!(out, "    {}", ids(&n.pulls_in));
+        }
+    }
+    if !d.added.is_empty() {
+        let _ = writeln!(
+            out,
+            "added ({} of compile): {}",
+            cost(d.added_cost),
+            ids(&d.added)
+        );
+    }
+    if !d.removed.is_empty() {
+        let _ = writeln!(out, "removed: {}", ids(&d.removed));
+    }
+    for u in &d.upgraded {
+        let _ = writeln!(out, "upgraded: {} {} → {}", u.name, u.from, u.to);
+    }
+    out
+}
+
+/// Markdown for a PR comment.
+pub fn render_markdown(d: &DepsDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Dependency changes\n");
+    let _ = writeln!(
+        out,
+        "`{}` → `{}`: {}.\n",
+        d.base.replace('`', "'"),
+        d.head.replace('`', "'"),
+        headline(d)
+    );
+    if !d.new_direct.is_empty() {
+        let _ = writeln!(
+            out,
+            "| new direct dependency | new crates pulled in | compile cost |"
+        );
+        let _ = writeln!(out, "| --- | ---: | ---: |");
+        for n in &d.new_direct {
+            let _ = writeln!(
+                out,
+                "| `{} {}` | {} | {} |",
+                n.name,
+                n.version,
+                n.pulls_in.len(),
+                cost(n.cost)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let list = |out: &mut String, title: &str, items: Vec<String>| {
+        if items.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "<details><summary>{title} ({})</summary>\n",
+            items.len()
+        );
+        for i in items {
+            let _ = writeln!(out, "- {i}");
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    };
+    list(
+        &mut out,
+        "Added",
+        d.added
+            .iter()
+            .map(|p| format!("`{} {}`", p.name, p.version))
+            .collect(),
+    );
+    list(
+        &mut out,
+        "Removed",
+        d.removed
+            .iter()
+            .map(|p| format!("`{} {}`", p.name, p.version))
+            .collect(),
+    );
+    list(
+        &mut out,
+        "Upgraded",
+        d.upgraded
+            .iter()
+            .map(|u| format!("`{}` {} → {}", u.name, u.from, u.to))
+            .collect(),
+    );
+    if d.new_direct.iter().any(|n| n.cost.estimated) {
+        let _ = writeln!(
+            out,
+            "Costs marked `~est` are estimates (from the size of the crate's sources, or a flat cost when they are not on this machine); the others were measured in earlier kiln builds.\n"
+        );
+    }
+    out
+}
+
+/// JSON, pretty-printed.
+pub fn render_json(d: &DepsDiff) -> String {
+    let mut s = serde_json::to_string_pretty(d).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,149 @@
+//! Where the two lockfiles come from: files, or `Cargo.lock` at git refs.
+//!
+//! An argument naming an existing file is read as a lockfile (a directory:
+//! its `Cargo.lock`); anything else is a git ref, read with `git show
+//! REF:<path>` for the workspace's `Cargo.lock`. Without BASE, the merge
+//! base of `HEAD` with the first of `main`, `master`, `origin/HEAD` that
+//! exists; without HEAD, the work tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A lockfile that cannot be found or read.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    /// What went wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+fn err(message: impl Into<String>, hint: impl Into<String>) -> SourceError {
+    SourceError {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Refs tried, in order, as the main branch.
+pub const MAIN_REFS: &[&str] = &["main", "master", "origin/HEAD"];
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+/// The nearest `Cargo.lock` at or above `cwd`.
+pub fn workspace_lock(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .map(|d| d.join("Cargo.lock"))
+        .find(|p| p.is_file())
+}
+
+/// A lockfile's text and a label for people.
+pub struct Loaded {
+    pub label: String,
+    pub text: String,
+}
+
+/// Reads BASE or HEAD as given on the command line (`None`: the default).
+pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, SourceError> {
+    if let Some(a) = arg {
+        let p = cwd.join(a);
+        let file = if p.is_dir() { p.join("Cargo.lock") } else { p };
+        if file.is_file() {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                err(
+                    format!("cannot read `{}`: {e}", file.display()),
+                    "check the path",
+                )
+            })?;
+            return Ok(Loaded {
+                label: a.to_owned(),
+                text,
+            });
+        }
+    }
+    let lock = workspace_lock(cwd).ok_or_else(|| {
+        err(
+            "no `Cargo.lock` in this directory or above",
+            "run inside a workspace, or pass two `Cargo.lock` paths",
+        )
+    })?;
+    let reference = match (arg, is_base) {
+        (Some(r), _) => r.to_owned(),
+        (None, false) => {
+            let text = std::fs::read_to_string(&lock).map_err(|e| {
+                err(
+                    format!("cannot read `{}`: {e}", lock.display()),
+                    "check the file",
+                )
+            })?;
+            return Ok(Loaded {
+                label: "work tree".into(),
+                text,
+            });
+        }
+        (None, true) => default_base(cwd)?,
+    };
+    let dir = lock.parent().unwrap_or(cwd);
+    let top = git(dir, &["rev-parse", "--show-toplevel"]).map_err(|e| {
+        err(
+            format!("`{reference}` is not a file, and this is not a git checkout: {e}"),
+            "pass paths to two `Cargo.lock` files, or run inside a git checkout",
+        )
+    })?;
+    let canonical = lock.canonicalize().unwrap_or(lock.clone());
+    let top = Path::new(top.trim())
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(top.trim()));
+    let rel = canonical
+        .strip_prefix(&top)
+        .map_or_else(|_| PathBuf::from("Cargo.lock"), Path::to_owned);
+    let spec = format!("{reference}:{}", rel.to_string_lossy());
+    let text = git(dir, &["show", &spec]).map_err(|e| {
+        err(
+            format!("cannot read `Cargo.lock` at `{reference}`: {e}"),
+            "pass a git ref that has the lockfile committed, or a path to a `Cargo.lock`",
+        )
+    })?;
+    Ok(Loaded {
+        label: reference,
+        text,
+    })
+}
+
+/// The merge base of `HEAD` with the main branch.
+fn default_base(cwd: &Path) -> Result<String, SourceError> {
+    for main in MAIN_REFS {
+        if git(
+            cwd,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{main}^{{commit}}"),
+            ],
+        )
+        .is_ok()
+            && let Ok(base) = git(cwd, &["merge-base", "HEAD", main])
+        {
+            let base = base.trim().to_owned();
+            return Ok(base);
+        }
+    }
+    Err(err(
+        "no base to compare with: none of `main`, `master`, `origin/HEAD` exists here",
+        "name the base: `kiln deps diff <git-ref>` or `kiln deps diff OLD.lock NEW.lock`",
+    ))
+}

@@ -1,0 +1,129 @@
+//! Where a run happened: git commit and branch, and the CI job.
+//!
+//! CI facts come from the variables the CI sets (`GITHUB_*`, GitLab's
+//! `CI_*`) through a lookup function, so tests pass maps; git facts from
+//! `git rev-parse` in the working directory. Nothing here fails: what cannot
+//! be found is `None`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::summary::{CiInfo, GitInfo};
+
+/// What a run summary needs besides the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunContext {
+    /// Unix time (ms) the run started.
+    pub started_ms: u64,
+    /// Wall-clock time of the wrapped command, ms.
+    pub wall_ms: u64,
+    /// The wrapped command.
+    pub command: String,
+    /// Its exit code.
+    pub exit_code: i32,
+    /// Git commit and branch.
+    pub git: GitInfo,
+    /// CI job.
+    pub ci: Option<CiInfo>,
+}
+
+/// The CI job described by the environment (`lookup` returns a variable's
+/// value), or `None` outside CI.
+pub fn ci_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Option<CiInfo> {
+    let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+    if get("GITHUB_ACTIONS").is_some() || get("GITHUB_RUN_ID").is_some() {
+        return Some(CiInfo {
+            provider: "github".into(),
+            // Pull requests: the source branch, not `123/merge`.
+            ref_name: get("GITHUB_HEAD_REF").or_else(|| get("GITHUB_REF_NAME")),
+            sha: get("GITHUB_SHA"),
+            run_id: get("GITHUB_RUN_ID"),
+            workflow: get("GITHUB_WORKFLOW"),
+            job: get("GITHUB_JOB"),
+        });
+    }
+    if get("GITLAB_CI").is_some() || get("CI_PIPELINE_ID").is_some() {
+        return Some(CiInfo {
+            provider: "gitlab".into(),
+            ref_name: get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+                .or_else(|| get("CI_COMMIT_REF_NAME")),
+            sha: get("CI_COMMIT_SHA"),
+            run_id: get("CI_PIPELINE_ID"),
+            workflow: get("CI_PROJECT_PATH"),
+            job: get("CI_JOB_NAME"),
+        });
+    }
+    // Partial GitHub-style context (a ref given by hand, other CI systems
+    // exporting the same names).
+    let ref_name = get("GITHUB_REF_NAME");
+    let sha = get("GITHUB_SHA");
+    (ref_name.is_some() || sha.is_some()).then(|| CiInfo {
+        provider: "github".into(),
+        ref_name,
+        sha,
+        ..CiInfo::default()
+    })
+}
+
+/// Commit and branch of the git checkout at `dir` (none outside git).
+pub fn git_info(dir: &Path) -> GitInfo {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    GitInfo {
+        commit: git(&["rev-parse", "HEAD"]),
+        branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn github_pull_request_uses_the_head_branch() {
+        let ci = ci_from_env(&env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REF_NAME", "12/merge"),
+            ("GITHUB_HEAD_REF", "feature"),
+            ("GITHUB_SHA", "abc"),
+            ("GITHUB_RUN_ID", "99"),
+            ("GITHUB_JOB", "build"),
+        ]))
+        .unwrap();
+        assert_eq!(ci.provider, "github");
+        assert_eq!(ci.ref_name.as_deref(), Some("feature"));
+        assert_eq!(ci.job.as_deref(), Some("build"));
+    }
+
+    #[test]
+    fn gitlab_and_nothing() {
+        let ci = ci_from_env(&env(&[
+            ("GITLAB_CI", "true"),
+            ("CI_COMMIT_REF_NAME", "main"),
+            ("CI_PIPELINE_ID", "7"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (ci.provider.as_str(), ci.ref_name.as_deref()),
+            ("gitlab", Some("main"))
+        );
+        assert!(ci_from_env(&env(&[])).is_none());
+    }
+}

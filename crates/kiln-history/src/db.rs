@@ -1,0 +1,440 @@
+//! The history database: `KILN_DIR/history.sqlite`.
+//!
+//! [`History::open`] applies the migrations and sets a busy timeout, so
+//! concurrent `kiln run`s wait for each other instead of failing. Every
+//! error says whether the file is corrupt, locked or from a newer kiln, with
+//! a hint; callers decide whether that fails a command (`kiln history`,
+//! `kiln report`) or becomes a warning (`kiln run`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+
+use crate::migrate::{MIGRATIONS, MigrateError, migrate};
+use crate::summary::{CauseSummary, CiInfo, GitInfo, RunSummary, SUMMARY_VERSION, UnitTiming};
+
+/// File name of the history database inside `KILN_DIR`.
+pub const FILE_NAME: &str = "history.sqlite";
+
+/// Runs kept; older ones are removed when a run is added.
+pub const KEEP_RUNS: usize = 1000;
+
+/// A problem with the history database.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// Not an SQLite database, or damaged.
+    #[error("the history database `{path}` is corrupt: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// Another process holds a lock longer than the busy timeout.
+    #[error("the history database `{path}` is locked: {source}")]
+    Locked {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// Written by a newer kiln.
+    #[error(
+        "the history database `{path}` has schema version {found}; this kiln knows up to {known}"
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    /// Anything else SQLite or the file system reported.
+    #[error("cannot use the history database `{path}`: {source}")]
+    Other {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+impl HistoryError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Corrupt { path, .. } => format!(
+                "move `{}` away or delete it; kiln starts a new history on the next `kiln run`",
+                path.display()
+            ),
+            Self::Locked { .. } => {
+                "another kiln process is writing the history; retry when it is done".into()
+            }
+            Self::Newer { .. } => "use the newer kiln, or point `KILN_DIR` elsewhere".into(),
+            Self::Other { path, .. } => {
+                format!("check that `{}` is readable and writable", path.display())
+            }
+        }
+    }
+
+    fn from_sqlite(path: &Path, source: rusqlite::Error) -> Self {
+        let path = path.to_owned();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                Self::Corrupt { path, source }
+            }
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                Self::Locked { path, source }
+            }
+            _ => Self::Other { path, source },
+        }
+    }
+}
+
+/// An open history.
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The database path for a store directory.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE_NAME)
+}
+
+impl History {
+    /// Opens (creating if needed) the history at `path`, waiting up to
+    /// `busy` for other writers.
+    pub fn open(path: &Path, busy: Duration) -> Result<Self, HistoryError> {
+        let err = |e| HistoryError::from_sqlite(path, e);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| HistoryError::Other {
+                path: path.to_owned(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(busy).map_err(err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(err)?;
+        migrate(&mut conn).map_err(|e| match e {
+            MigrateError::Newer { found } => HistoryError::Newer {
+                path: path.to_owned(),
+                found,
+                known: MIGRATIONS.len(),
+            },
+            MigrateError::Sqlite(e) => err(e),
+        })?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> HistoryError {
+        HistoryError::from_sqlite(&self.path, e)
+    }
+
+    /// Adds (or replaces) a run, and drops runs beyond [`KEEP_RUNS`].
+    pub fn insert(&mut self, s: &RunSummary) -> Result<(), HistoryError> {
+        let path = self.path.clone();
+        let err = |e| HistoryError::from_sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute("DELETE FROM runs WHERE id = ?1", [&s.id])
+            .map_err(err)?;
+        let ci = s.ci.clone().unwrap_or_default();
+        tx.execute(
+            "INSERT INTO runs (id, started_ms, wall_ms, command, exit_code, profile,
+                git_commit, git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
+                units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
+                compile_ms_saved, crates)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, ?20, ?21, ?22)",
+            params![
+                s.id,
+                to_i64(s.started_ms),
+                to_i64(s.wall_ms),
+                s.command,
+                s.exit_code,
+                s.profile,
+                s.git.commit,
+                s.git.branch,
+                s.ci.as_ref().map(|c| c.provider.clone()),
+                ci.ref_name,
+                ci.sha,
+                ci.run_id,
+                ci.workflow,
+                ci.job,
+                to_i64(s.units),
+                to_i64(s.hits),
+                to_i64(s.misses),
+                to_i64(s.not_cacheable),
+                to_i64(s.compile_errors),
+                to_i64(s.compile_ms_spent),
+                to_i64(s.compile_ms_saved),
+                to_i64(s.crates),
+            ],
+        )
+        .map_err(err)?;
+        {
+            let mut cause = tx
+                .prepare(
+                    "INSERT INTO root_causes (run_id, rank, unit, changes, misses, compile_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for (rank, c) in s.root_causes.iter().enumerate() {
+                let changes = serde_json::to_string(&c.changes).unwrap_or_default();
+                cause
+                    .execute(params![
+                        s.id,
+                        i64::try_from(rank).unwrap_or(i64::MAX),
+                        c.unit,
+                        changes,
+                        to_i64(c.misses),
+                        to_i64(c.compile_ms)
+                    ])
+                    .map_err(err)?;
+            }
+            let mut unit = tx
+                .prepare(
+                    "INSERT INTO units (run_id, unit, crate_name, package, outcome, compile_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for u in &s.unit_timings {
+                unit.execute(params![
+                    s.id,
+                    u.unit,
+                    u.crate_name,
+                    u.package,
+                    u.outcome,
+                    to_i64(u.compile_ms)
+                ])
+                .map_err(err)?;
+            }
+        }
+        prune(&tx, KEEP_RUNS).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Removes all but the newest `keep` runs.
+    pub fn prune(&mut self, keep: usize) -> Result<(), HistoryError> {
+        prune(&self.conn, keep).map_err(|e| self.err(e))
+    }
+
+    /// The latest `n` runs, oldest first.
+    pub fn last(&self, n: usize) -> Result<Vec<RunSummary>, HistoryError> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?1")
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([i64::try_from(n).unwrap_or(i64::MAX)], |r| r.get(0))
+                .and_then(Iterator::collect)
+                .map_err(|e| self.err(e))?
+        };
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids.iter().rev() {
+            if let Some(run) = self.get(id)? {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
+    }
+
+    /// One run by id.
+    pub fn get(&self, id: &str) -> Result<Option<RunSummary>, HistoryError> {
+        let run = self
+            .conn
+            .query_row(
+                "SELECT id, started_ms, wall_ms, command, exit_code, profile, git_commit,
+                    git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
+                    units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
+                    compile_ms_saved, crates
+                 FROM runs WHERE id = ?1",
+                [id],
+                |r| {
+                    let provider: Option<String> = r.get(8)?;
+                    Ok(RunSummary {
+                        version: SUMMARY_VERSION,
+                        id: r.get(0)?,
+                        started_ms: to_u64(r.get(1)?),
+                        wall_ms: to_u64(r.get(2)?),
+                        command: r.get(3)?,
+                        exit_code: r.get(4)?,
+                        profile: r.get(5)?,
+                        git: GitInfo {
+                            commit: r.get(6)?,
+                            branch: r.get(7)?,
+                        },
+                        ci: match provider {
+                            None => None,
+                            Some(provider) => Some(CiInfo {
+                                provider,
+                                ref_name: r.get(9)?,
+                                sha: r.get(10)?,
+                                run_id: r.get(11)?,
+                                workflow: r.get(12)?,
+                                job: r.get(13)?,
+                            }),
+                        },
+                        units: to_u64(r.get(14)?),
+                        hits: to_u64(r.get(15)?),
+                        misses: to_u64(r.get(16)?),
+                        not_cacheable: to_u64(r.get(17)?),
+                        compile_errors: to_u64(r.get(18)?),
+                        compile_ms_spent: to_u64(r.get(19)?),
+                        compile_ms_saved: to_u64(r.get(20)?),
+                        crates: to_u64(r.get(21)?),
+                        root_causes: Vec::new(),
+                        unit_timings: Vec::new(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some(mut run) = run else {
+            return Ok(None);
+        };
+        let mut causes = self
+            .conn
+            .prepare(
+                "SELECT unit, changes, misses, compile_ms FROM root_causes
+                 WHERE run_id = ?1 ORDER BY rank",
+            )
+            .map_err(|e| self.err(e))?;
+        run.root_causes = causes
+            .query_map([id], |r| {
+                let changes: String = r.get(1)?;
+                Ok(CauseSummary {
+                    unit: r.get(0)?,
+                    changes: serde_json::from_str(&changes).unwrap_or_default(),
+                    misses: to_u64(r.get(2)?),
+                    compile_ms: to_u64(r.get(3)?),
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        let mut units = self
+            .conn
+            .prepare(
+                "SELECT unit, crate_name, package, outcome, compile_ms FROM units
+                 WHERE run_id = ?1 ORDER BY compile_ms DESC, unit",
+            )
+            .map_err(|e| self.err(e))?;
+        run.unit_timings = units
+            .query_map([id], |r| {
+                Ok(UnitTiming {
+                    unit: r.get(0)?,
+                    crate_name: r.get(1)?,
+                    package: r.get(2)?,
+                    outcome: r.get(3)?,
+                    compile_ms: to_u64(r.get(4)?),
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        Ok(Some(run))
+    }
+}
+
+fn prune(conn: &Connection, keep: usize) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM runs WHERE id NOT IN
+            (SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?1)",
+        [i64::try_from(keep).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample;
+
+    #[test]
+    fn insert_and_read_back() {
+        let d = tempfile::tempdir().unwrap();
+        let path = path_in(d.path());
+        let mut h = History::open(&path, Duration::from_secs(1)).unwrap();
+        let mut a = sample("a", 1, 0, 1000, "main");
+        a.root_causes.push(CauseSummary {
+            unit: "x v1 (lib)".into(),
+            changes: vec!["env `SHA` changed".into()],
+            misses: 3,
+            compile_ms: 40,
+        });
+        h.insert(&a).unwrap();
+        h.insert(&sample("b", 2, 9, 500, "main")).unwrap();
+        drop(h);
+        let h = History::open(&path, Duration::from_secs(1)).unwrap();
+        let runs = h.last(10).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0], a, "oldest first, everything kept");
+        assert_eq!(h.last(1).unwrap()[0].id, "b");
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_runs_and_their_rows() {
+        let d = tempfile::tempdir().unwrap();
+        let mut h = History::open(&path_in(d.path()), Duration::from_secs(1)).unwrap();
+        for i in 0..4 {
+            h.insert(&sample(&format!("r{i}"), i, 5, 100, "main"))
+                .unwrap();
+        }
+        h.prune(2).unwrap();
+        let ids: Vec<String> = h.last(10).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["r2", "r3"]);
+        let units: i64 = h
+            .conn
+            .query_row("SELECT COUNT(*) FROM units", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(units, 4, "unit rows of pruned runs go with them");
+    }
+
+    #[test]
+    fn garbage_is_reported_as_corrupt() {
+        let d = tempfile::tempdir().unwrap();
+        let path = path_in(d.path());
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let e = History::open(&path, Duration::from_millis(100))
+            .err()
+            .unwrap();
+        assert!(matches!(e, HistoryError::Corrupt { .. }), "{e}");
+        assert!(e.hint().contains("delete"));
+    }
+
+    #[test]
+    fn a_held_lock_is_reported_as_locked_after_the_timeout() {
+        let d = tempfile::tempdir().unwrap();
+        let path = path_in(d.path());
+        drop(History::open(&path, Duration::from_secs(1)).unwrap());
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+        let mut h = History::open(&path, Duration::from_millis(50));
+        if let Ok(open) = &mut h {
+            // Opening may succeed from a cached schema; writing cannot.
+            let e = open.insert(&sample("x", 1, 1, 1, "main")).unwrap_err();
+            assert!(matches!(e, HistoryError::Locked { .. }), "{e}");
+        } else {
+            let e = h.err().unwrap();
+            assert!(matches!(e, HistoryError::Locked { .. }), "{e}");
+            assert!(e.hint().contains("another kiln process"));
+        }
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let path = path_in(d.path());
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        let e = History::open(&path, Duration::from_millis(100))
+            .err()
+            .unwrap();
+        assert!(matches!(e, HistoryError::Newer { found: 99, .. }), "{e}");
+    }
+}

@@ -1,0 +1,343 @@
+//! Baselines and regressions: is this run worse than usual?
+//!
+//! The baseline is the median of the latest runs (default 10) before the
+//! current one on the main branch (`main` or `master`, from CI or git); when
+//! no earlier run has that branch, all earlier runs. A run regresses when it
+//! crosses a [`Budgets`] threshold against the baseline (hit rate, wall time,
+//! compile time, new crates), or shows a root cause of misses that no
+//! baseline run had. Time increases smaller than [`TIME_NOISE_MS`] are noise
+//! and never regress.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::budgets::Budgets;
+use crate::summary::{CauseSummary, RunSummary};
+
+/// Branch names whose runs make the baseline.
+pub const MAIN_BRANCHES: &[&str] = &["main", "master"];
+
+/// Runs in a baseline by default.
+pub const DEFAULT_WINDOW: usize = 10;
+
+/// Wall or compile time increases below this many ms are never regressions.
+pub const TIME_NOISE_MS: u64 = 1000;
+
+/// The usual run: medians over the baseline runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Baseline {
+    /// Ids of the runs, oldest first.
+    pub runs: Vec<String>,
+    /// The branch they were taken from (`None`: all branches).
+    pub branch: Option<String>,
+    /// Median wall time, ms.
+    pub wall_ms: u64,
+    /// Median compile time spent, ms.
+    pub compile_ms_spent: u64,
+    /// Median hit rate, 0..1.
+    pub hit_rate: Option<f64>,
+    /// Median count of crates compiled.
+    pub crates: u64,
+    /// Every crate any baseline run compiled.
+    #[serde(skip)]
+    pub crate_names: BTreeSet<String>,
+    /// Every root cause any baseline run had.
+    #[serde(skip)]
+    pub causes: BTreeSet<String>,
+}
+
+/// The baseline for `current` from `history` (any order; `current` itself
+/// and later runs are skipped), at most `window` runs.
+pub fn baseline(current: &RunSummary, history: &[RunSummary], window: usize) -> Option<Baseline> {
+    let mut earlier: Vec<&RunSummary> = history
+        .iter()
+        .filter(|r| r.id != current.id && r.started_ms <= current.started_ms)
+        .collect();
+    earlier.sort_by(|a, b| a.started_ms.cmp(&b.started_ms).then(a.id.cmp(&b.id)));
+    let on_main: Vec<&RunSummary> = earlier
+        .iter()
+        .copied()
+        .filter(|r| r.branch().is_some_and(|b| MAIN_BRANCHES.contains(&b)))
+        .collect();
+    let (runs, branch) = if on_main.is_empty() {
+        (earlier, None)
+    } else {
+        let b = on_main.last().and_then(|r| r.branch()).map(str::to_owned);
+        (on_main, b)
+    };
+    let runs: Vec<&RunSummary> = runs.into_iter().rev().take(window.max(1)).rev().collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let median_u64 = |f: &dyn Fn(&RunSummary) -> u64| {
+        let mut v: Vec<u64> = runs.iter().map(|r| f(r)).collect();
+        v.sort_unstable();
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            u64::midpoint(v[n / 2 - 1], v[n / 2])
+        }
+    };
+    let mut rates: Vec<f64> = runs.iter().filter_map(|r| r.hit_rate()).collect();
+    rates.sort_by(f64::total_cmp);
+    let hit_rate = match rates.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(rates[n / 2]),
+        n => Some(f64::midpoint(rates[n / 2 - 1], rates[n / 2])),
+    };
+    Some(Baseline {
+        runs: runs.iter().map(|r| r.id.clone()).collect(),
+        branch,
+        wall_ms: median_u64(&|r| r.wall_ms),
+        compile_ms_spent: median_u64(&|r| r.compile_ms_spent),
+        hit_rate,
+        crates: median_u64(&|r| r.crates),
+        crate_names: runs.iter().flat_map(|r| r.crate_names()).collect(),
+        causes: runs
+            .iter()
+            .flat_map(|r| r.root_causes.iter().map(CauseSummary::describe))
+            .collect(),
+    })
+}
+
+/// One way a run is worse than its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Regression {
+    /// `hit_rate`, `hit_rate_drop`, `wall_time`, `compile_time`,
+    /// `new_dependencies`, `new_root_cause`.
+    pub kind: &'static str,
+    /// One line for people.
+    pub message: String,
+    /// A budget was crossed: `--fail-on-regression` fails on it.
+    pub budget: bool,
+}
+
+/// A run against its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The baseline (`None`: no earlier run).
+    pub baseline: Option<Baseline>,
+    /// Regressions, budget crossings first.
+    pub regressions: Vec<Regression>,
+    /// Crates this run compiled that no baseline run did.
+    pub new_crates: Vec<String>,
+    /// Root causes no baseline run had (first builds excluded).
+    pub new_root_causes: Vec<CauseSummary>,
+}
+
+impl Comparison {
+    /// Whether a budget was crossed.
+    pub fn over_budget(&self) -> bool {
+        self.regressions.iter().any(|r| r.budget)
+    }
+}
+
+fn percent(f: f64) -> String {
+    format!("{:.1}%", f * 100.0)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn increase(now: u64, base: u64) -> Option<f64> {
+    (now >= base + TIME_NOISE_MS).then(|| {
+        if base == 0 {
+            f64::INFINITY
+        } else {
+            (now - base) as f64 / base as f64
+        }
+    })
+}
+
+fn fmt_increase(f: f64) -> String {
+    if f.is_infinite() {
+        "from nothing".to_owned()
+    } else {
+        format!("+{:.0}%", f * 100.0)
+    }
+}
+
+/// Compares `current` with its baseline under `budgets`.
+pub fn compare(current: &RunSummary, baseline: Option<Baseline>, budgets: &Budgets) -> Comparison {
+    let mut regressions = Vec::new();
+    let rate = current.hit_rate();
+    if let (Some(min), Some(r)) = (budgets.min_hit_rate, rate)
+        && r < min
+    {
+        regressions.push(Regression {
+            kind: "hit_rate",
+            message: format!(
+                "hit rate {} is below the budget of {}",
+                percent(r),
+                percent(min)
+            ),
+            budget: true,
+        });
+    }
+    let mut new_crates = Vec::new();
+    let mut new_root_causes = Vec::new();
+    if let Some(b) = &baseline {
+        if let (Some(max), Some(r), Some(br)) = (budgets.max_hit_rate_drop, rate, b.hit_rate)
+            && br - r > max
+        {
+            regressions.push(Regression {
+                kind: "hit_rate_drop",
+                message: format!(
+                    "hit rate fell to {} from {} (more than {} points)",
+                    percent(r),
+                    percent(br),
+                    (max * 100.0).round()
+                ),
+                budget: true,
+            });
+        }
+        if let (Some(max), Some(up)) = (
+            budgets.max_wall_time_increase,
+            increase(current.wall_ms, b.wall_ms),
+        ) && up > max
+        {
+            regressions.push(Regression {
+                kind: "wall_time",
+                message: format!(
+                    "wall time {} ({} → {}; budget +{:.0}%)",
+                    fmt_increase(up),
+                    crate::report::duration_ms(b.wall_ms),
+                    crate::report::duration_ms(current.wall_ms),
+                    max * 100.0
+                ),
+                budget: true,
+            });
+        }
+        if let (Some(max), Some(up)) = (
+            budgets.max_compile_time_increase,
+            increase(current.compile_ms_spent, b.compile_ms_spent),
+        ) && up > max
+        {
+            regressions.push(Regression {
+                kind: "compile_time",
+                message: format!(
+                    "compile time {} ({} → {}; budget +{:.0}%)",
+                    fmt_increase(up),
+                    crate::report::duration_ms(b.compile_ms_spent),
+                    crate::report::duration_ms(current.compile_ms_spent),
+                    max * 100.0
+                ),
+                budget: true,
+            });
+        }
+        new_crates = current
+            .crate_names()
+            .difference(&b.crate_names)
+            .cloned()
+            .collect();
+        if !new_crates.is_empty() {
+            let over = budgets
+                .max_new_dependencies
+                .is_some_and(|max| new_crates.len() as u64 > max);
+            let budget_note = budgets
+                .max_new_dependencies
+                .map(|m| format!(" (budget {m})"))
+                .unwrap_or_default();
+            regressions.push(Regression {
+                kind: "new_dependencies",
+                message: format!(
+                    "{} new {}{budget_note}: {}",
+                    new_crates.len(),
+                    if new_crates.len() == 1 {
+                        "crate"
+                    } else {
+                        "crates"
+                    },
+                    new_crates
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                budget: over,
+            });
+        }
+        new_root_causes = current
+            .root_causes
+            .iter()
+            .filter(|c| !c.is_first_build() && !b.causes.contains(&c.describe()))
+            .cloned()
+            .collect();
+        for c in &new_root_causes {
+            regressions.push(Regression {
+                kind: "new_root_cause",
+                message: format!(
+                    "new root cause: {} → {} {}",
+                    c.describe(),
+                    c.misses,
+                    if c.misses == 1 { "miss" } else { "misses" }
+                ),
+                budget: false,
+            });
+        }
+    }
+    regressions.sort_by_key(|r| !r.budget);
+    Comparison {
+        baseline,
+        regressions,
+        new_crates,
+        new_root_causes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::sample;
+
+    #[test]
+    fn baseline_prefers_main_and_takes_medians() {
+        let history = vec![
+            sample("a", 1, 10, 1000, "main"),
+            sample("b", 2, 8, 3000, "main"),
+            sample("c", 3, 0, 90_000, "feature"),
+            sample("d", 4, 9, 2000, "main"),
+        ];
+        let cur = sample("e", 5, 2, 9000, "feature");
+        let b = baseline(&cur, &history, 10).unwrap();
+        assert_eq!(b.runs, ["a", "b", "d"]);
+        assert_eq!(b.wall_ms, 2000);
+        assert_eq!(b.hit_rate, Some(0.9));
+        let b2 = baseline(&cur, &history, 2).unwrap();
+        assert_eq!(b2.runs, ["b", "d"]);
+    }
+
+    #[test]
+    fn no_branch_info_uses_every_run() {
+        let mut a = sample("a", 1, 10, 1000, "x");
+        a.git.branch = None;
+        let cur = sample("b", 2, 10, 1000, "y");
+        let b = baseline(&cur, &[a], 10).unwrap();
+        assert_eq!((b.runs.len(), b.branch.as_deref()), (1, None));
+        assert!(baseline(&cur, &[], 10).is_none());
+    }
+
+    #[test]
+    fn regressions_follow_budgets() {
+        let history = vec![sample("a", 1, 10, 10_000, "main")];
+        let mut cur = sample("b", 2, 5, 20_000, "main");
+        cur.root_causes.push(CauseSummary {
+            unit: "shared v0.1.0 (lib)".into(),
+            changes: vec!["env `GIT_SHA` changed".into()],
+            misses: 4,
+            compile_ms: 100,
+        });
+        let c = compare(&cur, baseline(&cur, &history, 10), &Budgets::default());
+        let kinds: Vec<&str> = c.regressions.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["hit_rate_drop", "wall_time", "new_root_cause"]);
+        assert!(c.over_budget());
+        let lenient = Budgets {
+            max_hit_rate_drop: Some(0.9),
+            max_wall_time_increase: Some(5.0),
+            ..Budgets::default()
+        };
+        let c = compare(&cur, baseline(&cur, &history, 10), &lenient);
+        assert!(!c.over_budget(), "{c:?}");
+        assert_eq!(c.new_root_causes.len(), 1);
+    }
+}

@@ -1,0 +1,110 @@
+//! `kiln history`, and the history entry every `kiln run` adds.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use kiln_config::Config;
+use kiln_history::{History, HistoryError, RunContext, RunSummary};
+use kiln_record::explain::Explanation;
+use kiln_types::UnitRecord;
+
+use crate::cli::HistoryArgs;
+use crate::error::hinted;
+use crate::render::duration_ms;
+
+/// How long commands wait for another process writing the history.
+const BUSY: Duration = Duration::from_secs(5);
+
+/// The history error with its hint, for commands.
+pub fn hinted_history(e: &HistoryError) -> anyhow::Error {
+    hinted(e.to_string(), e.hint())
+}
+
+/// Opens the history of the store.
+pub fn open(cfg: &Config) -> Result<History> {
+    History::open(&kiln_history::db::path_in(&cfg.dir), BUSY).map_err(|e| hinted_history(&e))
+}
+
+/// Summarizes a finished run and adds it to the history.
+pub fn record_run(
+    cfg: &Config,
+    run_id: &str,
+    context: &RunContext,
+    records: &[UnitRecord],
+    explanation: Option<&Explanation>,
+) -> Result<RunSummary, HistoryError> {
+    let summary = RunSummary::build(run_id, context, records, explanation);
+    let mut history = History::open(&kiln_history::db::path_in(&cfg.dir), BUSY)?;
+    history.insert(&summary)?;
+    Ok(summary)
+}
+
+/// The CI job and git checkout of this process.
+pub fn context_here() -> (
+    Option<kiln_history::summary::CiInfo>,
+    kiln_history::summary::GitInfo,
+) {
+    let ci = kiln_history::ci_from_env(&|k| std::env::var(k).ok());
+    let git = std::env::current_dir()
+        .map(|d| kiln_history::git_info(&d))
+        .unwrap_or_default();
+    (ci, git)
+}
+
+pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
+    let cfg = super::config()?;
+    let history = open(&cfg)?;
+    let runs = history.last(args.last).map_err(|e| hinted_history(&e))?;
+    if args.json {
+        let docs: Vec<serde_json::Value> = runs
+            .iter()
+            .filter_map(|r| serde_json::from_slice(&kiln_history::summary_json(r)).ok())
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", table(&runs));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC).
+fn when(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!(
+        "{} {:02}:{:02}",
+        kiln_record::utc_date(ms),
+        (secs / 3600) % 24,
+        (secs / 60) % 60
+    )
+}
+
+fn table(runs: &[RunSummary]) -> String {
+    let mut out = String::new();
+    if runs.is_empty() {
+        out.push_str("no runs in the history yet: build with `kiln run -- cargo build`\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<24} {:<16} {:<12} {:<9} {:>7} {:>6} {:>8} {:>8} {:>7}",
+        "run", "started (UTC)", "branch", "commit", "wall", "units", "hit rate", "saved", "crates"
+    );
+    for r in runs {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<16} {:<12} {:<9} {:>7} {:>6} {:>8} {:>8} {:>7}",
+            r.id,
+            when(r.started_ms),
+            r.branch().unwrap_or("-"),
+            r.commit().map_or("-", |c| &c[..c.len().min(9)]),
+            duration_ms(r.wall_ms),
+            r.units,
+            kiln_history::report::rate(r.hit_rate()),
+            duration_ms(r.compile_ms_saved),
+            r.crates
+        );
+    }
+    out
+}
