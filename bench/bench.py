@@ -8,12 +8,17 @@ One run measures, per workload and on this machine:
           the same dir after `cargo clean`, warm build from a copy in another
           directory, and warm build from another directory with another
           CARGO_HOME; hits/misses/not-cacheable from each tool's own stats
-and prints a Markdown table with ratios, writing Markdown and JSON (machine,
-versions, date) to bench/results/.
+and, with --remote (an S3-compatible server, s3s-fs, started on 127.0.0.1
+for each tool), for kiln and sccache: a cold build that fills the bucket,
+kiln's warm build from a full local dir, and warm builds with an empty local
+dir and the full bucket (kiln with and without prefetch; requests per unit
+from kiln's agent). It prints a Markdown table with ratios, writing Markdown
+and JSON (machine, versions, date) to bench/results/.
 
 Usage:
   python3 bench/bench.py [--workload small|seed|all] [--reps N] [--cold-reps N]
                          [--tools kiln,sccache,kache] [--out DIR] [--kiln PATH]
+                         [--remote] [--remote-only]
 
 Pinned versions of sccache and kache are installed from the crates registry
 into bench/work/tools on first use. Nothing here asserts times: this reports.
@@ -83,7 +88,7 @@ def base_env():
     return env
 
 
-def install(name, version):
+def install(name, version, features=None):
     exe = TOOLS_ROOT / "bin" / name
     if exe.exists():
         v = subprocess.run([str(exe), "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
@@ -91,6 +96,8 @@ def install(name, version):
             return exe
     log(f"installing {name} {version} (cargo install --locked)")
     cmd = ["cargo", "install", "--version", version, "--root", str(TOOLS_ROOT), name]
+    if features:
+        cmd += ["--features", features]
     if subprocess.run(cmd[:2] + ["--locked"] + cmd[2:], env=base_env()).returncode != 0:
         # A published lockfile can pin a version the registry no longer
         # serves; resolve again within the same semver ranges.
@@ -251,6 +258,114 @@ class Kache(Tool):
                        stderr=subprocess.DEVNULL)
 
 
+S3S_VERSION = "0.14.1"
+S3_KEYS = ("bench-access", "bench-secret-key")
+
+
+def s3s_fs():
+    """The S3-compatible server, from KILN_TEST_S3S_FS or installed once."""
+    if os.environ.get("KILN_TEST_S3S_FS"):
+        return Path(os.environ["KILN_TEST_S3S_FS"])
+    return install("s3s-fs", S3S_VERSION, features="binary")
+
+
+class S3Server:
+    """s3s-fs over a directory, on a free port of 127.0.0.1."""
+
+    def __init__(self, exe, root, bucket="bench"):
+        import socket
+        if root.exists():
+            shutil.rmtree(root)
+        (root / bucket).mkdir(parents=True)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.bucket = bucket
+        self.proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--access-key", S3_KEYS[0], "--secret-key", S3_KEYS[1], str(root)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("s3s-fs did not start")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def aws_env(self, env):
+        env = dict(env)
+        env.update({"AWS_ACCESS_KEY_ID": S3_KEYS[0], "AWS_SECRET_ACCESS_KEY": S3_KEYS[1],
+                    "AWS_REGION": "us-east-1"})
+        return env
+
+
+def bench_remote(name, spec, a, build, env, tool_name, exe, wdir):
+    """Remote phases of one tool against its own fresh bucket."""
+    server = S3Server(s3s_fs(), wdir / f"s3-{tool_name}")
+    out = {"times_s": {}, "stats": {}}
+    try:
+        senv = server.aws_env(env)
+        if tool_name == "kiln":
+            senv.update({"KILN_REMOTE": f"s3://{server.bucket}/kiln",
+                         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.port}"})
+            cmd = [str(exe), "run", "--"] + build
+
+            def kiln_phase(label, local, extra=None):
+                penv = dict(senv, KILN_DIR=str(local), **(extra or {}))
+                run(["cargo", "clean"], a, penv)
+                t, _ = run(cmd, a, penv)
+                out["times_s"][label] = t
+                reports = sorted(Path(local, "records").glob("*.remote.json"), key=lambda p: p.stat().st_mtime)
+                report = json.loads(reports[-1].read_text()) if reports else {}
+                stats = json.loads(subprocess.run([str(exe), "stats", "--json", "--zero"], env=penv,
+                                                  stdout=subprocess.PIPE, text=True, check=True).stdout)
+                requests = report.get("requests", 0)
+                n = stats["hits"] + stats["misses"] + stats["not_cacheable_total"]
+                out["stats"][label] = {
+                    "hits": stats["hits"], "misses": stats["misses"], "not_cacheable": stats["not_cacheable_total"],
+                    "remote_hits": stats["remote"]["hits"], "requests": requests,
+                    "requests_per_unit": round(requests / n, 2) if n else None,
+                    "prefetched": report.get("prefetched_entries"), "bytes_down": report.get("bytes_down"),
+                    "bytes_up": report.get("bytes_up"),
+                }
+                log(f"kiln {label} {t:.1f}s {out['stats'][label]}")
+
+            local = wdir / "remote-kiln-local"
+            shutil.rmtree(local, ignore_errors=True)
+            kiln_phase("remote_cold", local)
+            kiln_phase("local_warm", local)
+            for i, (label, extra) in enumerate([("remote_warm_prefetch", None),
+                                                ("remote_warm_no_prefetch", {"KILN_PREFETCH": "0"})]):
+                fresh = wdir / f"remote-kiln-fresh-{i}"
+                shutil.rmtree(fresh, ignore_errors=True)
+                kiln_phase(label, fresh, extra)
+                shutil.rmtree(fresh, ignore_errors=True)
+        else:
+            tool = Sccache(exe, wdir / "remote-sccache-local")
+            senv.update({"SCCACHE_BUCKET": server.bucket, "SCCACHE_ENDPOINT": f"127.0.0.1:{server.port}",
+                         "SCCACHE_S3_USE_SSL": "false", "SCCACHE_REGION": "us-east-1",
+                         "SCCACHE_S3_KEY_PREFIX": "sccache"})
+            for label in ("remote_cold", "remote_warm"):
+                tool.stop(senv)
+                shutil.rmtree(tool.cache_dir, ignore_errors=True)
+                penv = tool.env(senv)
+                run(["cargo", "clean"], a, penv)
+                tool.reset_stats(senv)
+                t, _ = run(build, a, penv)
+                out["times_s"][label] = t
+                out["stats"][label] = tool.stats(senv)
+                log(f"sccache {label} {t:.1f}s {out['stats'][label]}")
+            tool.stop(senv)
+    finally:
+        server.stop()
+    return out
+
+
 def crate_source(name, version):
     """The published source of a crate (fetched through a throwaway manifest)."""
     home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
@@ -289,7 +404,7 @@ def fresh_cargo_home(dest):
     return dest
 
 
-def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed):
+def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remote=False, remote_only=False):
     log(f"workload {name}")
     wdir = WORK / name
     env = base_env()
@@ -300,6 +415,13 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed):
     run(["cargo", "fetch", "--locked"], a, env)
     build = ["cargo"] + spec["build"]
     result = {"workload": name, "build": " ".join(build), "plain": {}, "tools": {}}
+
+    if remote_only:
+        for tool_name in tools:
+            if tool_name in ("kiln", "sccache"):
+                exe = kiln_exe if tool_name == "kiln" else installed[tool_name]
+                result["tools"][tool_name] = {"remote": bench_remote(name, spec, a, build, env, tool_name, exe, wdir)}
+        return result
 
     # Plain cargo: cold, no-op, restore floor.
     colds = []
@@ -358,6 +480,8 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed):
         stats["cache_bytes"] = du(cache)
         tool.stop(env)
         result["tools"][tool_name] = {"version": tool.version(), "times_s": phases, "stats": stats}
+        if remote and tool_name in ("kiln", "sccache"):
+            result["tools"][tool_name]["remote"] = bench_remote(name, spec, a, build, env, tool_name, exe, wdir)
     return result
 
 
@@ -376,7 +500,39 @@ def hit_rate(st):
     return round(100.0 * st["hits"] / total, 1) if total else None
 
 
+def summarize_remote(r):
+    """The remote phases: kiln and sccache against a local S3 server."""
+    rows = {n: t["remote"] for n, t in r["tools"].items() if t.get("remote")}
+    if not rows:
+        return ""
+    lines = ["", "Remote store (s3s-fs on 127.0.0.1, empty local dir, full bucket):", "",
+             "| tool | cold, fills bucket | warm, full local dir | warm from bucket, prefetch | warm from bucket, no prefetch | hits (prefetch) | requests/unit (prefetch / none) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    ratios = {}
+    for name, rr in rows.items():
+        ts, st = rr["times_s"], rr["stats"]
+        f = lambda k: f"{ts[k]:.2f}s" if k in ts else "-"
+        warm_key = "remote_warm_prefetch" if name == "kiln" else "remote_warm"
+        w = st.get(warm_key, {})
+        n = st.get("remote_warm_no_prefetch", {})
+        lines.append(f"| {name} | {f('remote_cold')} | {f('local_warm')} | {f(warm_key)} | "
+                     f"{f('remote_warm_no_prefetch')} | {w.get('hits')}/{(w.get('hits') or 0) + (w.get('misses') or 0) + (w.get('not_cacheable') or 0)} | "
+                     f"{w.get('requests_per_unit', '-')} / {n.get('requests_per_unit', '-')} |")
+        if name == "kiln":
+            ratios["kiln_remote_warm_over_local_warm"] = ratio(ts.get("remote_warm_prefetch"), ts.get("local_warm"))
+            ratios["kiln_remote_warm_no_prefetch_over_local_warm"] = ratio(ts.get("remote_warm_no_prefetch"),
+                                                                         ts.get("local_warm"))
+    if "kiln" in rows and "sccache" in rows:
+        ratios["kiln_remote_warm_over_sccache_remote_warm"] = ratio(rows["kiln"]["times_s"].get("remote_warm_prefetch"),
+                                                                    rows["sccache"]["times_s"].get("remote_warm"))
+    lines += [""] + [f"- {k}: {v}" for k, v in ratios.items()]
+    r.setdefault("ratios", {})["remote"] = ratios
+    return "\n".join(lines) + "\n"
+
+
 def summarize(r):
+    if not r.get("plain"):
+        return f"### {r['workload']}: `{r['build']}`\n" + summarize_remote(r)
     plain_cold = med(r["plain"]["cold_s"])
     floor = r["plain"]["floor_s"]
     lines = [f"### {r['workload']}: `{r['build']}`", "",
@@ -413,7 +569,7 @@ def summarize(r):
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(str(ratios[t].get(key, "-")) for t in ratios) + " |")
     r["ratios"] = ratios
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + summarize_remote(r)
 
 
 def main():
@@ -424,6 +580,8 @@ def main():
     ap.add_argument("--tools", default="kiln,sccache,kache")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--kiln", help="use this kiln binary instead of building target/release/kiln")
+    ap.add_argument("--remote", action="store_true", help="also measure kiln and sccache against a local S3 server")
+    ap.add_argument("--remote-only", action="store_true", help="measure only the remote phases")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     installed = {}
@@ -439,7 +597,8 @@ def main():
               f"{subprocess.run(['rustc', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}; "
               f"cold builds x{args.cold_reps}, warm phases x{args.reps}.", ""]
     for n in names:
-        r = bench_workload(n, WORKLOADS[n], tools, args.reps, args.cold_reps, kiln_exe, installed)
+        r = bench_workload(n, WORKLOADS[n], tools, args.reps, args.cold_reps, kiln_exe, installed,
+                           remote=args.remote or args.remote_only, remote_only=args.remote_only)
         report.append(summarize(r))
         results.append(r)
     text = "\n".join(report)
@@ -452,10 +611,10 @@ def main():
             "versions": {n: None for n in tools}, "reps": args.reps, "results": results}
     for r in results:
         for n, t in r["tools"].items():
-            meta["versions"][n] = t["version"]
+            meta["versions"][n] = t.get("version")
     (out / f"{stamp}.json").write_text(json.dumps(meta, indent=2))
     (out / f"{stamp}.md").write_text(text)
-    (out / "latest.md").write_text(text)
+    (out / ("latest-remote.md" if args.remote_only else "latest.md")).write_text(text)
     log(f"wrote {out / (stamp + '.md')}")
 
 

@@ -17,6 +17,7 @@
 //!   store directly otherwise.
 //! - [`index`]: the keys a run used, fetched ahead by the next run.
 //! - [`gc`]: expiry for stores without lifecycle rules.
+//! - [`shared`]: run records, summaries and branch pointers beside the cache.
 //!
 //! Invariant: no remote failure fails a build. Every error becomes a miss
 //! (or a skipped upload), is counted, and at most one warning per build
@@ -31,6 +32,7 @@ pub mod gc;
 pub mod index;
 pub mod local;
 pub mod object;
+pub mod shared;
 pub mod tier;
 
 pub use client::Remote;

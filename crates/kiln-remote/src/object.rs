@@ -7,6 +7,8 @@
 //! keys/ab/<key>.json         key components of entries, for `kiln explain`
 //! index/<scope>.json         keys a run used, for the next run's prefetch
 //! runs/<id>.jsonl            unit records of a run, for `kiln explain`
+//! history/<id>.json          run summaries, for `kiln history --remote`
+//! branches/<branch>.json     the latest run of a branch
 //! ```
 
 use kiln_key::Digest;
@@ -64,4 +66,12 @@ pub fn run_name(run: &str) -> String {
 }
 
 /// Top-level directories kiln writes, for `gc`.
-pub const DIRS: &[&str] = &["entries/", "manifests/", "keys/", "index/", "runs/"];
+pub const DIRS: &[&str] = &[
+    "entries/",
+    "manifests/",
+    "keys/",
+    "index/",
+    "runs/",
+    "history/",
+    "branches/",
+];

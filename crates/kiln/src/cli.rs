@@ -123,7 +123,9 @@ pub struct StatsArgs {
 pub struct ExplainArgs {
     /// Run to explain (default: the latest).
     pub run: Option<String>,
-    /// Compare with this run instead of the latest earlier build of each unit.
+    /// Compare with this run instead of the latest earlier build of each
+    /// unit; `latest-<branch>` (e.g. `latest-main`) is the branch's last run
+    /// stored beside the remote cache, fetched when needed.
     #[arg(long, value_name = "RUN")]
     pub against: Option<String>,
     /// Print the explanation as JSON.
@@ -149,6 +151,10 @@ pub struct HistoryArgs {
     /// Print the run summaries as JSON (format documented in docs/monitoring.md).
     #[arg(long)]
     pub json: bool,
+    /// List the team's runs stored beside the remote cache (`KILN_REMOTE`)
+    /// instead of this machine's.
+    #[arg(long)]
+    pub remote: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -101,6 +101,47 @@ pub fn openmetrics(s: &Stats) -> String {
         Some("bytes"),
         &s.bytes_written.to_string(),
     );
+    let r = &s.remote;
+    for (name, help, unit, value) in [
+        (
+            "kiln_remote_hits",
+            "Hits whose entry came from the remote store.",
+            None,
+            r.hits,
+        ),
+        (
+            "kiln_remote_misses",
+            "Cacheable calls the remote store could not answer.",
+            None,
+            r.misses,
+        ),
+        (
+            "kiln_remote_errors",
+            "Failed remote requests and rejected objects.",
+            None,
+            r.errors,
+        ),
+        (
+            "kiln_remote_uploads",
+            "Objects uploaded to the remote store.",
+            None,
+            r.uploads,
+        ),
+        (
+            "kiln_remote_read_bytes",
+            "Bytes downloaded from the remote store.",
+            Some("bytes"),
+            r.bytes_read,
+        ),
+        (
+            "kiln_remote_written_bytes",
+            "Bytes uploaded to the remote store.",
+            Some("bytes"),
+            r.bytes_written,
+        ),
+    ] {
+        counter(&mut out, name, help, unit, &value.to_string());
+    }
     let _ = writeln!(out, "# TYPE kiln_hit_ratio gauge");
     let _ = writeln!(
         out,

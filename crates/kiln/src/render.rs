@@ -98,6 +98,18 @@ pub fn stats_text(s: &Stats, dir: &Path) -> String {
     );
     row(&mut out, "bytes read", format_size(s.bytes_read));
     row(&mut out, "bytes written", format_size(s.bytes_written));
+    let r = &s.remote;
+    if *r != kiln_types::RemoteStats::default() {
+        row(&mut out, "remote hits", r.hits.to_string());
+        row(&mut out, "remote misses", r.misses.to_string());
+        row(&mut out, "remote errors", r.errors.to_string());
+        row(&mut out, "remote bytes read", format_size(r.bytes_read));
+        row(
+            &mut out,
+            "remote bytes written",
+            format!("{} in {} uploads", format_size(r.bytes_written), r.uploads),
+        );
+    }
     out
 }
 

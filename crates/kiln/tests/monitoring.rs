@@ -139,7 +139,7 @@ fn monitoring_over_real_builds() {
     // Time budgets are neutralized: the snapshot must not depend on speed.
     let calm = write_budgets(
         &sb.root.path().join("calm"),
-        "[remote]\nbucket = \"ignored-here\"\n\n[budgets]\nmax_wall_time_increase = 1000.0\nmax_compile_time_increase = 1000.0\n",
+        "[remote]\nread_only = true\n\n[budgets]\nmax_wall_time_increase = 1000.0\nmax_compile_time_increase = 1000.0\n",
     );
     check_markdown(&sb, &calm);
     check_json(&sb, &calm);

@@ -398,3 +398,48 @@ fn a_store_left_out_of_the_build_is_one_warning() {
     assert!(warnings[0].contains("built without"), "{}", warnings[0]);
     assert!(counts(&sb.take_stats()).1 > 0);
 }
+
+#[test]
+fn a_fresh_runner_explains_its_misses_against_the_last_main_build() {
+    let mut sb = Sandbox::new();
+    let shared = sb.root.path().join("team-store");
+    sb.set("KILN_REMOTE", &format!("file://{}", shared.display()));
+    sb.set("GITHUB_REF_NAME", "main");
+    let ws = sb.workspace("basic", "ws");
+    sb.set("FIXTURE_ANSWER", "1");
+    sb.cargo(&ws, &["build", "--release"]);
+    sb.take_stats();
+
+    // Another machine, another branch, another value of an env var a proc
+    // macro reads: it misses, and explains why against main's last run.
+    fresh_runner(&mut sb, "runner-2");
+    sb.set("GITHUB_REF_NAME", "topic");
+    sb.set("FIXTURE_ANSWER", "2");
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    let out = sb
+        .command(common::kiln_bin(), &ws)
+        .args(["explain", "--against", "latest-main", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FIXTURE_ANSWER"), "{text}");
+
+    let out = sb
+        .command(common::kiln_bin(), &ws)
+        .args(["history", "--remote", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+
+    let out = sb
+        .command(common::kiln_bin(), &ws)
+        .args(["explain", "--against", "latest-nobranch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
+}

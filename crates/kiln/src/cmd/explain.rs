@@ -34,6 +34,14 @@ pub fn explain_run(cfg: &Config, run: Option<&str>, against: Option<&str>) -> Re
             format!("recent runs: {}", known.join(", ")),
         ));
     }
+    let resolved;
+    let against = match against.and_then(|a| a.strip_prefix("latest-")) {
+        Some(branch) => {
+            resolved = super::team::resolve_latest(cfg, branch)?;
+            Some(resolved.as_str())
+        }
+        None => against,
+    };
     let previous = match against {
         Some(a) => {
             let p = kiln_record::read_run(&cfg.dir, a)

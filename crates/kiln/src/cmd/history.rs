@@ -55,8 +55,12 @@ pub fn context_here() -> (
 
 pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
     let cfg = super::config()?;
-    let history = open(&cfg)?;
-    let runs = history.last(args.last).map_err(|e| hinted_history(&e))?;
+    let runs = if args.remote {
+        super::team::remote_history(&cfg, args.last)?
+    } else {
+        let history = open(&cfg)?;
+        history.last(args.last).map_err(|e| hinted_history(&e))?
+    };
     if args.json {
         let docs: Vec<serde_json::Value> = runs
             .iter()

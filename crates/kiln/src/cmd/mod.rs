@@ -10,6 +10,7 @@ mod report;
 mod run;
 mod stats;
 mod store;
+mod team;
 
 use std::process::ExitCode;
 

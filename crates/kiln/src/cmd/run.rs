@@ -78,7 +78,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             exit_code: code,
             ..RunContext::default()
         };
-        finish(&cfg, &run_id, context, remote.as_ref(), args.quiet);
+        let summary = finish(&cfg, &run_id, context, remote.as_ref(), args.quiet);
+        if let (Some(summary), Some(report)) = (&summary, &remote) {
+            super::team::publish(&cfg, summary, report);
+        }
         if let Err(e) = kiln_store::LocalStore::new(&cfg.dir).gc(cfg.cache_size) {
             eprintln!("warning: kiln: cache size check failed: {e}");
         }
@@ -96,12 +99,12 @@ fn finish(
     mut context: RunContext,
     remote: Option<&kiln_remote::agent::AgentReport>,
     quiet: bool,
-) {
+) -> Option<kiln_history::RunSummary> {
     let records = match kiln_record::read_run(&cfg.dir, run_id) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("warning: kiln: cannot read the run's records: {e}");
-            return;
+            return None;
         }
     };
     let summary = kiln_record::summarize(&records, 3);
@@ -121,7 +124,7 @@ fn finish(
     }
     if records.is_empty() {
         // Nothing was compiled through kiln (not a cargo build): no history entry.
-        return;
+        return None;
     }
     (context.ci, context.git) = super::history::context_here();
     let run =
@@ -132,7 +135,7 @@ fn finish(
                     "warning: kiln: run not added to the history: {e} (hint: {})",
                     e.hint()
                 );
-                return;
+                return None;
             }
         };
     if let Some(path) = std::env::var_os(super::report::STEP_SUMMARY).filter(|p| !p.is_empty())
@@ -140,6 +143,7 @@ fn finish(
     {
         eprintln!("warning: kiln: cannot write the step summary: {e}");
     }
+    Some(run)
 }
 
 /// Appends the Markdown report of `run` to the GitHub step summary.

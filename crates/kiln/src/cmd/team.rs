@@ -1,0 +1,149 @@
+//! What a team shares beside the remote cache: run summaries and records,
+//! branch pointers. `kiln run` publishes them; `kiln history --remote` and
+//! `kiln explain --against latest-<branch>` read them.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kiln_config::{Config, RemoteConfig};
+use kiln_history::RunSummary;
+use kiln_remote::agent::AgentReport;
+use kiln_remote::shared::{self, BranchHead};
+use kiln_remote::{Kind, local};
+use kiln_store::LocalStore;
+
+use crate::error::hinted;
+
+/// Bound of the publication at the end of a run.
+const PUBLISH_BOUND: Duration = Duration::from_secs(20);
+
+fn remote_or_hint(cfg: &Config) -> Result<&RemoteConfig> {
+    cfg.remote.as_ref().ok_or_else(|| {
+        hinted(
+            "no remote store is configured",
+            "set `KILN_REMOTE` (e.g. `s3://bucket/prefix`) or `[remote] url` in kiln.toml",
+        )
+    })
+}
+
+/// Stores the run's summary and moves its branch pointer. Skipped for
+/// read-only stores and when the store was given up during the build; a
+/// failure is one warning.
+pub fn publish(cfg: &Config, summary: &RunSummary, report: &AgentReport) {
+    let Some(remote) = &cfg.remote else { return };
+    if remote.read_only || report.gave_up.is_some() {
+        return;
+    }
+    let mut objects = vec![(
+        shared::history_name(&summary.id),
+        kiln_history::summary_json(summary),
+    )];
+    if let Some(branch) = summary.branch() {
+        let head = BranchHead {
+            run: summary.id.clone(),
+            started_ms: summary.started_ms,
+        };
+        if let Ok(json) = serde_json::to_vec(&head) {
+            objects.push((shared::branch_name(branch), json));
+        }
+    }
+    if let Err(e) = shared::put_all(remote, &objects, PUBLISH_BOUND) {
+        eprintln!(
+            "warning: kiln: remote `{}`: run summary not stored: {e}",
+            remote.url
+        );
+    }
+}
+
+/// The team's last `n` runs from the remote store, oldest first.
+pub fn remote_history(cfg: &Config, n: usize) -> Result<Vec<RunSummary>> {
+    let remote = remote_or_hint(cfg)?;
+    let failed = |e: kiln_remote::RemoteError| {
+        hinted(
+            format!("cannot read the history in `{}`: {e}", remote.url),
+            "check the store settings and credentials",
+        )
+    };
+    let mut names = shared::list(remote, "history/").map_err(failed)?;
+    names.sort();
+    let start = names.len().saturating_sub(n);
+    let names = names.split_off(start);
+    let docs = shared::get_all(remote, &names).map_err(failed)?;
+    Ok(docs
+        .into_iter()
+        .flatten()
+        .filter_map(|d| kiln_history::summary_from_json(&d).ok())
+        .collect())
+}
+
+/// Resolves `latest-<branch>` to a run id whose records and key components
+/// are in the local store, fetching them from the remote store when needed.
+pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
+    let remote = remote_or_hint(cfg).map_err(|_| {
+        hinted(
+            format!("`latest-{branch}` needs the team's runs, and no remote store is configured"),
+            "set `KILN_REMOTE`, or pass a run id from `KILN_DIR/records`",
+        )
+    })?;
+    let failed = |e: kiln_remote::RemoteError| {
+        hinted(
+            format!("cannot read `{}`: {e}", remote.url),
+            "check the store settings and credentials",
+        )
+    };
+    let head = shared::get_all(remote, &[shared::branch_name(branch)])
+        .map_err(failed)?
+        .pop()
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<BranchHead>(&b).ok())
+        .ok_or_else(|| {
+            hinted(
+                format!("no run of branch `{branch}` in `{}`", remote.url),
+                "a writable `kiln run` on that branch stores one",
+            )
+        })?;
+    let run = head.run;
+    let records_path = kiln_record::records_dir(&cfg.dir).join(format!("{run}.jsonl"));
+    if !records_path.is_file() {
+        let bytes = shared::get_all(remote, &[kiln_remote::object::run_name(&run)])
+            .map_err(failed)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| {
+                hinted(
+                    format!("the records of run `{run}` are missing in `{}`", remote.url),
+                    "they may have expired; pass another run",
+                )
+            })?;
+        if let Some(dir) = records_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&records_path, &bytes)?;
+    }
+    fetch_components(cfg, remote, &run)?;
+    Ok(run)
+}
+
+/// Brings the key components of a run's entries into the local store.
+fn fetch_components(cfg: &Config, remote: &RemoteConfig, run: &str) -> Result<()> {
+    let store = LocalStore::new(&cfg.dir);
+    let records = kiln_record::read_run(&cfg.dir, run).unwrap_or_default();
+    let keys: Vec<kiln_key::Digest> = records
+        .iter()
+        .filter_map(|r| r.key.as_deref().and_then(kiln_key::Digest::from_hex))
+        .filter(|k| !store.components_path(k).is_file())
+        .collect();
+    let names: Vec<String> = keys.iter().map(|k| Kind::Components.name(k)).collect();
+    let docs = shared::get_all(remote, &names).map_err(|e| {
+        hinted(
+            format!("cannot read `{}`: {e}", remote.url),
+            "check the store settings and credentials",
+        )
+    })?;
+    for (key, doc) in keys.iter().zip(docs) {
+        if let Some(doc) = doc {
+            let _ = local::install(&store, Kind::Components, key, &doc);
+        }
+    }
+    Ok(())
+}
