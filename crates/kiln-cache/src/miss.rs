@@ -330,6 +330,14 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
             .map(|(p, d)| (Roots::display(p), short(d)))
             .collect(),
         absent: inputs.absent.iter().map(|p| Roots::display(p)).collect(),
+        env_values: env
+            .iter()
+            .filter(|(name, digest)| {
+                digest.is_some()
+                    && (unit.cfg.explain_env_values || kiln_types::env_value_shown(name))
+            })
+            .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
+            .collect(),
         env,
     };
     let path = unit.store.components_path(key);

@@ -64,6 +64,8 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// `CARGO_HOME`, or its default, for path normalization.
     pub cargo_home: Option<PathBuf>,
+    /// Keep every environment value a compile read (`KILN_EXPLAIN_ENV_VALUES`).
+    pub explain_env_values: bool,
     /// The remote store, if one is configured.
     pub remote: Option<RemoteConfig>,
     /// Socket of the `kiln run` agent serving this build (`KILN_AGENT`).
@@ -208,6 +210,18 @@ impl Config {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| home.map(|h| h.join(".cargo")));
+        let explain_env_values = match text(vars::EXPLAIN_ENV_VALUES)? {
+            None => false,
+            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
+                var: vars::EXPLAIN_ENV_VALUES,
+                value: v.clone(),
+                problem: "not a boolean".into(),
+                hint: format!(
+                    "use `1`/`true` or `0`/`false` for `{}`",
+                    vars::EXPLAIN_ENV_VALUES
+                ),
+            })?,
+        };
         let remote = remote::read(&text, file)?;
         let agent = lookup(vars::AGENT)
             .filter(|v| !v.is_empty())
@@ -221,6 +235,7 @@ impl Config {
             run_id,
             log_file,
             cargo_home,
+            explain_env_values,
             remote,
             agent,
             config_file: file.path.clone(),
@@ -238,6 +253,7 @@ impl Config {
             run_id: None,
             log_file: None,
             cargo_home: None,
+            explain_env_values: false,
             remote: None,
             agent: None,
             config_file: None,

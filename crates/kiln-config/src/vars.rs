@@ -25,6 +25,7 @@ pub const ALL: &[&str] = &[
     TRACE,
     RUN_ID,
     LOG,
+    EXPLAIN_ENV_VALUES,
     REMOTE,
     REMOTE_READ_ONLY,
     REMOTE_ENDPOINT,
@@ -37,6 +38,10 @@ pub const ALL: &[&str] = &[
     AGENT,
 ];
 
+/// `1`: keep the values of every environment variable a compile read (not
+/// only harmless ones) for `kiln explain --show-env-values`. Values can be
+/// secrets: use on trusted machines with a local store only.
+pub const EXPLAIN_ENV_VALUES: &str = "KILN_EXPLAIN_ENV_VALUES";
 /// Remote store URL: `s3://bucket/prefix`, `redis://host:port/db`, `file:///dir`;
 /// `off` for none, whatever `kiln.toml` or sccache's names say.
 pub const REMOTE: &str = "KILN_REMOTE";

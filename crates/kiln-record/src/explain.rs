@@ -59,6 +59,12 @@ pub enum Change {
         name: String,
         was_set: bool,
         is_set: bool,
+        /// The value before, when recorded and shown.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The value now, when recorded and shown.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     /// The components of one side are not available.
     Unknown,
@@ -96,11 +102,21 @@ impl Change {
                 name,
                 was_set,
                 is_set,
-            } => match (was_set, is_set) {
-                (true, true) => format!("env `{name}` changed"),
-                (false, true) => format!("env `{name}` was set"),
-                _ => format!("env `{name}` was unset"),
-            },
+                from,
+                to,
+            } => {
+                let what = match (was_set, is_set) {
+                    (true, true) => format!("env `{name}` changed"),
+                    (false, true) => format!("env `{name}` was set"),
+                    _ => format!("env `{name}` was unset"),
+                };
+                match (from, to) {
+                    (Some(f), Some(t)) => format!("{what}: `{f}` → `{t}`"),
+                    (None, Some(t)) => format!("{what} to `{t}`"),
+                    (Some(f), None) if *was_set => format!("{what} (was `{f}`)"),
+                    _ => what,
+                }
+            }
             Self::Unknown => "no key details recorded for one of the builds".into(),
         }
     }
@@ -174,6 +190,30 @@ pub struct Explanation {
     pub misses: Vec<UnitExplanation>,
     /// Root causes, costliest first.
     pub root_causes: Vec<RootCause>,
+}
+
+impl Explanation {
+    /// Drops recorded environment values except those of harmless names
+    /// ([`kiln_types::env_value_shown`]), unless `show_all`.
+    pub fn redact_env_values(&mut self, show_all: bool) {
+        if show_all {
+            return;
+        }
+        let redact = |c: &mut Change| {
+            if let Change::EnvChanged { name, from, to, .. } = c
+                && !kiln_types::env_value_shown(name)
+            {
+                *from = None;
+                *to = None;
+            }
+        };
+        for m in &mut self.misses {
+            m.changes.iter_mut().for_each(redact);
+        }
+        for r in &mut self.root_causes {
+            r.changes.iter_mut().for_each(redact);
+        }
+    }
 }
 
 /// Explains the misses in `current`, comparing with the latest record of each
@@ -434,6 +474,8 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
                 name: name.clone(),
                 was_set: x.is_some(),
                 is_set: y.is_some(),
+                from: before.env_values.get(name.as_str()).cloned(),
+                to: now.env_values.get(name.as_str()).cloned(),
             });
         }
     }
@@ -548,7 +590,60 @@ mod tests {
                 .iter()
                 .map(|(a, b)| ((*a).to_owned(), b.map(str::to_owned)))
                 .collect(),
+            env_values: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn env_values_are_shown_for_harmless_names_or_on_request() {
+        let mut a = comps(
+            &[],
+            &[],
+            &[],
+            &[("CARGO_PKG_VERSION", Some("v1")), ("TOKEN", Some("t1"))],
+        );
+        let mut b = comps(
+            &[],
+            &[],
+            &[],
+            &[("CARGO_PKG_VERSION", Some("v2")), ("TOKEN", Some("t2"))],
+        );
+        a.env_values = [("CARGO_PKG_VERSION", "1.0.0"), ("TOKEN", "secret-1")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        b.env_values = [("CARGO_PKG_VERSION", "1.1.0"), ("TOKEN", "secret-2")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let changes = diff(&a, &b);
+        let described: Vec<String> = changes.iter().map(Change::describe).collect();
+        assert!(
+            described.contains(&"env `CARGO_PKG_VERSION` changed: `1.0.0` → `1.1.0`".to_owned()),
+            "{described:?}"
+        );
+        let mut e = Explanation {
+            version: 1,
+            run: "r".into(),
+            against: None,
+            units: 1,
+            misses: vec![UnitExplanation {
+                unit: "x".into(),
+                crate_name: "x".into(),
+                compile_ms: 1,
+                changes,
+                root_cause: None,
+            }],
+            root_causes: vec![],
+        };
+        let mut shown = e.clone();
+        e.redact_env_values(false);
+        let text: Vec<String> = e.misses[0].changes.iter().map(Change::describe).collect();
+        assert!(text.iter().any(|t| t == "env `TOKEN` changed"), "{text:?}");
+        assert!(!format!("{text:?}").contains("secret"));
+        assert!(text.iter().any(|t| t.contains("1.1.0")));
+        shown.redact_env_values(true);
+        assert!(format!("{:?}", shown.misses[0].changes).contains("secret-2"));
     }
 
     #[test]

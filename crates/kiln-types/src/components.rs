@@ -4,8 +4,11 @@
 //! entry is stored; `kiln explain` compares the components of a miss with
 //! those of the previous build of the same unit. Machine-specific roots
 //! appear as `{cwd}`, `{target}`, `{cargo_home}` and `{sysroot}`. Digests
-//! are BLAKE3 prefixes (16 hex digits); environment values are never stored,
-//! only digests of them.
+//! are BLAKE3 prefixes (16 hex digits); environment values are stored only
+//! as digests, except for an allowlist of harmless names (see
+//! [`env_value_shown`]) and when the build opted in.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,4 +39,29 @@ pub struct KeyComponents {
     /// Environment variables read (and compiler settings): name and digest
     /// of the value, `None` when unset.
     pub env: Vec<(String, Option<String>)>,
+    /// Values of the variables read, in clear, for names on the allowlist
+    /// ([`env_value_shown`]) only, or for every name when the build ran with
+    /// `KILN_EXPLAIN_ENV_VALUES=1`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_values: BTreeMap<String, String>,
+}
+
+/// Variables whose values are safe to keep and show: cargo's package
+/// metadata, build-script inputs and compiler flags, never secrets.
+pub fn env_value_shown(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PROFILE",
+        "OPT_LEVEL",
+        "DEBUG",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    const PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "DEP_"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }

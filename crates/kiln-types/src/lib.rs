@@ -9,6 +9,6 @@ mod components;
 mod record;
 mod stats;
 
-pub use components::{COMPONENTS_VERSION, KeyComponents};
+pub use components::{COMPONENTS_VERSION, KeyComponents, env_value_shown};
 pub use record::{Outcome, PassReason, RECORD_VERSION, RemoteUse, Timings, UnitRecord};
 pub use stats::{RemoteStats, STATS_VERSION, Stats};

@@ -128,6 +128,11 @@ pub struct ExplainArgs {
     /// stored beside the remote cache, fetched when needed.
     #[arg(long, value_name = "RUN")]
     pub against: Option<String>,
+    /// Show the recorded values of every environment variable that changed,
+    /// not only harmless ones such as `CARGO_PKG_VERSION`. Values of other
+    /// variables are recorded only by builds run with `KILN_EXPLAIN_ENV_VALUES=1`.
+    #[arg(long)]
+    pub show_env_values: bool,
     /// Print the explanation as JSON.
     #[arg(long)]
     pub json: bool,

@@ -9,6 +9,7 @@ mod cmd;
 mod error;
 mod metrics;
 mod render;
+mod style;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

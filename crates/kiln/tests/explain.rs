@@ -193,3 +193,38 @@ fn per_commit_value_in_a_leaf_crate_misses_only_the_leaf_and_binaries() {
         "shared is untouched"
     );
 }
+
+#[test]
+fn env_values_are_hidden_unless_recorded_and_asked_for() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.set("FIXTURE_ANSWER", "first-value");
+    sb.cargo(&ws, &["build", "--release"]);
+    sb.set("FIXTURE_ANSWER", "second-value");
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    let all =
+        String::from_utf8_lossy(&sb.kiln(&["explain", "--show-env-values"]).stdout).into_owned();
+    assert!(all.contains("env `FIXTURE_ANSWER` changed"), "{all}");
+    assert!(
+        !all.contains("second-value"),
+        "not recorded by default: {all}"
+    );
+
+    // A build that opted in records values; they show only on request.
+    sb.set("KILN_EXPLAIN_ENV_VALUES", "1");
+    sb.set("FIXTURE_ANSWER", "third-value");
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    sb.set("FIXTURE_ANSWER", "fourth-value");
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    let hidden = String::from_utf8_lossy(&sb.kiln(&["explain"]).stdout).into_owned();
+    assert!(!hidden.contains("fourth-value"), "{hidden}");
+    let shown =
+        String::from_utf8_lossy(&sb.kiln(&["explain", "--show-env-values"]).stdout).into_owned();
+    assert!(
+        shown.contains("env `FIXTURE_ANSWER` changed: `third-value` → `fourth-value`"),
+        "{shown}"
+    );
+}

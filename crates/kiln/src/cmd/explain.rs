@@ -15,6 +15,16 @@ use crate::render;
 /// Explains `run` (default: the latest) against `against` (default: the
 /// latest earlier build of each unit).
 pub fn explain_run(cfg: &Config, run: Option<&str>, against: Option<&str>) -> Result<Explanation> {
+    explain_run_showing(cfg, run, against, false)
+}
+
+/// [`explain_run`], with every recorded environment value when `show_env_values`.
+pub fn explain_run_showing(
+    cfg: &Config,
+    run: Option<&str>,
+    against: Option<&str>,
+    show_env_values: bool,
+) -> Result<Explanation> {
     let runs = kiln_record::list_runs(&cfg.dir);
     let run = match run {
         Some(r) => r.to_owned(),
@@ -65,18 +75,30 @@ pub fn explain_run(cfg: &Config, run: Option<&str>, against: Option<&str>) -> Re
         let text = std::fs::read(store.components_path(&digest)).ok()?;
         serde_json::from_slice(&text).ok()
     };
-    Ok(explain(&run, against, &current, &previous, &load))
+    let mut e = explain(&run, against, &current, &previous, &load);
+    e.redact_env_values(show_env_values);
+    Ok(e)
 }
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     let cfg = super::config()?;
-    let e = explain_run(&cfg, args.run.as_deref(), args.against.as_deref())?;
+    let e = explain_run_showing(
+        &cfg,
+        args.run.as_deref(),
+        args.against.as_deref(),
+        args.show_env_values,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else if let Some(unit) = &args.unit {
-        print!("{}", render::explain_unit(&e, unit));
+        let on = crate::style::enabled(crate::style::Stream::Stdout);
+        print!(
+            "{}",
+            crate::style::paint(&render::explain_unit(&e, unit), on)
+        );
     } else {
-        print!("{}", render::explanation(&e));
+        let on = crate::style::enabled(crate::style::Stream::Stdout);
+        print!("{}", crate::style::paint(&render::explanation(&e), on));
     }
     Ok(ExitCode::SUCCESS)
 }

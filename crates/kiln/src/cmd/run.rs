@@ -119,7 +119,11 @@ fn finish(
             eprint!("{}", render::remote_summary(r));
         }
         if let Some(e) = &explanation {
-            eprint!("{}", render::run_root_causes(e, 3));
+            let on = crate::style::enabled(crate::style::Stream::Stderr);
+            eprint!(
+                "{}",
+                crate::style::paint(&render::run_root_causes(e, 3), on)
+            );
         }
     }
     if records.is_empty() {
