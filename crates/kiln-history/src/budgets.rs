@@ -73,12 +73,10 @@ pub struct LoadedBudgets {
     pub file: Option<PathBuf>,
 }
 
-/// The nearest `kiln.toml` at or above `start`.
+/// The nearest `kiln.toml` at or above `start` (the same file the rest of
+/// kiln's settings come from).
 pub fn find_config(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|d| d.join("kiln.toml"))
-        .find(|p| p.is_file())
+    kiln_config::file::find(start)
 }
 
 /// Budgets from the nearest `kiln.toml` above `start`, or the defaults.

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use kiln_types::{Outcome, Stats, UnitRecord};
-pub use time::{now_ms, utc_date};
+pub use time::{duration_ms, now_ms, utc_date};
 
 /// A problem reading or writing records.
 #[derive(Debug, thiserror::Error)]

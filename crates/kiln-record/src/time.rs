@@ -34,3 +34,14 @@ mod tests {
         assert_eq!(super::utc_date(1_795_000_000_000), "2026-11-18");
     }
 }
+
+/// A duration for people: `1m12s`, `3.4s`, `120ms`.
+pub fn duration_ms(ms: u64) -> String {
+    if ms >= 60_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    } else if ms >= 1000 {
+        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+    } else {
+        format!("{ms}ms")
+    }
+}

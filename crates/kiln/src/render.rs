@@ -8,16 +8,7 @@ use kiln_record::RunSummary;
 use kiln_record::explain::{Explanation, RootCause};
 use kiln_types::Stats;
 
-/// `1m12s`, `3.4s`, `120ms`.
-pub fn duration_ms(ms: u64) -> String {
-    if ms >= 60_000 {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    } else if ms >= 1000 {
-        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
-    } else {
-        format!("{ms}ms")
-    }
-}
+pub use kiln_record::duration_ms;
 
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -14,6 +14,13 @@ fn fresh_runner(sb: &mut Sandbox, name: &str) {
     sb.kiln_dir = sb.root.path().join(name);
 }
 
+/// `cargo clean` and a release build on a new runner.
+fn rebuild_on_fresh_runner(sb: &mut Sandbox, ws: &Path, name: &str) -> std::process::Output {
+    fresh_runner(sb, name);
+    sb.cargo(ws, &["clean"]);
+    sb.cargo(ws, &["build", "--release"])
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -77,9 +84,7 @@ mod s3 {
 
         // A new runner, same checkout path: everything comes from the bucket,
         // fetched ahead of cargo from the previous build's index.
-        fresh_runner(&mut sb, "runner-2");
-        sb.cargo(&ws, &["clean"]);
-        let out = sb.cargo(&ws, &["build", "--release"]);
+        let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
         let warm = sb.take_stats();
         assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
         assert_eq!(warm["remote"]["hits"], misses, "{warm}");
@@ -137,15 +142,11 @@ mod s3 {
 
         // The trusted main-branch build writes; a read-only PR build then hits.
         sb.unset("KILN_REMOTE_READ_ONLY");
-        fresh_runner(&mut sb, "main-runner");
-        sb.cargo(&ws, &["clean"]);
-        sb.cargo(&ws, &["build", "--release"]);
+        rebuild_on_fresh_runner(&mut sb, &ws, "main-runner");
         sb.take_stats();
         let written = s3.objects(BUCKET).len();
         sb.set("KILN_REMOTE_READ_ONLY", "1");
-        fresh_runner(&mut sb, "pr-runner");
-        sb.cargo(&ws, &["clean"]);
-        sb.cargo(&ws, &["build", "--release"]);
+        rebuild_on_fresh_runner(&mut sb, &ws, "pr-runner");
         let warm = sb.take_stats();
         assert_eq!(counts(&warm), (misses, 0, 0), "{warm}");
         assert_eq!(s3.objects(BUCKET).len(), written, "nothing new written");
@@ -171,9 +172,7 @@ mod s3 {
         bytes[last] ^= 0x55;
         std::fs::write(victim, bytes).unwrap();
 
-        fresh_runner(&mut sb, "runner-2");
-        sb.cargo(&ws, &["clean"]);
-        let out = sb.cargo(&ws, &["build", "--release"]);
+        let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
         let warm = sb.take_stats();
         assert_eq!(
             counts(&warm),
@@ -187,9 +186,7 @@ mod s3 {
         // A reader with another key trusts nothing in the store.
         sb.set("KILN_SIGNING_KEY", "another-secret-another-secret!!");
         sb.set("KILN_REMOTE_READ_ONLY", "1");
-        fresh_runner(&mut sb, "runner-3");
-        sb.cargo(&ws, &["clean"]);
-        sb.cargo(&ws, &["build", "--release"]);
+        rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
         let other = sb.take_stats();
         assert_eq!(counts(&other), (0, misses, 0), "{other}");
     }
@@ -324,9 +321,7 @@ fn a_shared_directory_from_kiln_toml_and_remote_expiry() {
     .unwrap();
     sb.cargo(&ws, &["build", "--release"]);
     let (_, misses, _) = counts(&sb.take_stats());
-    fresh_runner(&mut sb, "runner-2");
-    sb.cargo(&ws, &["clean"]);
-    sb.cargo(&ws, &["build", "--release"]);
+    rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
     assert_eq!(counts(&sb.take_stats()), (misses, 0, 0));
 
     let gc = |age: &str| {
@@ -373,9 +368,7 @@ fn redis_holds_a_shared_cache_too() {
     let ws = sb.workspace("basic", "ws");
     sb.cargo(&ws, &["build", "--release"]);
     let (_, misses, _) = counts(&sb.take_stats());
-    fresh_runner(&mut sb, "runner-2");
-    sb.cargo(&ws, &["clean"]);
-    let out = sb.cargo(&ws, &["build", "--release"]);
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
     let warm = sb.take_stats();
     assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
     assert_eq!(warm["remote"]["hits"], misses, "{warm}");

@@ -28,16 +28,7 @@ pub struct Report<'a> {
     pub comparison: &'a Comparison,
 }
 
-/// `1m12s`, `3.4s`, `120ms`.
-pub fn duration_ms(ms: u64) -> String {
-    if ms >= 60_000 {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    } else if ms >= 1000 {
-        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
-    } else {
-        format!("{ms}ms")
-    }
-}
+pub use kiln_record::duration_ms;
 
 /// `42.9%`, or `–` when nothing was cacheable.
 pub fn rate(r: Option<f64>) -> String {
