@@ -12,6 +12,25 @@ use opendal::{ErrorKind, Operator};
 use crate::frame;
 use crate::{RemoteError, backend};
 
+/// A checked object as received.
+#[derive(Debug)]
+pub struct Object {
+    bytes: Vec<u8>,
+}
+
+impl Object {
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[frame::PAYLOAD_START..]
+    }
+
+    /// The payload, owned.
+    pub fn into_payload(mut self) -> Vec<u8> {
+        self.bytes.drain(..frame::PAYLOAD_START);
+        self.bytes
+    }
+}
+
 /// A connection to the remote store (cheap to clone; clones share the pool).
 #[derive(Clone)]
 pub struct Remote {
@@ -48,15 +67,21 @@ impl Remote {
         self.read_only
     }
 
-    /// Reads and checks the object `name`.
+    /// Reads and checks the object `name`; returns its payload.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+        Ok(self.get_object(name).await?.map(Object::into_payload))
+    }
+
+    /// Reads and checks the object `name`, keeping the bytes as received
+    /// (large entries are not copied again to cut the header off).
+    pub async fn get_object(&self, name: &str) -> Result<Option<Object>, RemoteError> {
         let object = match self.op.read(name).await {
             Ok(b) => b.to_vec(),
             Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
             Err(e) => return Err(classify(&e)),
         };
         match frame::open(name, &object, self.signing_key.as_deref()) {
-            Ok(payload) => Ok(Some(payload.to_vec())),
+            Ok(_) => Ok(Some(Object { bytes: object })),
             Err(problem) => Err(RemoteError::Rejected {
                 name: name.to_owned(),
                 problem,

@@ -68,6 +68,9 @@ pub fn seal(name: &str, payload: &[u8], key: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
+/// Where the payload starts in an object.
+pub const PAYLOAD_START: usize = HEADER;
+
 /// Checks an object read from `name` and returns its payload. With `key`,
 /// only objects signed with that key are accepted.
 pub fn open<'a>(name: &str, object: &'a [u8], key: Option<&[u8]>) -> Result<&'a [u8], FrameError> {

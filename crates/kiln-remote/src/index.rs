@@ -23,12 +23,15 @@ pub struct Index {
 }
 
 impl Index {
-    /// An index of the given keys (deduplicated, sorted).
-    pub fn new(mut manifests: Vec<String>, mut entries: Vec<String>) -> Self {
-        manifests.sort();
-        manifests.dedup();
-        entries.sort();
-        entries.dedup();
+    /// An index of the given keys in the order the build first used them
+    /// (duplicates dropped): the prefetch then brings the units cargo asks
+    /// for first (build scripts, proc macros) first.
+    pub fn new(manifests: Vec<String>, entries: Vec<String>) -> Self {
+        fn first_use(keys: Vec<String>) -> Vec<String> {
+            let mut seen = std::collections::HashSet::new();
+            keys.into_iter().filter(|k| seen.insert(k.clone())).collect()
+        }
+        let (manifests, entries) = (first_use(manifests), first_use(entries));
         Self {
             version: INDEX_VERSION,
             manifests,

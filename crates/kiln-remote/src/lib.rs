@@ -35,7 +35,7 @@ pub mod object;
 pub mod shared;
 pub mod tier;
 
-pub use client::Remote;
+pub use client::{Object, Remote};
 pub use object::Kind;
 pub use tier::{Fetched, Tier};
 

@@ -193,14 +193,14 @@ impl Direct {
         let got = match self.client() {
             Ok((rt, remote)) => {
                 usage.requests += 1;
-                rt.block_on(remote.get(&kind.name(key)))
+                rt.block_on(remote.get_object(&kind.name(key)))
             }
             Err(e) => Err(e),
         };
         match got {
-            Ok(Some(payload)) => {
-                usage.bytes_down += payload.len() as u64;
-                match local::install(local_store, kind, key, &payload) {
+            Ok(Some(object)) => {
+                usage.bytes_down += object.payload().len() as u64;
+                match local::install(local_store, kind, key, object.payload()) {
                     Ok(()) => Fetched::Found,
                     Err(_) => {
                         usage.errors += 1;

@@ -60,6 +60,9 @@ pub struct AgentReport {
     /// Bytes the prefetch downloaded.
     #[serde(default)]
     pub prefetch_bytes: u64,
+    /// How long the prefetch took from the agent's start, ms (0: none ran).
+    #[serde(default)]
+    pub prefetch_ms: u64,
     /// Hits of the build on prefetched entries (filled in by `kiln run`).
     #[serde(default)]
     pub prefetched_hits: u64,
@@ -91,6 +94,7 @@ struct Counters {
     prefetch_listed: AtomicU64,
     prefetch_done: AtomicU64,
     prefetch_bytes: AtomicU64,
+    prefetch_ms: AtomicU64,
     uploads: AtomicU64,
     bytes_up: AtomicU64,
     upload_errors: AtomicU64,
@@ -267,6 +271,7 @@ impl Agent {
             prefetched_entries: prefetched_keys.len() as u64,
             prefetched_hits: 0,
             prefetch_bytes: get(&c.prefetch_bytes),
+            prefetch_ms: get(&c.prefetch_ms),
             uploads: get(&c.uploads),
             bytes_up: get(&c.bytes_up),
             upload_errors: get(&c.upload_errors),
@@ -354,14 +359,15 @@ async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) 
     }
     let name = kind.name(&key);
     bump(&shared.counters.requests, 1);
-    match shared.remote.get(&name).await {
-        Ok(Some(payload)) => {
-            let n = payload.len() as u64;
+    match shared.remote.get_object(&name).await {
+        Ok(Some(object)) => {
+            let n = object.payload().len() as u64;
             bump(&shared.counters.bytes_down, n);
             let local = shared.local.clone();
-            let installed =
-                tokio::task::spawn_blocking(move || local::install(&local, kind, &key, &payload))
-                    .await;
+            let installed = tokio::task::spawn_blocking(move || {
+                local::install(&local, kind, &key, object.payload())
+            })
+            .await;
             match installed {
                 Ok(Ok(())) => {
                     credit(&shared, kind, key, n, by_prefetch);
@@ -452,8 +458,15 @@ async fn upload(shared: &Shared, kind: Kind, key: &Digest, payload: Vec<u8>) {
 
 /// Fetches everything the index of `scope` lists that is not local yet.
 async fn prefetch(shared: Arc<Shared>, scope: String, progress: bool) {
+    let started = Instant::now();
+    prefetch_index(&shared, &scope, progress).await;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    shared.counters.prefetch_ms.store(ms, Ordering::Relaxed);
+}
+
+async fn prefetch_index(shared: &Arc<Shared>, scope: &str, progress: bool) {
     bump(&shared.counters.requests, 1);
-    let index = match shared.remote.get(&index_name(&scope)).await {
+    let index = match shared.remote.get(&index_name(scope)).await {
         Ok(Some(bytes)) => Index::parse(&bytes),
         Ok(None) => return,
         Err(e) => {
@@ -475,11 +488,11 @@ async fn prefetch(shared: Arc<Shared>, scope: String, progress: bool) {
         .collect();
     let total = wanted.len() as u64;
     bump(&shared.counters.prefetch_listed, total);
-    let ticker = progress.then(|| tokio::spawn(show_progress(Arc::clone(&shared), total)));
+    let ticker = progress.then(|| tokio::spawn(show_progress(Arc::clone(shared), total)));
     let limit = Arc::new(Semaphore::new(PREFETCH_PARALLELISM));
     let mut tasks = JoinSet::new();
     for (kind, key) in wanted {
-        let shared = Arc::clone(&shared);
+        let shared = Arc::clone(shared);
         let limit = Arc::clone(&limit);
         tasks.spawn(async move {
             let Ok(_permit) = limit.acquire().await else {

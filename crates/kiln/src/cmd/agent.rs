@@ -74,10 +74,11 @@ pub fn finish(run: RunAgent, cfg: &Config, run_id: &str, records: &[UnitRecord])
         .remote
         .as_ref()
         .map_or(kiln_config::remote::DEFAULT_UPLOAD_WAIT, |r| r.upload_wait);
-    let used: Vec<&UnitRecord> = records
+    let mut used: Vec<&UnitRecord> = records
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Hit | Outcome::Miss))
         .collect();
+    used.sort_by_key(|r| r.started_ms);
     let idx = Index::new(
         used.iter()
             .filter_map(|r| r.invocation_key.clone())
