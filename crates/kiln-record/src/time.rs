@@ -26,15 +26,6 @@ pub fn utc_date(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates() {
-        assert_eq!(super::utc_date(0), "1970-01-01");
-        assert_eq!(super::utc_date(1_795_000_000_000), "2026-11-18");
-    }
-}
-
 /// A duration for people: `1m12s`, `3.4s`, `120ms`.
 pub fn duration_ms(ms: u64) -> String {
     if ms >= 60_000 {
@@ -43,5 +34,14 @@ pub fn duration_ms(ms: u64) -> String {
         format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
     } else {
         format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::utc_date(0), "1970-01-01");
+        assert_eq!(super::utc_date(1_795_000_000_000), "2026-11-18");
     }
 }

@@ -29,7 +29,9 @@ impl Index {
     pub fn new(manifests: Vec<String>, entries: Vec<String>) -> Self {
         fn first_use(keys: Vec<String>) -> Vec<String> {
             let mut seen = std::collections::HashSet::new();
-            keys.into_iter().filter(|k| seen.insert(k.clone())).collect()
+            keys.into_iter()
+                .filter(|k| seen.insert(k.clone()))
+                .collect()
         }
         let (manifests, entries) = (first_use(manifests), first_use(entries));
         Self {
