@@ -12,24 +12,8 @@ use opendal::{ErrorKind, Operator};
 use crate::frame;
 use crate::{RemoteError, backend};
 
-/// A checked object as received.
-#[derive(Debug)]
-pub struct Object {
-    bytes: Vec<u8>,
-}
-
-impl Object {
-    /// The payload.
-    pub fn payload(&self) -> &[u8] {
-        &self.bytes[frame::PAYLOAD_START..]
-    }
-
-    /// The payload, owned.
-    pub fn into_payload(mut self) -> Vec<u8> {
-        self.bytes.drain(..frame::PAYLOAD_START);
-        self.bytes
-    }
-}
+/// A checked object as received (see [`frame::Payload`]).
+pub type Object = frame::Payload;
 
 /// A connection to the remote store (cheap to clone; clones share the pool).
 #[derive(Clone)]
@@ -69,7 +53,7 @@ impl Remote {
 
     /// Reads and checks the object `name`; returns its payload.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        Ok(self.get_object(name).await?.map(Object::into_payload))
+        Ok(self.get_object(name).await?.map(Object::into_vec))
     }
 
     /// Reads and checks the object `name`, keeping the bytes as received
@@ -80,8 +64,8 @@ impl Remote {
             Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
             Err(e) => return Err(classify(&e)),
         };
-        match frame::open(name, &object, self.signing_key.as_deref()) {
-            Ok(_) => Ok(Some(Object { bytes: object })),
+        match frame::open(name, object, self.signing_key.as_deref()) {
+            Ok(payload) => Ok(Some(payload)),
             Err(problem) => Err(RemoteError::Rejected {
                 name: name.to_owned(),
                 problem,

@@ -199,8 +199,8 @@ impl Direct {
         };
         match got {
             Ok(Some(object)) => {
-                usage.bytes_down += object.payload().len() as u64;
-                match local::install(local_store, kind, key, object.payload()) {
+                usage.bytes_down += object.as_slice().len() as u64;
+                match local::install(local_store, kind, key, object.as_slice()) {
                     Ok(()) => Fetched::Found,
                     Err(_) => {
                         usage.errors += 1;

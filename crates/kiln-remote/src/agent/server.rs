@@ -361,11 +361,11 @@ async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) 
     bump(&shared.counters.requests, 1);
     match shared.remote.get_object(&name).await {
         Ok(Some(object)) => {
-            let n = object.payload().len() as u64;
+            let n = object.as_slice().len() as u64;
             bump(&shared.counters.bytes_down, n);
             let local = shared.local.clone();
             let installed = tokio::task::spawn_blocking(move || {
-                local::install(&local, kind, &key, object.payload())
+                local::install(&local, kind, &key, object.as_slice())
             })
             .await;
             match installed {
