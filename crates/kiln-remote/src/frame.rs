@@ -154,7 +154,7 @@ mod tests {
     fn round_trip_signed_and_unsigned() {
         let o = seal("entries/ab/x", b"payload", None);
         assert_eq!(
-            open("entries/ab/x", o.clone(), None).unwrap().into_vec(),
+            open("entries/ab/x", o, None).unwrap().into_vec(),
             b"payload"
         );
         let s = seal("entries/ab/x", b"payload", Some(b"k1k1k1k1k1k1k1k1"));
@@ -166,7 +166,7 @@ mod tests {
         );
         // Readers without the key still verify the checksum.
         assert_eq!(
-            open("entries/ab/x", s.clone(), None).unwrap().into_vec(),
+            open("entries/ab/x", s, None).unwrap().into_vec(),
             b"payload"
         );
     }
@@ -216,12 +216,12 @@ mod tests {
             Err(FrameError::Checksum)
         );
         assert_eq!(
-            open("entries/ab/x", s.clone(), Some(b"other-key-other-key")).map(Payload::into_vec),
+            open("entries/ab/x", s, Some(b"other-key-other-key")).map(Payload::into_vec),
             Err(FrameError::BadSignature)
         );
         let unsigned = seal("entries/ab/x", b"payload", None);
         assert_eq!(
-            open("entries/ab/x", unsigned.clone(), key).map(Payload::into_vec),
+            open("entries/ab/x", unsigned, key).map(Payload::into_vec),
             Err(FrameError::Unsigned)
         );
         // A forger who recomputes the checksum still lacks the key.
