@@ -256,6 +256,52 @@ mod s3 {
     }
 
     #[test]
+    fn a_throttling_store_is_given_up_after_a_few_failures() {
+        use common::servers::{Fault, FaultProxy};
+        for code in [503, 429] {
+            let mut sb = Sandbox::new();
+            let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+            let proxy = FaultProxy::start(s3.port, Fault::Status(code));
+            use_s3(&mut sb, &s3);
+            sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+            let ws = sb.workspace("basic", "ws");
+            let out = sb.cargo(&ws, &["build", "--release"]);
+            let warnings = remote_warnings(&out);
+            assert_eq!(warnings.len(), 1, "{code}: {}", stderr(&out));
+            let stats = sb.take_stats();
+            assert!(stats["remote"]["errors"].as_u64().unwrap() >= 1, "{stats}");
+            assert!(counts(&stats).1 > 0, "compiled and cached locally: {stats}");
+            assert!(s3.objects(BUCKET).is_empty(), "nothing got through");
+            sb.run_program(&ws.join("target/release/app"));
+        }
+    }
+
+    #[test]
+    fn a_store_that_stops_answering_times_out_and_the_build_goes_on() {
+        use common::servers::{Fault, FaultProxy};
+        let mut sb = Sandbox::new();
+        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+        let proxy = FaultProxy::start(s3.port, Fault::Pass);
+        use_s3(&mut sb, &s3);
+        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        sb.set("KILN_REMOTE_TIMEOUT", "1s");
+        sb.set("KILN_UPLOAD_WAIT", "5s");
+        let ws = sb.workspace("basic", "ws");
+        sb.cargo(&ws, &["build", "--release"]);
+        let (_, misses, _) = counts(&sb.take_stats());
+
+        // The server now accepts connections and never answers.
+        proxy.set(Fault::Stall);
+        let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
+        let warnings = remote_warnings(&out);
+        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+        assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+        let stats = sb.take_stats();
+        assert_eq!(counts(&stats), (0, misses, 0), "{stats}");
+        sb.run_program(&ws.join("target/release/app"));
+    }
+
+    #[test]
     fn a_bare_wrapper_uploads_in_the_background_and_hits_from_the_bucket() {
         let mut sb = Sandbox::new();
         let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);

@@ -160,3 +160,98 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// What a [`FaultProxy`] does with each new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward to the server.
+    Pass,
+    /// Answer every request with this HTTP status and an S3 error body.
+    Status(u16),
+    /// Accept, read, never answer.
+    Stall,
+}
+
+/// A TCP proxy in front of a real server that injects network faults: error
+/// statuses (the way S3 throttles) or a server that stops answering.
+pub struct FaultProxy {
+    pub port: u16,
+    fault: std::sync::Arc<std::sync::Mutex<Fault>>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, fault: Fault) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(fault));
+        let mode = std::sync::Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let fault = *mode.lock().unwrap();
+                std::thread::spawn(move || serve(conn, upstream, fault));
+            }
+        });
+        Self {
+            port,
+            fault: shared,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+}
+
+fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
+    use std::io::{Read, Write};
+    match fault {
+        Fault::Pass => {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                return;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let mut server = server;
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            let _ = std::io::copy(&mut server, &mut client);
+        }
+        Fault::Status(code) => {
+            let mut buf = [0u8; 65536];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match client.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            let reason = if code == 429 {
+                "Too Many Requests"
+            } else {
+                "Service Unavailable"
+            };
+            let _ = write!(
+                client,
+                "HTTP/1.1 {code} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        Fault::Stall => {
+            let mut buf = [0u8; 65536];
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < deadline {
+                match client.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        }
+    }
+}
