@@ -474,6 +474,21 @@ fn a_fresh_runner_explains_its_misses_against_the_last_main_build() {
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
 
+    // The fresh runner's report has a baseline: main's run from the store.
+    let out = sb
+        .command(common::kiln_bin(), &ws)
+        .args(["report", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["baseline"]["branch"], "main", "{report}");
+    assert_eq!(
+        report["baseline"]["runs"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+
     let out = sb
         .command(common::kiln_bin(), &ws)
         .args(["explain", "--against", "latest-nobranch"])

@@ -44,22 +44,26 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let loaded = kiln_history::budgets::load(&cwd).map_err(|e| hinted(e.to_string(), e.hint()))?;
     let history = super::history::open(&cfg)?;
-    let runs = history
+    let local = history
         .last(BASELINE_SEARCH.max(args.last))
         .map_err(|e| super::history::hinted_history(&e))?;
-    let current = match &args.run {
+    // This machine's latest run is the default, even when a teammate's run
+    // stored beside the remote cache is newer.
+    let latest_local = local.last().map(|r| r.id.clone());
+    let runs = super::team::with_team_history(&cfg, local);
+    let current = match args.run.as_ref().or(latest_local.as_ref()) {
         Some(id) => runs.iter().find(|r| &r.id == id).ok_or_else(|| {
             hinted(
                 format!("no run `{id}` in the history"),
                 "list runs with `kiln history`",
             )
         })?,
-        None => runs.last().ok_or_else(|| {
-            hinted(
+        None => {
+            return Err(hinted(
                 format!("no runs in the history of `{}`", cfg.dir.display()),
                 "build with `kiln run -- cargo build` first",
-            )
-        })?,
+            ));
+        }
     };
     let comparison = compare(current, &runs, &loaded.budgets);
     let upto: Vec<RunSummary> = runs

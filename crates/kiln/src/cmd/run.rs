@@ -157,7 +157,7 @@ fn step_summary(
     path: &std::path::Path,
 ) -> Result<()> {
     let history = super::history::open(cfg)?;
-    let runs = history.last(200)?;
+    let runs = super::team::with_team_history(cfg, history.last(200)?);
     let cwd = std::env::current_dir()?;
     let budgets = kiln_history::budgets::load(&cwd)
         .map(|l| l.budgets)

@@ -76,6 +76,37 @@ pub fn remote_history(cfg: &Config, n: usize) -> Result<Vec<RunSummary>> {
         .collect())
 }
 
+/// Runs the team stored beside the remote cache.
+const TEAM_BASELINE_RUNS: usize = 50;
+
+/// `local` runs merged with the team's recent runs from the remote store
+/// (when one is configured), oldest first. On a fresh CI runner the local
+/// history is empty; the team's main-branch runs are the baseline then. A
+/// remote problem is one warning and the local runs alone.
+pub fn with_team_history(cfg: &Config, local: Vec<RunSummary>) -> Vec<RunSummary> {
+    let Some(remote) = &cfg.remote else {
+        return local;
+    };
+    let team = match remote_history(cfg, TEAM_BASELINE_RUNS) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "warning: kiln: the team's runs in `{}` are not in this report: {e:#}",
+                remote.url
+            );
+            return local;
+        }
+    };
+    let mut runs = local;
+    for r in team {
+        if !runs.iter().any(|l| l.id == r.id) {
+            runs.push(r);
+        }
+    }
+    runs.sort_by(|a, b| a.started_ms.cmp(&b.started_ms).then(a.id.cmp(&b.id)));
+    runs
+}
+
 /// Resolves `latest-<branch>` to a run id whose records and key components
 /// are in the local store, fetching them from the remote store when needed.
 pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
