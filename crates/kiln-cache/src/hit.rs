@@ -41,14 +41,16 @@ fn fetch(unit: &Unit<'_>, kind: Kind, key: &Digest) -> Fetched {
     }
 }
 
+/// An entry opened for restoring, and whether it came from the remote tier.
+type Opened = Option<(Box<dyn std::io::Read + Send>, bool)>;
+
 /// Opens the entry of `key`, locally or else fetched from the remote tier.
-fn open_entry(
-    unit: &Unit<'_>,
-    key: &Digest,
-) -> Result<Option<Box<dyn std::io::Read + Send>>, StoreError> {
+fn open_entry(unit: &Unit<'_>, key: &Digest) -> Result<Opened, StoreError> {
     match unit.store.open(key)? {
-        Some(r) => Ok(Some(r)),
-        None if fetch(unit, Kind::Entry, key) == Fetched::Found => unit.store.open(key),
+        Some(r) => Ok(Some((r, false))),
+        None if fetch(unit, Kind::Entry, key) == Fetched::Found => {
+            Ok(unit.store.open(key)?.map(|r| (r, true)))
+        }
         None => Ok(None),
     }
 }
@@ -66,8 +68,8 @@ fn try_candidates(
         if key.to_hex() != c.key || !verify(&c.inputs, k) {
             continue;
         }
-        let reader = match open_entry(unit, &key) {
-            Ok(Some(r)) => r,
+        let (reader, fetched) = match open_entry(unit, &key) {
+            Ok(Some(opened)) => opened,
             Ok(None) => {
                 log(
                     unit.cfg,
@@ -95,6 +97,12 @@ fn try_candidates(
                     if let Some(d) = digest {
                         unit.hasher.remember(dest, *d);
                     }
+                }
+                if fetched
+                    && let Ok(mut tier) = unit.remote.try_borrow_mut()
+                    && let Some(tier) = tier.as_mut()
+                {
+                    tier.mark_hit();
                 }
                 rec.outcome = Outcome::Hit;
                 rec.key = Some(key.to_hex());

@@ -58,6 +58,33 @@ pub(crate) fn warn(msg: &str) {
     let _ = writeln!(std::io::stderr(), "warning: kiln: {msg}");
 }
 
+/// Warns about unusable remote settings once per store and couple of
+/// minutes, not once per compiler call; the local cache works meanwhile.
+fn warn_remote_problem_once(cfg: &Config, e: &ConfigError) {
+    let marker = cfg.dir.join("remote-settings-warned");
+    let fresh = std::fs::metadata(&marker)
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(120));
+    if fresh {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&cfg.dir);
+    let _ = std::fs::remove_file(&marker);
+    if std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_ok()
+    {
+        warn(&format!(
+            "{e}; caching locally without the remote store (hint: {})",
+            e.hint
+        ));
+    }
+}
+
 /// Appends a debug line to `KILN_LOG`, if set.
 pub(crate) fn log(cfg: &Config, msg: &str) {
     if let Some(path) = &cfg.log_file
@@ -85,6 +112,10 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
     let started = Instant::now();
     let (rustc, rustc_args) = call.rustc_and_args();
     let plan = kiln_rustc::plan(rustc_args);
+    // Not on cargo's probes: cargo parses their output and shows none of it.
+    if let (Some(e), Plan::Cache(_)) = (&cfg.remote_problem, &plan) {
+        warn_remote_problem_once(&cfg, e);
+    }
     let mut rec = new_record(&cfg, call, &plan);
     let code = match plan {
         Plan::Probe => {

@@ -68,6 +68,9 @@ pub struct Config {
     pub explain_env_values: bool,
     /// The remote store, if one is configured.
     pub remote: Option<RemoteConfig>,
+    /// Why the remote settings could not be used (the remote tier is then
+    /// off; the local cache works).
+    pub remote_problem: Option<ConfigError>,
     /// Socket of the `kiln run` agent serving this build (`KILN_AGENT`).
     pub agent: Option<PathBuf>,
     /// The `kiln.toml` the settings came from, if any.
@@ -75,7 +78,7 @@ pub struct Config {
 }
 
 /// A `KILN_*` value that cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("invalid value `{value}` for `{var}`: {problem}")]
 pub struct ConfigError {
     /// The variable.
@@ -93,20 +96,47 @@ impl Config {
     /// `kiln.toml` that applies (see [`Config::settings_file`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         let lookup = |name: &str| std::env::var_os(name);
-        let file = match Self::settings_file(&lookup) {
-            Some(path) => file::load(&path)?,
-            None => FileSettings::default(),
+        // The file only holds remote settings: with the remote off it is
+        // not read at all, and a broken one costs the remote tier only.
+        let remote_off = lookup(vars::REMOTE).is_some_and(|v| v == "off");
+        let (file, file_problem) = match Self::settings_file(&lookup).filter(|_| !remote_off) {
+            Some(path) => match file::load(&path) {
+                Ok(f) => (f, None),
+                Err(e) => (FileSettings::default(), Some(e)),
+            },
+            None => (FileSettings::default(), None),
         };
-        Self::from_sources(lookup, &file)
+        let mut cfg = Self::from_sources(lookup, &file)?;
+        if let Some(e) = file_problem {
+            cfg.remote = None;
+            cfg.remote_problem = Some(e);
+        }
+        Ok(cfg)
     }
 
     /// The `kiln.toml` that applies: `KILN_CONFIG` (`none` for no file), else
-    /// the nearest one at or above the working directory.
+    /// the nearest one at or above the working directory. Files inside
+    /// `CARGO_HOME` (registry and git dependencies) never apply, and a
+    /// dependency's own directory is skipped: a package cannot point the
+    /// cache of the build that compiles it somewhere else.
     pub fn settings_file(lookup: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
         match lookup(vars::CONFIG).filter(|v| !v.is_empty()) {
             Some(v) if v == "none" => None,
             Some(v) => Some(PathBuf::from(v)),
-            None => std::env::current_dir().ok().and_then(|d| file::find(&d)),
+            None => {
+                let cwd = std::env::current_dir().ok()?;
+                let dependency = lookup("CARGO_PRIMARY_PACKAGE").is_none();
+                let start = lookup("CARGO_MANIFEST_DIR")
+                    .filter(|_| dependency)
+                    .map(PathBuf::from)
+                    .and_then(|d| d.parent().map(PathBuf::from))
+                    .unwrap_or(cwd);
+                let cargo_home = lookup("CARGO_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| lookup("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+                file::find(&start).filter(|p| cargo_home.as_ref().is_none_or(|h| !p.starts_with(h)))
+            }
         }
     }
 
@@ -222,7 +252,11 @@ impl Config {
                 ),
             })?,
         };
-        let remote = remote::read(&text, file)?;
+        let empty_key = lookup(vars::SIGNING_KEY).is_some_and(|v| v.is_empty());
+        let (remote, remote_problem) = match remote::read(&text, file, empty_key) {
+            Ok(r) => (r, None),
+            Err(e) => (None, Some(e)),
+        };
         let agent = lookup(vars::AGENT)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
@@ -237,6 +271,7 @@ impl Config {
             cargo_home,
             explain_env_values,
             remote,
+            remote_problem,
             agent,
             config_file: file.path.clone(),
         })
@@ -255,6 +290,7 @@ impl Config {
             cargo_home: None,
             explain_env_values: false,
             remote: None,
+            remote_problem: None,
             agent: None,
             config_file: None,
         }
@@ -428,7 +464,9 @@ mod tests {
             if var != "KILN_REMOTE" {
                 pairs.push(("KILN_REMOTE", "s3://b"));
             }
-            let e = config(&pairs).unwrap_err();
+            let c = config(&pairs).unwrap();
+            assert!(c.remote.is_none(), "{value}");
+            let e = c.remote_problem.unwrap();
             assert_eq!(e.var, var, "{value}");
             assert!(!e.hint.is_empty());
         }

@@ -83,6 +83,7 @@ pub struct RemoteConfig {
 pub(crate) fn read(
     text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
     file: &FileSettings,
+    empty_signing_key: bool,
 ) -> Result<Option<RemoteConfig>, ConfigError> {
     let explicit = text(vars::REMOTE)?;
     if explicit.as_deref() == Some("off") {
@@ -138,6 +139,19 @@ pub(crate) fn read(
         })?,
         None => file.prefetch.unwrap_or(true),
     };
+    if empty_signing_key {
+        // A CI secret that is missing (a fork, a typo) expands to nothing:
+        // that must not quietly turn a signed store into an unsigned one.
+        return Err(ConfigError {
+            var: vars::SIGNING_KEY,
+            value: String::new(),
+            problem: "set but empty".into(),
+            hint: format!(
+                "check the secret behind `{}`, or unset it for an unsigned store",
+                vars::SIGNING_KEY
+            ),
+        });
+    }
     let signing_key = text(vars::SIGNING_KEY)?.map(|k| Secret(k.into_bytes()));
     if signing_key.as_ref().is_some_and(|k| k.0.len() < 16) {
         return Err(ConfigError {

@@ -30,18 +30,20 @@ pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
         }
     };
     let op = with_http_client(op, cfg.timeout)?;
+    // The timeout goes inside the retry, so a slow attempt is retried; the
+    // client bounds each whole request on top (body included).
     Ok(op
+        .layer(
+            TimeoutLayer::new()
+                .with_timeout(cfg.timeout)
+                .with_io_timeout(cfg.timeout),
+        )
         .layer(
             RetryLayer::new()
                 .with_max_times(RETRIES)
                 .with_min_delay(Duration::from_millis(50))
                 .with_max_delay(Duration::from_millis(500))
                 .with_jitter(),
-        )
-        .layer(
-            TimeoutLayer::new()
-                .with_timeout(cfg.timeout)
-                .with_io_timeout(cfg.timeout),
         ))
 }
 

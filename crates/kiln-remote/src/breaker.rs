@@ -22,9 +22,13 @@ pub const MAX_FAILURES: u32 = 3;
 pub const MARKER_TTL: Duration = Duration::from_secs(120);
 
 fn warn(url: &str, cause: &str) {
+    warn_then(url, cause, "compiling without it");
+}
+
+fn warn_then(url: &str, cause: &str, then: &str) {
     let _ = writeln!(
         std::io::stderr(),
-        "warning: kiln: remote `{url}` {}; compiling without it",
+        "warning: kiln: remote `{url}` {}; {then}",
         phrase(cause)
     );
 }
@@ -44,9 +48,19 @@ pub struct Breaker {
     failures: AtomicU32,
     open: AtomicBool,
     cause: Mutex<Option<String>>,
+    /// Counts uploads: giving up stops writes only.
+    writes: bool,
 }
 
 impl Breaker {
+    /// A breaker for uploads: giving up stops writing, reads go on.
+    pub fn for_writes() -> Self {
+        Self {
+            writes: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether the remote is still in use.
     pub fn allows(&self) -> bool {
         !self.open.load(Ordering::Relaxed)
@@ -63,7 +77,11 @@ impl Breaker {
             return false;
         }
         let cause = e.to_string();
-        warn(url, &cause);
+        if self.writes {
+            warn_then(url, &cause, "not uploading to it");
+        } else {
+            warn(url, &cause);
+        }
         if let Ok(mut c) = self.cause.lock() {
             *c = Some(cause);
         }
@@ -82,16 +100,76 @@ pub struct FileBreaker {
     marker: PathBuf,
     url: String,
     local: Breaker,
+    /// Whether this process may announce a quiet failure (its stderr is seen).
+    announces: bool,
+    /// Counts uploads: giving up stops writes only.
+    writes: bool,
 }
 
 impl FileBreaker {
-    /// A breaker for the store at `url` whose marker lives in `dir`.
+    /// A breaker for reads from the store at `url`, whose marker lives in
+    /// `dir` (one marker per store URL).
     pub fn new(dir: &Path, url: &str) -> Self {
+        let id = &blake3::hash(url.as_bytes()).to_hex()[..12];
         Self {
-            marker: dir.join("remote-down"),
+            marker: dir.join(format!("remote-down-{id}")),
             url: url.to_owned(),
             local: Breaker::default(),
+            announces: true,
+            writes: false,
         }
+    }
+
+    /// A breaker for uploads to the store at `url`: giving up stops writes,
+    /// reads go on (credentials that may only read).
+    pub fn for_writes(dir: &Path, url: &str) -> Self {
+        let id = &blake3::hash(url.as_bytes()).to_hex()[..12];
+        Self {
+            marker: dir.join(format!("remote-write-down-{id}")),
+            writes: true,
+            ..Self::new(dir, url)
+        }
+    }
+
+    /// The same breaker for a process whose stderr nobody sees (the detached
+    /// uploader): it leaves announcing failures to the next compiler call.
+    pub fn silent(self) -> Self {
+        Self {
+            announces: false,
+            ..self
+        }
+    }
+
+    fn warn(&self, cause: &str) {
+        if self.writes {
+            warn_then(&self.url, cause, "not uploading to it");
+        } else {
+            warn(&self.url, cause);
+        }
+    }
+
+    /// Counts a failure that alone does not give the store up, across the
+    /// processes of a build (each rustc call is a process of its own and
+    /// makes only a request or two). Returns the count within the window.
+    fn count_shared_failure(&self) -> u32 {
+        let tally = self.marker.with_extension("failures");
+        let stale = std::fs::metadata(&tally)
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_none_or(|age| age >= MARKER_TTL);
+        if stale {
+            let _ = std::fs::remove_file(&tally);
+        }
+        let appended = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&tally)
+            .and_then(|mut f| f.write_all(b"x"));
+        if appended.is_err() {
+            return 0;
+        }
+        std::fs::metadata(&tally).map_or(0, |m| u32::try_from(m.len()).unwrap_or(u32::MAX))
     }
 
     /// Whether the remote is in use: not given up here, nor recently by
@@ -100,7 +178,11 @@ impl FileBreaker {
         if !self.local.allows() {
             return false;
         }
-        self.announce();
+        if self.announces {
+            self.announce();
+        } else if self.unannounced().exists() {
+            return false;
+        }
         let Ok(md) = std::fs::metadata(&self.marker) else {
             return true;
         };
@@ -119,21 +201,23 @@ impl FileBreaker {
 
     /// Counts a failure. Only the process that creates the marker warns.
     pub fn failed(&self, e: &RemoteError) {
-        let n = self.local.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if !(e.is_fatal() || n >= MAX_FAILURES) {
-            return;
-        }
-        self.local.open.store(true, Ordering::Relaxed);
         if let Some(dir) = self.marker.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
+        let n = self.local.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !(e.is_fatal() || n >= MAX_FAILURES || self.count_shared_failure() >= MAX_FAILURES) {
+            return;
+        }
+        self.local.open.store(true, Ordering::Relaxed);
         let created = std::fs::File::options()
             .write(true)
             .create_new(true)
             .open(&self.marker);
         if let Ok(mut f) = created {
             let _ = writeln!(f, "{e}");
-            warn(&self.url, &e.to_string());
+            if self.announces {
+                self.warn(&e.to_string());
+            }
         }
     }
 }
@@ -146,11 +230,11 @@ impl FileBreaker {
     /// Records a failure of a process that cannot warn (its stderr goes
     /// nowhere): the next call that sees the marker warns in its place.
     pub fn failed_quietly(&self, e: &RemoteError) {
-        if !e.is_fatal() {
-            return;
-        }
         if let Some(dir) = self.marker.parent() {
             let _ = std::fs::create_dir_all(dir);
+        }
+        if !e.is_fatal() && self.count_shared_failure() < MAX_FAILURES {
+            return;
         }
         if self.marker.exists() {
             return;
@@ -166,7 +250,7 @@ impl FileBreaker {
             return;
         };
         if std::fs::rename(&pending, &self.marker).is_ok() {
-            warn(&self.url, cause.trim());
+            self.warn(cause.trim());
         }
     }
 }
@@ -207,6 +291,24 @@ mod tests {
     }
 
     #[test]
+    fn soft_failures_add_up_across_processes() {
+        let d = tempfile::tempdir().unwrap();
+        let soft = RemoteError::Failed("503".into());
+        for _ in 0..MAX_FAILURES - 1 {
+            // Each call is a process of its own: a fresh breaker.
+            let b = FileBreaker::new(d.path(), "s3://b");
+            b.failed(&soft);
+            assert!(FileBreaker::new(d.path(), "s3://b").allows());
+        }
+        FileBreaker::new(d.path(), "s3://b").failed(&soft);
+        assert!(!FileBreaker::new(d.path(), "s3://b").allows());
+        assert!(
+            FileBreaker::new(d.path(), "s3://other").allows(),
+            "per store"
+        );
+    }
+
+    #[test]
     fn a_quiet_failure_is_announced_once() {
         let d = tempfile::tempdir().unwrap();
         let uploader = FileBreaker::new(d.path(), "s3://b");
@@ -215,7 +317,7 @@ mod tests {
         ));
         let a = FileBreaker::new(d.path(), "s3://b");
         assert!(!a.allows());
-        assert!(!d.path().join("remote-down.new").exists());
-        assert!(d.path().join("remote-down").exists());
+        assert!(!a.unannounced().exists());
+        assert!(a.marker.exists());
     }
 }

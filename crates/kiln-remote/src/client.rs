@@ -22,6 +22,9 @@ pub struct Remote {
     url: String,
     signing_key: Option<Vec<u8>>,
     read_only: bool,
+    /// Bound of one whole request, body included: a server that trickles
+    /// bytes cannot hold a build.
+    deadline: std::time::Duration,
 }
 
 impl std::fmt::Debug for Remote {
@@ -38,6 +41,7 @@ impl Remote {
             url: cfg.url.clone(),
             signing_key: cfg.signing_key.as_ref().map(|k| k.0.clone()),
             read_only: cfg.read_only,
+            deadline: cfg.timeout.saturating_mul(3),
         })
     }
 
@@ -59,7 +63,8 @@ impl Remote {
     /// Reads and checks the object `name`, keeping the bytes as received
     /// (large entries are not copied again to cut the header off).
     pub async fn get_object(&self, name: &str) -> Result<Option<Object>, RemoteError> {
-        let object = match self.op.read(name).await {
+        let read = tokio::time::timeout(self.deadline, self.op.read(name));
+        let object = match read.await.map_err(|_| timed_out())? {
             Ok(b) => b.to_vec(),
             Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
             Err(e) => return Err(classify(&e)),
@@ -80,9 +85,9 @@ impl Remote {
         }
         let object = frame::seal(name, payload, self.signing_key.as_deref());
         let len = object.len() as u64;
-        self.op
-            .write(name, object)
+        tokio::time::timeout(self.deadline, self.op.write(name, object))
             .await
+            .map_err(|_| timed_out())?
             .map_err(|e| classify(&e))?;
         Ok(len)
     }
@@ -92,7 +97,11 @@ impl Remote {
         &self,
         dir: &str,
     ) -> Result<Vec<(String, Option<SystemTime>, u64)>, RemoteError> {
-        let entries = match self.op.list_with(dir).recursive(true).await {
+        let listing = tokio::time::timeout(
+            self.deadline.saturating_mul(20),
+            self.op.list_with(dir).recursive(true),
+        );
+        let entries = match listing.await.map_err(|_| timed_out())? {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(classify(&e)),
@@ -116,8 +125,15 @@ impl Remote {
         if self.read_only {
             return Err(RemoteError::ReadOnly);
         }
-        self.op.delete(name).await.map_err(|e| classify(&e))
+        tokio::time::timeout(self.deadline, self.op.delete(name))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| classify(&e))
     }
+}
+
+fn timed_out() -> RemoteError {
+    RemoteError::Failed("timed out".to_owned())
 }
 
 /// S3 answers 404 for a missing bucket too; only its error code tells.
@@ -153,6 +169,8 @@ fn classify(e: &opendal::Error) -> RemoteError {
                 "the bucket does not exist".to_owned()
             } else if lower.contains("dns") || lower.contains("resolve") {
                 "unreachable (host not found)".to_owned()
+            } else if lower.contains("credential") {
+                "access denied: no usable credentials (set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or a profile)".to_owned()
             } else if lower.contains("error sending request") || lower.contains("connect") {
                 "unreachable (cannot connect)".to_owned()
             } else {

@@ -139,6 +139,14 @@ pub fn open(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Payload, 
             .map_err(|_| FrameError::BadSignature)?;
     }
     if flags & LZ4 != 0 {
+        // LZ4 expands at most 255×: a larger declared size is a crafted
+        // object, refused before anything is allocated.
+        let declared = body.get(..4).map_or(u64::MAX, |b| {
+            u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        });
+        if declared > (body.len() as u64).saturating_mul(255) {
+            return Err(FrameError::Decompress);
+        }
         return lz4_flex::decompress_size_prepended(body)
             .map(Payload::Owned)
             .map_err(|_| FrameError::Decompress);

@@ -62,6 +62,16 @@ pub enum RemoteError {
 }
 
 impl RemoteError {
+    /// Whether the error concerns writing only (credentials that may read
+    /// but not write): reads can go on.
+    pub fn only_writes(&self) -> bool {
+        match self {
+            Self::ReadOnly => true,
+            Self::Failed(cause) => cause.starts_with("access denied"),
+            _ => false,
+        }
+    }
+
     /// Whether the store as a whole is unusable (not just one object).
     pub fn is_fatal(&self) -> bool {
         match self {

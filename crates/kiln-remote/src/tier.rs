@@ -40,6 +40,7 @@ struct Direct {
     cfg: RemoteConfig,
     client: Option<(tokio::runtime::Runtime, Remote)>,
     breaker: FileBreaker,
+    write_breaker: FileBreaker,
 }
 
 /// The remote tier of one wrapper call.
@@ -62,6 +63,7 @@ impl Tier {
                 cfg: remote.clone(),
                 client: None,
                 breaker: FileBreaker::new(&cfg.dir, &remote.url),
+                write_breaker: FileBreaker::for_writes(&cfg.dir, &remote.url),
             })),
             (None, None) => return None,
         };
@@ -79,20 +81,22 @@ impl Tier {
         &self.usage
     }
 
+    /// Records that the call was answered by an entry fetched from the
+    /// remote store (after it restored).
+    pub fn mark_hit(&mut self) {
+        self.usage.hit = true;
+    }
+
     /// Brings `kind`'s object for `key` into the local store, if the remote
     /// store has it.
     pub fn fetch(&mut self, kind: Kind, key: &Digest) -> Fetched {
-        let result = match &mut self.mode {
+        match &mut self.mode {
             Mode::Agent(agent) => match agent.request("FETCH", kind, key) {
                 None => Fetched::Off,
                 Some(answer) => parse_fetch(&answer, &mut self.usage),
             },
             Mode::Direct(d) => d.fetch(&self.local, kind, key, &mut self.usage),
-        };
-        if result == Fetched::Found && kind == Kind::Entry {
-            self.usage.hit = true;
         }
-        result
     }
 
     /// Uploads the local object `kind`/`key` (queued in the agent, or
@@ -111,7 +115,7 @@ impl Tier {
                 }
             }
             Mode::Direct(d) => {
-                if d.breaker.allows() {
+                if d.breaker.allows() && d.write_breaker.allows() {
                     self.usage.bytes_up += std::fs::metadata(local::path(&self.local, kind, key))
                         .map_or(0, |m| m.len());
                     self.usage.uploads += 1;
@@ -231,7 +235,8 @@ pub fn upload_detached(cfg: &Config, items: &[String]) {
     if remote_cfg.read_only {
         return;
     }
-    let breaker = FileBreaker::new(&cfg.dir, &remote_cfg.url);
+    let reads = FileBreaker::new(&cfg.dir, &remote_cfg.url).silent();
+    let breaker = FileBreaker::for_writes(&cfg.dir, &remote_cfg.url).silent();
     let local = LocalStore::new(&cfg.dir);
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -253,7 +258,7 @@ pub fn upload_detached(cfg: &Config, items: &[String]) {
         else {
             continue;
         };
-        if !breaker.allows() {
+        if !(reads.allows() && breaker.allows()) {
             return;
         }
         let Ok(payload) = local::read(&local, kind, &key) else {
@@ -270,7 +275,11 @@ pub fn upload_detached(cfg: &Config, items: &[String]) {
             remote.put(&name, &payload).await
         });
         if let Err(e) = result {
-            breaker.failed_quietly(&e);
+            if e.only_writes() {
+                breaker.failed_quietly(&e);
+            } else {
+                reads.failed_quietly(&e);
+            }
         }
     }
 }

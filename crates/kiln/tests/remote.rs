@@ -302,6 +302,56 @@ mod s3 {
     }
 
     #[test]
+    fn a_store_that_trickles_bytes_is_bounded_with_and_without_the_agent() {
+        use common::servers::{Fault, FaultProxy};
+        let mut sb = Sandbox::new();
+        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+        let proxy = FaultProxy::start(s3.port, Fault::Trickle);
+        use_s3(&mut sb, &s3);
+        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        sb.set("KILN_REMOTE_TIMEOUT", "1s");
+        sb.set("KILN_UPLOAD_WAIT", "5s");
+        let ws = sb.workspace("basic", "ws");
+        let out = sb.cargo(&ws, &["build", "--release"]);
+        let warnings = remote_warnings(&out);
+        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+        assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+        sb.run_program(&ws.join("target/release/app"));
+
+        // Each compiler call on its own (no agent): the first that times out
+        // gives the store up for the others.
+        fresh_runner(&mut sb, "bare");
+        sb.cargo(&ws, &["clean"]);
+        sb.set("RUSTC_WRAPPER", common::kiln_bin().to_str().unwrap());
+        let out = sb
+            .command("cargo", &ws)
+            .args(["build", "--release"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(remote_warnings(&out).len(), 1, "{}", stderr(&out));
+    }
+
+    #[test]
+    fn bare_calls_give_a_throttling_store_up_together() {
+        use common::servers::{Fault, FaultProxy};
+        let mut sb = Sandbox::new();
+        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+        let proxy = FaultProxy::start(s3.port, Fault::Status(503));
+        use_s3(&mut sb, &s3);
+        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        sb.set("RUSTC_WRAPPER", common::kiln_bin().to_str().unwrap());
+        let ws = sb.workspace("basic", "ws");
+        let out = sb
+            .command("cargo", &ws)
+            .args(["build", "--release", "-j1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(remote_warnings(&out).len(), 1, "{}", stderr(&out));
+    }
+
+    #[test]
     fn a_bare_wrapper_uploads_in_the_background_and_hits_from_the_bucket() {
         let mut sb = Sandbox::new();
         let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
@@ -496,4 +546,103 @@ fn a_fresh_runner_explains_its_misses_against_the_last_main_build() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_remote_settings_cost_the_remote_only_and_warn_once() {
+    let mut sb = Sandbox::new();
+    let shared = sb.root.path().join("team-store");
+    sb.set("KILN_REMOTE", &format!("file://{}", shared.display()));
+    sb.set("KILN_REMOTE_TIMEOUT", "soon");
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let text = stderr(&out);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning: kiln:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("KILN_REMOTE_TIMEOUT"),
+        "{}",
+        warnings[0]
+    );
+    let (_, misses, _) = counts(&sb.take_stats());
+    assert!(misses > 0, "the local cache works");
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release"]);
+    assert_eq!(counts(&sb.take_stats()), (misses, 0, 0));
+    assert!(!shared.exists(), "nothing written to the remote");
+
+    // Without `kiln run`, one warning for the whole build too.
+    sb.cargo(&ws, &["clean"]);
+    sb.set("RUSTC_WRAPPER", common::kiln_bin().to_str().unwrap());
+    let out = sb
+        .command("cargo", &ws)
+        .args(["build", "--release"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let n = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("warning: kiln:"))
+        .count();
+    assert_eq!(n, 1, "{}", stderr(&out));
+}
+
+#[test]
+fn an_empty_signing_key_never_means_unsigned() {
+    let mut sb = Sandbox::new();
+    let shared = sb.root.path().join("team-store");
+    sb.set("KILN_REMOTE", &format!("file://{}", shared.display()));
+    sb.set("KILN_SIGNING_KEY", "");
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let text = stderr(&out);
+    assert!(text.contains("`KILN_SIGNING_KEY`: set but empty"), "{text}");
+    assert!(!shared.exists(), "nothing unsigned was written");
+}
+
+#[test]
+fn a_dependency_cannot_redirect_the_cache_with_its_own_kiln_toml() {
+    let mut sb = Sandbox::new();
+    let root = sb.root.path().to_path_buf();
+    let evil = root.join("evil-store");
+    let dep = root.join("outside/dep");
+    std::fs::create_dir_all(dep.join("src")).unwrap();
+    std::fs::write(
+        dep.join("Cargo.toml"),
+        "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(dep.join("src/lib.rs"), "pub fn answer() -> u32 { 42 }\n").unwrap();
+    std::fs::write(
+        dep.join("kiln.toml"),
+        format!("[remote]\nurl = \"file://{}\"\n", evil.display()),
+    )
+    .unwrap();
+    let app = root.join("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[dependencies]\ndep = { path = \"../outside/dep\" }\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("src/main.rs"),
+        "fn main() { println!(\"{}\", dep::answer()); }\n",
+    )
+    .unwrap();
+    sb.set("RUSTC_WRAPPER", common::kiln_bin().to_str().unwrap());
+    let out = sb
+        .command("cargo", &app)
+        .args(["build", "--release"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!evil.exists(), "the dependency's kiln.toml was used");
+    assert!(
+        counts(&sb.take_stats()).1 >= 2,
+        "both crates cached locally"
+    );
 }

@@ -24,6 +24,8 @@ use crate::{Kind, Remote, RemoteError, local};
 
 /// Parallel requests of the prefetch.
 const PREFETCH_PARALLELISM: usize = 16;
+/// Parallel uploads.
+const UPLOAD_PARALLELISM: usize = 8;
 
 /// What the agent should do besides serving.
 #[derive(Debug, Clone, Default)]
@@ -122,11 +124,35 @@ type Cell = Arc<OnceCell<Fetch>>;
 struct Shared {
     remote: Remote,
     local: LocalStore,
+    /// Reads: given up, the build stops asking the store.
     breaker: Breaker,
+    /// Writes: given up (e.g. credentials that may only read), uploads stop
+    /// and reads go on.
+    write_breaker: Breaker,
+    /// Uploads in flight at once (each holds its object in memory).
+    upload_slots: Semaphore,
     inflight: Mutex<HashMap<(Kind, Digest), Cell>>,
     uploads: Mutex<JoinSet<()>>,
     counters: Counters,
     prefetched: Mutex<HashSet<Digest>>,
+}
+
+impl Shared {
+    /// Writes go on while neither the store as a whole (reads) nor writes
+    /// alone were given up.
+    fn writes_allowed(&self) -> bool {
+        self.breaker.allows() && self.write_breaker.allows()
+    }
+
+    /// A failed upload stops writes only when writing alone is refused;
+    /// anything else (unreachable, timed out) is the store as a whole.
+    fn upload_failed(&self, e: &RemoteError) {
+        if e.only_writes() {
+            self.write_breaker.failed(self.remote.url(), e);
+        } else {
+            self.breaker.failed(self.remote.url(), e);
+        }
+    }
 }
 
 /// A running agent. Dropping it stops it without waiting for uploads; call
@@ -170,6 +196,8 @@ impl Agent {
             remote,
             local,
             breaker: Breaker::default(),
+            write_breaker: Breaker::for_writes(),
+            upload_slots: Semaphore::new(UPLOAD_PARALLELISM),
             inflight: Mutex::new(HashMap::new()),
             uploads: Mutex::new(JoinSet::new()),
             counters: Counters::default(),
@@ -221,7 +249,7 @@ impl Agent {
                 set.abort_all();
                 return left;
             }
-            let writable = !shared.remote.read_only() && shared.breaker.allows();
+            let writable = !shared.remote.read_only() && shared.writes_allowed();
             let left = deadline.saturating_duration_since(Instant::now());
             if writable && !left.is_zero() {
                 let _ = tokio::time::timeout(left, async {
@@ -276,7 +304,11 @@ impl Agent {
             bytes_up: get(&c.bytes_up),
             upload_errors: get(&c.upload_errors),
             uploads_abandoned: abandoned,
-            gave_up: self.shared.breaker.cause(),
+            gave_up: self
+                .shared
+                .breaker
+                .cause()
+                .or(self.shared.write_breaker.cause()),
             prefetched_keys,
         }
     }
@@ -288,7 +320,7 @@ async fn put_counted(shared: &Shared, name: &str, payload: &[u8]) {
         Ok(n) => bump(&shared.counters.bytes_up, n),
         Err(e) => {
             bump(&shared.counters.upload_errors, 1);
-            shared.breaker.failed(shared.remote.url(), &e);
+            shared.upload_failed(&e);
         }
     }
 }
@@ -346,7 +378,21 @@ async fn fetch_once(shared: &Arc<Shared>, kind: Kind, key: Digest, by_prefetch: 
         let Ok(mut map) = shared.inflight.lock() else {
             return Fetch::Off;
         };
-        Arc::clone(map.entry((kind, key)).or_default())
+        let cell = map.entry((kind, key)).or_default();
+        // An earlier answer stands only while it still holds: a failure is
+        // tried again, and a found entry that has since been removed (found
+        // corrupt, evicted) is fetched again.
+        let stale = match cell.get() {
+            Some(Fetch::Failed(_)) => true,
+            Some(Fetch::Found(_)) => {
+                kind != Kind::Manifest && !local::path(&shared.local, kind, &key).is_file()
+            }
+            _ => false,
+        };
+        if stale {
+            *cell = Cell::default();
+        }
+        Arc::clone(cell)
     };
     cell.get_or_init(|| fetch(Arc::clone(shared), kind, key, by_prefetch))
         .await
@@ -381,9 +427,10 @@ async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) 
             bump(&shared.counters.absent, 1);
             Fetch::Absent
         }
-        Err(e @ RemoteError::Rejected { .. }) => {
+        Err(RemoteError::Rejected { .. }) => {
+            // Not worth asking again during this build: it stays rejected.
             bump(&shared.counters.rejected, 1);
-            Fetch::Failed(e.to_string())
+            Fetch::Absent
         }
         Err(e) => {
             bump(&shared.counters.errors, 1);
@@ -411,28 +458,36 @@ fn credit(shared: &Shared, kind: Kind, key: Digest, bytes: u64, by_prefetch: boo
     }
 }
 
-/// Queues the upload of a local object.
+/// Queues the upload of a local object; it is read from the local store
+/// when its turn comes.
 fn store(shared: &Arc<Shared>, kind: Kind, key: Digest) -> String {
-    if shared.remote.read_only() || !shared.breaker.allows() {
+    if shared.remote.read_only() || !shared.writes_allowed() {
         return "OFF".into();
     }
-    let payload = match local::read(&shared.local, kind, &key) {
-        Ok(p) => p,
-        Err(e) => return format!("FAILED {e}"),
-    };
-    let n = payload.len() as u64;
+    let n = std::fs::metadata(local::path(&shared.local, kind, &key)).map_or(0, |m| m.len());
     let task_shared = Arc::clone(shared);
     let Ok(mut uploads) = shared.uploads.lock() else {
         return "OFF".into();
     };
-    uploads.spawn(async move { upload(&task_shared, kind, &key, payload).await });
+    uploads.spawn(async move { upload(&task_shared, kind, &key).await });
     format!("QUEUED {n}")
 }
 
-async fn upload(shared: &Shared, kind: Kind, key: &Digest, payload: Vec<u8>) {
-    if !shared.breaker.allows() {
+async fn upload(shared: &Arc<Shared>, kind: Kind, key: &Digest) {
+    let Ok(_slot) = shared.upload_slots.acquire().await else {
+        return;
+    };
+    if !shared.writes_allowed() {
         return;
     }
+    let local_store = shared.local.clone();
+    let key_copy = *key;
+    let read =
+        tokio::task::spawn_blocking(move || local::read(&local_store, kind, &key_copy)).await;
+    let Ok(Ok(payload)) = read else {
+        bump(&shared.counters.upload_errors, 1);
+        return;
+    };
     let name = kind.name(key);
     let payload = if kind == Kind::Manifest {
         bump(&shared.counters.requests, 1);
@@ -451,7 +506,7 @@ async fn upload(shared: &Shared, kind: Kind, key: &Digest, payload: Vec<u8>) {
         }
         Err(e) => {
             bump(&shared.counters.upload_errors, 1);
-            shared.breaker.failed(shared.remote.url(), &e);
+            shared.upload_failed(&e);
         }
     }
 }

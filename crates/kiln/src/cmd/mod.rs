@@ -44,3 +44,17 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 pub fn config() -> Result<kiln_config::Config> {
     kiln_config::Config::from_env().map_err(|e| hinted(e.to_string(), e.hint))
 }
+
+/// The remote store settings, or an error naming why there are none (a bad
+/// setting, or nothing configured).
+pub fn remote_config(cfg: &kiln_config::Config) -> Result<&kiln_config::RemoteConfig> {
+    if let Some(e) = &cfg.remote_problem {
+        return Err(hinted(e.to_string(), e.hint.clone()));
+    }
+    cfg.remote.as_ref().ok_or_else(|| {
+        hinted(
+            "no remote store is configured",
+            "set `KILN_REMOTE` (e.g. `s3://bucket/prefix`) or `[remote] url` in kiln.toml",
+        )
+    })
+}

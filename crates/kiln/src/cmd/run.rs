@@ -39,6 +39,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .as_deref()
                 .map_or_else(|| "none".into(), |p| p.as_os_str().to_owned()),
         );
+        if let Some(e) = &cfg.remote_problem {
+            eprintln!(
+                "warning: kiln: {e}; building without the remote store (hint: {})",
+                e.hint
+            );
+            cmd.env(vars::REMOTE, "off");
+        }
         agent = super::agent::start(cfg, &args.command);
         match &agent {
             Some(a) => {

@@ -45,12 +45,7 @@ pub fn clean() -> Result<ExitCode> {
 }
 
 fn gc_remote(cfg: &kiln_config::Config, older_than: &str) -> Result<ExitCode> {
-    let Some(remote_cfg) = &cfg.remote else {
-        return Err(hinted(
-            "no remote store is configured",
-            "set `KILN_REMOTE` (e.g. `s3://bucket/prefix`) or `[remote] url` in kiln.toml",
-        ));
-    };
+    let remote_cfg = super::remote_config(cfg)?;
     let Some(age) = kiln_config::parse_duration(older_than) else {
         return Err(hinted(
             format!("invalid age `{older_than}`"),

@@ -18,12 +18,7 @@ use crate::error::hinted;
 const PUBLISH_BOUND: Duration = Duration::from_secs(20);
 
 fn remote_or_hint(cfg: &Config) -> Result<&RemoteConfig> {
-    cfg.remote.as_ref().ok_or_else(|| {
-        hinted(
-            "no remote store is configured",
-            "set `KILN_REMOTE` (e.g. `s3://bucket/prefix`) or `[remote] url` in kiln.toml",
-        )
-    })
+    super::remote_config(cfg)
 }
 
 /// Stores the run's summary and moves its branch pointer. Skipped for
@@ -110,12 +105,13 @@ pub fn with_team_history(cfg: &Config, local: Vec<RunSummary>) -> Vec<RunSummary
 /// Resolves `latest-<branch>` to a run id whose records and key components
 /// are in the local store, fetching them from the remote store when needed.
 pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
-    let remote = remote_or_hint(cfg).map_err(|_| {
-        hinted(
+    if cfg.remote_problem.is_none() && cfg.remote.is_none() {
+        return Err(hinted(
             format!("`latest-{branch}` needs the team's runs, and no remote store is configured"),
             "set `KILN_REMOTE`, or pass a run id from `KILN_DIR/records`",
-        )
-    })?;
+        ));
+    }
+    let remote = remote_or_hint(cfg)?;
     let failed = |e: kiln_remote::RemoteError| {
         hinted(
             format!("cannot read `{}`: {e}", remote.url),
@@ -134,6 +130,21 @@ pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
             )
         })?;
     let run = head.run;
+    // The id names a local file: only what `kiln run` itself produces.
+    let plain = !run.is_empty()
+        && run.len() <= 80
+        && run
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return Err(hinted(
+            format!(
+                "branch `{branch}` in `{}` points to an invalid run id",
+                remote.url
+            ),
+            "the pointer was not written by kiln; pass a run id instead",
+        ));
+    }
     let records_path = kiln_record::records_dir(&cfg.dir).join(format!("{run}.jsonl"));
     if !records_path.is_file() {
         let bytes = shared::get_all(remote, &[kiln_remote::object::run_name(&run)])

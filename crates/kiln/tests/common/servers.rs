@@ -170,6 +170,8 @@ pub enum Fault {
     Status(u16),
     /// Accept, read, never answer.
     Stall,
+    /// Answer `200 OK` with a large body sent one byte at a time.
+    Trickle,
 }
 
 /// A TCP proxy in front of a real server that injects network faults: error
@@ -242,6 +244,26 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
                 "HTTP/1.1 {code} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
+        }
+        Fault::Trickle => {
+            let mut buf = [0u8; 65536];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match client.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            if write!(client, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n").is_err() {
+                return;
+            }
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < deadline {
+                if client.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
         }
         Fault::Stall => {
             let mut buf = [0u8; 65536];
