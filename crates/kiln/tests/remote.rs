@@ -36,10 +36,20 @@ fn remote_warnings(out: &std::process::Output) -> Vec<String> {
 #[cfg(feature = "s3")]
 mod s3 {
     use super::*;
-    use common::servers::{ACCESS_KEY, S3Server, SECRET_KEY};
+    use common::servers::{ACCESS_KEY, Fault, FaultProxy, S3Server, SECRET_KEY};
     use serde_json::Value;
 
     const BUCKET: &str = "team-cache";
+
+    /// A sandbox using a real S3 server behind a proxy that injects `fault`.
+    fn behind_proxy(fault: Fault) -> (Sandbox, S3Server, FaultProxy) {
+        let mut sb = Sandbox::new();
+        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+        let proxy = FaultProxy::start(s3.port, fault);
+        use_s3(&mut sb, &s3);
+        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        (sb, s3, proxy)
+    }
 
     fn use_s3(sb: &mut Sandbox, s3: &S3Server) {
         sb.set("KILN_REMOTE", &format!("s3://{BUCKET}/kiln"));
@@ -257,13 +267,8 @@ mod s3 {
 
     #[test]
     fn a_throttling_store_is_given_up_after_a_few_failures() {
-        use common::servers::{Fault, FaultProxy};
         for code in [503, 429] {
-            let mut sb = Sandbox::new();
-            let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-            let proxy = FaultProxy::start(s3.port, Fault::Status(code));
-            use_s3(&mut sb, &s3);
-            sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+            let (sb, s3, _proxy) = behind_proxy(Fault::Status(code));
             let ws = sb.workspace("basic", "ws");
             let out = sb.cargo(&ws, &["build", "--release"]);
             let warnings = remote_warnings(&out);
@@ -278,12 +283,7 @@ mod s3 {
 
     #[test]
     fn a_store_that_stops_answering_times_out_and_the_build_goes_on() {
-        use common::servers::{Fault, FaultProxy};
-        let mut sb = Sandbox::new();
-        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-        let proxy = FaultProxy::start(s3.port, Fault::Pass);
-        use_s3(&mut sb, &s3);
-        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        let (mut sb, _s3, proxy) = behind_proxy(Fault::Pass);
         sb.set("KILN_REMOTE_TIMEOUT", "1s");
         sb.set("KILN_UPLOAD_WAIT", "5s");
         let ws = sb.workspace("basic", "ws");
@@ -303,12 +303,7 @@ mod s3 {
 
     #[test]
     fn a_store_that_trickles_bytes_is_bounded_with_and_without_the_agent() {
-        use common::servers::{Fault, FaultProxy};
-        let mut sb = Sandbox::new();
-        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-        let proxy = FaultProxy::start(s3.port, Fault::Trickle);
-        use_s3(&mut sb, &s3);
-        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        let (mut sb, _s3, _proxy) = behind_proxy(Fault::Trickle);
         sb.set("KILN_REMOTE_TIMEOUT", "1s");
         sb.set("KILN_UPLOAD_WAIT", "5s");
         let ws = sb.workspace("basic", "ws");
@@ -334,12 +329,7 @@ mod s3 {
 
     #[test]
     fn bare_calls_give_a_throttling_store_up_together() {
-        use common::servers::{Fault, FaultProxy};
-        let mut sb = Sandbox::new();
-        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-        let proxy = FaultProxy::start(s3.port, Fault::Status(503));
-        use_s3(&mut sb, &s3);
-        sb.set("AWS_ENDPOINT_URL", &proxy.endpoint());
+        let (mut sb, _s3, _proxy) = behind_proxy(Fault::Status(503));
         sb.set("RUSTC_WRAPPER", common::kiln_bin().to_str().unwrap());
         let ws = sb.workspace("basic", "ws");
         let out = sb

@@ -209,6 +209,20 @@ impl FaultProxy {
     }
 }
 
+/// Reads up to the end of a request's head; `false` if the client left.
+fn read_request_head(client: &mut TcpStream) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 65536];
+    let mut seen = Vec::new();
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
 fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
     use std::io::{Read, Write};
     match fault {
@@ -225,13 +239,8 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
             let _ = std::io::copy(&mut server, &mut client);
         }
         Fault::Status(code) => {
-            let mut buf = [0u8; 65536];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match client.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
+            if !read_request_head(&mut client) {
+                return;
             }
             let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
             let reason = if code == 429 {
@@ -246,13 +255,8 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
             );
         }
         Fault::Trickle => {
-            let mut buf = [0u8; 65536];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match client.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
+            if !read_request_head(&mut client) {
+                return;
             }
             if write!(client, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n").is_err() {
                 return;
