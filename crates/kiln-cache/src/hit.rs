@@ -35,10 +35,8 @@ pub(crate) fn lookup(
 
 /// Asks the remote tier, if there is one, for an object.
 fn fetch(unit: &Unit<'_>, kind: Kind, key: &Digest) -> Fetched {
-    match unit.remote.try_borrow_mut() {
-        Ok(mut tier) => tier.as_mut().map_or(Fetched::Off, |t| t.fetch(kind, key)),
-        Err(_) => Fetched::Off,
-    }
+    unit.with_remote(|t| t.fetch(kind, key))
+        .unwrap_or(Fetched::Off)
 }
 
 /// An entry opened for restoring, and whether it came from the remote tier.
@@ -98,11 +96,8 @@ fn try_candidates(
                         unit.hasher.remember(dest, *d);
                     }
                 }
-                if fetched
-                    && let Ok(mut tier) = unit.remote.try_borrow_mut()
-                    && let Some(tier) = tier.as_mut()
-                {
-                    tier.mark_hit();
+                if fetched {
+                    unit.with_remote(kiln_remote::Tier::mark_hit);
                 }
                 rec.outcome = Outcome::Hit;
                 rec.key = Some(key.to_hex());

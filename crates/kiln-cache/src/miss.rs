@@ -273,13 +273,11 @@ fn store(
         },
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Ok(mut tier) = unit.remote.try_borrow_mut()
-        && let Some(tier) = tier.as_mut()
-    {
+    unit.with_remote(|tier| {
         tier.upload(Kind::Entry, &key);
         tier.upload(Kind::Components, &key);
         tier.upload(Kind::Manifest, inv_key);
-    }
+    });
     Ok(Stored { key, bytes })
 }
 

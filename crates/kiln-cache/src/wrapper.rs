@@ -61,28 +61,33 @@ pub(crate) fn warn(msg: &str) {
 /// Warns about unusable remote settings once per store and couple of
 /// minutes, not once per compiler call; the local cache works meanwhile.
 fn warn_remote_problem_once(cfg: &Config, e: &ConfigError) {
-    let marker = cfg.dir.join("remote-settings-warned");
-    let fresh = std::fs::metadata(&marker)
-        .ok()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age < Duration::from_secs(120));
-    if fresh {
+    let _ = std::fs::create_dir_all(&cfg.dir);
+    let Ok(mut marker) = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cfg.dir.join("remote-settings-warned"))
+    else {
+        return;
+    };
+    // Concurrent calls decide one after the other: exactly one warns.
+    if marker.lock().is_err() {
         return;
     }
-    let _ = std::fs::create_dir_all(&cfg.dir);
-    let _ = std::fs::remove_file(&marker);
-    if std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .open(&marker)
-        .is_ok()
-    {
-        warn(&format!(
-            "{e}; caching locally without the remote store (hint: {})",
-            e.hint
-        ));
+    let fresh = marker.metadata().ok().is_some_and(|m| {
+        m.len() > 0
+            && m.modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age < Duration::from_secs(120))
+    });
+    if fresh || marker.set_len(0).is_err() || marker.write_all(b"warned\n").is_err() {
+        return;
     }
+    warn(&format!(
+        "{e}; caching locally without the remote store (hint: {})",
+        e.hint
+    ));
 }
 
 /// Appends a debug line to `KILN_LOG`, if set.
@@ -240,6 +245,13 @@ pub(crate) struct Unit<'a> {
     pub parts: crate::invocation::InvocationParts,
     /// The remote tier, when a remote store is configured.
     pub remote: RefCell<Option<kiln_remote::Tier>>,
+}
+
+impl Unit<'_> {
+    /// Runs `f` on the remote tier, if there is one.
+    pub(crate) fn with_remote<R>(&self, f: impl FnOnce(&mut kiln_remote::Tier) -> R) -> Option<R> {
+        self.remote.try_borrow_mut().ok()?.as_mut().map(f)
+    }
 }
 
 fn env_lookup(name: &str) -> Option<OsString> {
@@ -409,10 +421,10 @@ fn cached(
         env: &env_lookup,
     };
     let code = serve(&unit, &keying, &inv_key, rec, hash_start);
-    if let Some(tier) = unit.remote.borrow_mut().as_mut() {
+    rec.remote = unit.with_remote(|tier| {
         tier.flush();
-        rec.remote = Some(tier.usage().clone());
-    }
+        tier.usage().clone()
+    });
     code
 }
 

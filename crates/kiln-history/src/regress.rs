@@ -191,39 +191,38 @@ pub fn compare(current: &RunSummary, baseline: Option<Baseline>, budgets: &Budge
                 budget: true,
             });
         }
-        if let (Some(max), Some(up)) = (
-            budgets.max_wall_time_increase,
-            increase(current.wall_ms, b.wall_ms),
-        ) && up > max
-        {
-            regressions.push(Regression {
-                kind: "wall_time",
-                message: format!(
-                    "wall time {} ({} → {}; budget +{:.0}%)",
-                    fmt_increase(up),
-                    crate::report::duration_ms(b.wall_ms),
-                    crate::report::duration_ms(current.wall_ms),
-                    max * 100.0
-                ),
-                budget: true,
-            });
-        }
-        if let (Some(max), Some(up)) = (
-            budgets.max_compile_time_increase,
-            increase(current.compile_ms_spent, b.compile_ms_spent),
-        ) && up > max
-        {
-            regressions.push(Regression {
-                kind: "compile_time",
-                message: format!(
-                    "compile time {} ({} → {}; budget +{:.0}%)",
-                    fmt_increase(up),
-                    crate::report::duration_ms(b.compile_ms_spent),
-                    crate::report::duration_ms(current.compile_ms_spent),
-                    max * 100.0
-                ),
-                budget: true,
-            });
+        let times = [
+            (
+                "wall_time",
+                "wall time",
+                budgets.max_wall_time_increase,
+                current.wall_ms,
+                b.wall_ms,
+            ),
+            (
+                "compile_time",
+                "compile time",
+                budgets.max_compile_time_increase,
+                current.compile_ms_spent,
+                b.compile_ms_spent,
+            ),
+        ];
+        for (kind, what, budget, now, before) in times {
+            if let (Some(max), Some(up)) = (budget, increase(now, before))
+                && up > max
+            {
+                regressions.push(Regression {
+                    kind,
+                    message: format!(
+                        "{what} {} ({} → {}; budget +{:.0}%)",
+                        fmt_increase(up),
+                        crate::report::duration_ms(before),
+                        crate::report::duration_ms(now),
+                        max * 100.0
+                    ),
+                    budget: true,
+                });
+            }
         }
         new_crates = current
             .crate_names()

@@ -66,6 +66,18 @@ pub struct UnitTiming {
     pub compile_ms: u64,
 }
 
+impl UnitTiming {
+    /// Its time for people: `1.2s` spent, or `1.2s saved` for a hit.
+    pub fn time_label(&self) -> String {
+        let d = crate::report::duration_ms(self.compile_ms);
+        if self.outcome == "hit" {
+            format!("{d} saved")
+        } else {
+            d
+        }
+    }
+}
+
 /// Git facts of the checkout the run built.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfo {

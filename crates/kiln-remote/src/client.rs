@@ -45,6 +45,20 @@ impl Remote {
         })
     }
 
+    /// A client with a runtime of its own, for callers that block (one
+    /// compiler call, a command, the detached uploader).
+    pub fn blocking(cfg: &RemoteConfig) -> Result<(tokio::runtime::Runtime, Self), RemoteError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RemoteError::Setup(format!("cannot start a runtime: {e}")))?;
+        let remote = {
+            let _guard = rt.enter();
+            Self::new(cfg)?
+        };
+        Ok((rt, remote))
+    }
+
     /// The store's URL, for messages.
     pub fn url(&self) -> &str {
         &self.url

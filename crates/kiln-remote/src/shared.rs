@@ -51,26 +51,13 @@ pub struct BranchHead {
     pub started_ms: u64,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, RemoteError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RemoteError::Setup(format!("cannot start a runtime: {e}")))
-}
-
-fn client(rt: &tokio::runtime::Runtime, cfg: &RemoteConfig) -> Result<Remote, RemoteError> {
-    let _guard = rt.enter();
-    Remote::new(cfg)
-}
-
 /// Writes `objects` (name, payload), all within `bound`.
 pub fn put_all(
     cfg: &RemoteConfig,
     objects: &[(String, Vec<u8>)],
     bound: Duration,
 ) -> Result<(), RemoteError> {
-    let rt = runtime()?;
-    let remote = client(&rt, cfg)?;
+    let (rt, remote) = Remote::blocking(cfg)?;
     rt.block_on(async {
         let work = async {
             for (name, payload) in objects {
@@ -86,8 +73,7 @@ pub fn put_all(
 
 /// Reads `names` in parallel; a missing object is `None`.
 pub fn get_all(cfg: &RemoteConfig, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, RemoteError> {
-    let rt = runtime()?;
-    let remote = client(&rt, cfg)?;
+    let (rt, remote) = Remote::blocking(cfg)?;
     rt.block_on(async {
         let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLELISM));
         let mut tasks = JoinSet::new();
@@ -115,8 +101,7 @@ pub fn get_all(cfg: &RemoteConfig, names: &[String]) -> Result<Vec<Option<Vec<u8
 
 /// Names of the objects below `dir`.
 pub fn list(cfg: &RemoteConfig, dir: &str) -> Result<Vec<String>, RemoteError> {
-    let rt = runtime()?;
-    let remote = client(&rt, cfg)?;
+    let (rt, remote) = Remote::blocking(cfg)?;
     rt.block_on(async { remote.list(dir).await })
         .map(|v| v.into_iter().map(|(name, _, _)| name).collect())
 }

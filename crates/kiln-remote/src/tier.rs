@@ -169,15 +169,7 @@ fn parse_fetch(answer: &str, usage: &mut RemoteUse) -> Fetched {
 impl Direct {
     fn client(&mut self) -> Result<&(tokio::runtime::Runtime, Remote), RemoteError> {
         if self.client.is_none() {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| RemoteError::Setup(format!("cannot start a runtime: {e}")))?;
-            let remote = {
-                let _guard = rt.enter();
-                Remote::new(&self.cfg)?
-            };
-            self.client = Some((rt, remote));
+            self.client = Some(Remote::blocking(&self.cfg)?);
         }
         self.client
             .as_ref()
@@ -238,18 +230,9 @@ pub fn upload_detached(cfg: &Config, items: &[String]) {
     let reads = FileBreaker::new(&cfg.dir, &remote_cfg.url).silent();
     let breaker = FileBreaker::for_writes(&cfg.dir, &remote_cfg.url).silent();
     let local = LocalStore::new(&cfg.dir);
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    let remote = {
-        let _guard = rt.enter();
-        match Remote::new(remote_cfg) {
-            Ok(r) => r,
-            Err(e) => return breaker.failed_quietly(&e),
-        }
+    let (rt, remote) = match Remote::blocking(remote_cfg) {
+        Ok(client) => client,
+        Err(e) => return breaker.failed_quietly(&e),
     };
     for item in items {
         let Some((kind, key)) = item

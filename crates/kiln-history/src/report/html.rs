@@ -195,11 +195,7 @@ fn body(r: &Report<'_>) -> String {
             "<h2>Slowest units</h2>\n<table>\n<tr><th>unit</th><th>outcome</th><th>compile time</th></tr>"
         );
         for u in cur.unit_timings.iter().take(10) {
-            let what = if u.outcome == "hit" {
-                format!("{} saved", duration_ms(u.compile_ms))
-            } else {
-                duration_ms(u.compile_ms)
-            };
+            let what = u.time_label();
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{what}</td></tr>",

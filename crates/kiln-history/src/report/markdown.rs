@@ -129,11 +129,7 @@ pub fn render_markdown(r: &Report<'_>) -> String {
         let _ = writeln!(out, "| unit | outcome | compile time |");
         let _ = writeln!(out, "| --- | --- | ---: |");
         for u in cur.unit_timings.iter().take(10) {
-            let what = if u.outcome == "hit" {
-                format!("{} saved", duration_ms(u.compile_ms))
-            } else {
-                duration_ms(u.compile_ms)
-            };
+            let what = u.time_label();
             let _ = writeln!(
                 out,
                 "| {} | {} | {what} |",

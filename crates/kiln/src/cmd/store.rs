@@ -58,14 +58,8 @@ fn gc_remote(cfg: &kiln_config::Config, older_than: &str) -> Result<ExitCode> {
             "unset `KILN_REMOTE_READ_ONLY` to expire objects",
         ));
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start a runtime")?;
-    let report = rt.block_on(async {
-        let remote = kiln_remote::Remote::new(remote_cfg)?;
-        kiln_remote::gc::gc(&remote, age).await
-    });
+    let report = kiln_remote::Remote::blocking(remote_cfg)
+        .and_then(|(rt, remote)| rt.block_on(kiln_remote::gc::gc(&remote, age)));
     let r = report.map_err(|e| {
         hinted(
             format!("cannot expire objects of `{}`: {e}", remote_cfg.url),

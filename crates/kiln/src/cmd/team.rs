@@ -17,6 +17,14 @@ use crate::error::hinted;
 /// Bound of the publication at the end of a run.
 const PUBLISH_BOUND: Duration = Duration::from_secs(20);
 
+/// A failed read of the store, for commands.
+fn unreadable(remote: &RemoteConfig, e: &kiln_remote::RemoteError) -> anyhow::Error {
+    hinted(
+        format!("cannot read `{}`: {e}", remote.url),
+        "check the store settings and credentials",
+    )
+}
+
 fn remote_or_hint(cfg: &Config) -> Result<&RemoteConfig> {
     super::remote_config(cfg)
 }
@@ -53,12 +61,7 @@ pub fn publish(cfg: &Config, summary: &RunSummary, report: &AgentReport) {
 /// The team's last `n` runs from the remote store, oldest first.
 pub fn remote_history(cfg: &Config, n: usize) -> Result<Vec<RunSummary>> {
     let remote = remote_or_hint(cfg)?;
-    let failed = |e: kiln_remote::RemoteError| {
-        hinted(
-            format!("cannot read the history in `{}`: {e}", remote.url),
-            "check the store settings and credentials",
-        )
-    };
+    let failed = |e: kiln_remote::RemoteError| unreadable(remote, &e);
     let mut names = shared::list(remote, "history/").map_err(failed)?;
     names.sort();
     let start = names.len().saturating_sub(n);
@@ -112,12 +115,7 @@ pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
         ));
     }
     let remote = remote_or_hint(cfg)?;
-    let failed = |e: kiln_remote::RemoteError| {
-        hinted(
-            format!("cannot read `{}`: {e}", remote.url),
-            "check the store settings and credentials",
-        )
-    };
+    let failed = |e: kiln_remote::RemoteError| unreadable(remote, &e);
     let head = shared::get_all(remote, &[shared::branch_name(branch)])
         .map_err(failed)?
         .pop()
@@ -176,12 +174,7 @@ fn fetch_components(cfg: &Config, remote: &RemoteConfig, run: &str) -> Result<()
         .filter(|k| !store.components_path(k).is_file())
         .collect();
     let names: Vec<String> = keys.iter().map(|k| Kind::Components.name(k)).collect();
-    let docs = shared::get_all(remote, &names).map_err(|e| {
-        hinted(
-            format!("cannot read `{}`: {e}", remote.url),
-            "check the store settings and credentials",
-        )
-    })?;
+    let docs = shared::get_all(remote, &names).map_err(|e| unreadable(remote, &e))?;
     for (key, doc) in keys.iter().zip(docs) {
         if let Some(doc) = doc {
             let _ = local::install(&store, Kind::Components, key, &doc);
