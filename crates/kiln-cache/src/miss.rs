@@ -275,7 +275,11 @@ fn store(
     .map_err(|e| NotStored::Problem(e.to_string()))?;
     unit.with_remote(|tier| {
         tier.upload(Kind::Entry, &key);
-        tier.upload(Kind::Components, &key);
+        // Components written with every value in clear (opted in for local
+        // debugging) stay on this machine.
+        if !unit.cfg.explain_env_values {
+            tier.upload(Kind::Components, &key);
+        }
         tier.upload(Kind::Manifest, inv_key);
     });
     Ok(Stored { key, bytes })
@@ -336,6 +340,7 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
             })
             .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
             .collect(),
+        build_script_env: build_script_env(std::env::var_os("OUT_DIR").as_deref(), &env),
         env,
     };
     let path = unit.store.components_path(key);
@@ -349,6 +354,36 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
             let _ = std::fs::rename(&tmp, &path);
         }
     }
+}
+
+/// Names among `env` that the crate's build script set for this compile: the
+/// `cargo:rustc-env=NAME=…` lines of the script's `output` file, which cargo
+/// keeps next to `OUT_DIR`.
+fn build_script_env(
+    out_dir: Option<&std::ffi::OsStr>,
+    env: &[(String, Option<String>)],
+) -> Vec<String> {
+    let Some(output) = out_dir
+        .and_then(|d| Path::new(d).parent())
+        .map(|d| d.join("output"))
+    else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(output) else {
+        return Vec::new();
+    };
+    let set: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("cargo::rustc-env=")
+                .or_else(|| l.strip_prefix("cargo:rustc-env="))
+        })
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+        .collect();
+    env.iter()
+        .filter(|(n, _)| set.contains(n.as_str()))
+        .map(|(n, _)| n.clone())
+        .collect()
 }
 
 /// An input outside the target dir modified after the compile started: what
@@ -376,6 +411,29 @@ fn changed_since(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_set_by_the_build_script_are_named() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(
+            d.path().join("output"),
+            "cargo:rerun-if-changed=build.rs\ncargo:rustc-env=GIT_SHA=abc\ncargo::rustc-env=BUILT=1=2\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("GIT_SHA".to_owned(), Some("d1".to_owned())),
+            ("BUILT".to_owned(), Some("d2".to_owned())),
+            ("HOME".to_owned(), Some("d3".to_owned())),
+        ];
+        assert_eq!(
+            build_script_env(Some(out.as_os_str()), &env),
+            ["GIT_SHA", "BUILT"]
+        );
+        assert!(build_script_env(None, &env).is_empty());
+        assert!(build_script_env(Some(d.path().join("nowhere/out").as_os_str()), &env).is_empty());
+    }
 
     #[test]
     fn inputs_modified_after_the_compile_started_are_caught() {

@@ -5,9 +5,11 @@
 //! and compares their [`KeyComponents`]: arguments (split into features,
 //! cfgs, codegen options and other flags), compiler, files, environment
 //! variables and dependencies. A miss whose only change is a rebuilt
-//! dependency is a consequence; walking those links up gives the root cause
-//! that made a whole subtree miss, and root causes are ranked by the compile
-//! time they cost.
+//! dependency is a consequence; walking those links up (by the artifact each
+//! `--extern` names, so renamed dependencies and host/target twins are told
+//! apart) gives the unit where the change happened. Units whose own changes
+//! read the same (one RUSTFLAGS edit, a new toolchain, first builds) share
+//! one root cause, and root causes are ranked by the compile time they cost.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -65,6 +67,9 @@ pub enum Change {
         /// The value now, when recorded and shown.
         #[serde(skip_serializing_if = "Option::is_none")]
         to: Option<String>,
+        /// The crate's build script set it (`cargo:rustc-env`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_build_script: bool,
     },
     /// The components of one side are not available.
     Unknown,
@@ -95,20 +100,26 @@ impl Change {
             Self::DependencyRebuilt { name } => format!("dependency `{name}` was rebuilt"),
             Self::DependencyAdded { name } => format!("dependency `{name}` added"),
             Self::DependencyRemoved { name } => format!("dependency `{name}` removed"),
-            Self::FileChanged { path } => format!("`{path}` changed"),
-            Self::FileAdded { path } => format!("`{path}` is read now"),
-            Self::FileRemoved { path } => format!("`{path}` is no longer read"),
+            Self::FileChanged { path } => format!("{} changed", file_label(path)),
+            Self::FileAdded { path } => format!("{} is read now", file_label(path)),
+            Self::FileRemoved { path } => format!("{} is no longer read", file_label(path)),
             Self::EnvChanged {
                 name,
                 was_set,
                 is_set,
                 from,
                 to,
+                by_build_script,
             } => {
+                let origin = if *by_build_script {
+                    " (set by the build script)"
+                } else {
+                    ""
+                };
                 let what = match (was_set, is_set) {
-                    (true, true) => format!("env `{name}` changed"),
-                    (false, true) => format!("env `{name}` was set"),
-                    _ => format!("env `{name}` was unset"),
+                    (true, true) => format!("env `{name}`{origin} changed"),
+                    (false, true) => format!("env `{name}`{origin} was set"),
+                    _ => format!("env `{name}`{origin} was unset"),
                 };
                 match (from, to) {
                     (Some(f), Some(t)) => format!("{what}: `{f}` → `{t}`"),
@@ -142,6 +153,19 @@ impl Change {
     }
 }
 
+/// How a file is named for people: build-script outputs by their name in
+/// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
+fn file_label(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let out = parts
+        .windows(3)
+        .position(|w| w[0] == "build" && w[1].contains('-') && w[2] == "out");
+    match out {
+        Some(i) => format!("`{}` (build script output)", parts[i + 3..].join("/")),
+        None => format!("`{path}`"),
+    }
+}
+
 /// Why one unit missed.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitExplanation {
@@ -155,20 +179,29 @@ pub struct UnitExplanation {
     pub changes: Vec<Change>,
     /// Index into [`Explanation::root_causes`].
     pub root_cause: Option<usize>,
+    /// The artifact this compile produced (`crate-extra`, as in file names).
+    #[serde(skip)]
+    pub artifact: String,
+    /// The artifact each `--extern` name points to.
+    #[serde(skip)]
+    pub externs: BTreeMap<String, String>,
 }
 
 /// A change that made a unit and everything depending on it miss.
 #[derive(Debug, Clone, Serialize)]
 pub struct RootCause {
-    /// The unit where the change happened.
+    /// The unit where the change happened (the costliest one when it
+    /// happened in several: see `roots`).
     pub unit: String,
+    /// Every unit where the same change happened, by name.
+    pub roots: Vec<String>,
     /// Its own changes (not caused by dependencies).
     pub changes: Vec<Change>,
     /// Misses it caused, itself included.
     pub misses: usize,
     /// Compile time of those misses, ms.
     pub compile_ms: u64,
-    /// The units that missed because of it.
+    /// The units that missed because of it, by name.
     pub units: Vec<String>,
     /// What to do about it, when kiln knows.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -250,12 +283,24 @@ pub fn explain(
                 }
             }
         };
+        let externs = r
+            .key
+            .as_deref()
+            .and_then(load)
+            .map(|c| extern_artifacts(&c.args))
+            .unwrap_or_default();
         misses.push(UnitExplanation {
             unit: r.label(),
             crate_name: r.crate_name.clone(),
             compile_ms: r.timings.compile_us / 1000,
             changes,
             root_cause: None,
+            artifact: format!(
+                "{}{}",
+                r.crate_name,
+                r.extra_filename.as_deref().unwrap_or_default()
+            ),
+            externs,
         });
     }
     let root_causes = attribute(&mut misses);
@@ -274,15 +319,94 @@ pub fn explain(
     }
 }
 
-/// Groups misses under root causes: a miss whose changes are all rebuilt
-/// dependencies belongs to the root cause of those dependencies.
+/// The artifact (`crate-extra`) each `--extern name=path` points to, from
+/// the file name `lib<crate>-<extra>.<ext>`.
+fn extern_artifacts(args: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match a.strip_prefix("--extern=") {
+            Some(v) => v,
+            None if a == "--extern" => match it.next() {
+                Some(v) => v.as_str(),
+                None => break,
+            },
+            None => continue,
+        };
+        let Some((name, path)) = value.split_once('=') else {
+            continue;
+        };
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+        let stem = stem.strip_prefix("lib").unwrap_or(stem);
+        out.insert(name.to_owned(), stem.to_owned());
+    }
+    out
+}
+
+/// The hint for a root cause, when kiln knows what to do about it.
+fn hint_for(changes: &[Change], misses: usize, roots: usize) -> Option<String> {
+    let any = |f: fn(&Change) -> bool| changes.iter().any(f);
+    if misses > 1 && any(Change::looks_per_commit) {
+        return Some("move per-commit values (git SHA, build time) into a small leaf crate that only the binaries depend on; run `kiln doctor` to find them".into());
+    }
+    if any(|c| matches!(c, Change::Compiler { .. })) {
+        return Some("pin the toolchain in `rust-toolchain.toml` so every job and developer builds with the same compiler".into());
+    }
+    if roots > 1
+        && any(|c| {
+            matches!(
+                c,
+                Change::CfgAdded { .. }
+                    | Change::CfgRemoved { .. }
+                    | Change::Codegen { .. }
+                    | Change::FlagAdded { .. }
+                    | Change::FlagRemoved { .. }
+            )
+        })
+    {
+        return Some("compiler flags differ from the previous build (RUSTFLAGS, profile settings): give every CI job the same flags so they share cache entries".into());
+    }
+    if any(|c| {
+        matches!(
+            c,
+            Change::FeatureAdded { .. } | Change::FeatureRemoved { .. }
+        )
+    }) {
+        return Some("features differ from the previous build: build with the same features in every CI job so they share cache entries".into());
+    }
+    if any(|c| matches!(c, Change::Evicted)) {
+        return Some(
+            "these entries were evicted: raise `KILN_CACHE_SIZE` or add a remote store".into(),
+        );
+    }
+    None
+}
+
+/// Groups misses under root causes. A miss whose changes are all rebuilt
+/// dependencies belongs to the root cause of those dependencies; units whose
+/// own changes read the same share one root cause.
 fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
+    let mut by_artifact: HashMap<&str, usize> = HashMap::new();
     let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, u) in misses.iter().enumerate() {
+        by_artifact.insert(u.artifact.as_str(), i);
         by_crate.entry(u.crate_name.as_str()).or_default().push(i);
     }
-    // The miss a consequence leads back to: follow rebuilt dependencies that
-    // also missed in this run until a unit with a change of its own.
+    // The miss a rebuilt dependency leads to: by the artifact its `--extern`
+    // names; by crate name when the arguments were not recorded.
+    let dependency = |i: usize, name: &str| -> Option<usize> {
+        match misses[i].externs.get(name) {
+            Some(artifact) => by_artifact.get(artifact.as_str()).copied(),
+            None => by_crate
+                .get(name.replace('-', "_").as_str())?
+                .iter()
+                .copied()
+                .find(|&j| j != i),
+        }
+    };
+    // Follow rebuilt dependencies that also missed in this run until a unit
+    // with a change of its own (or a dependency that did not miss).
     let root_of = |start: usize| -> usize {
         let mut seen = BTreeSet::new();
         let mut i = start;
@@ -292,11 +416,7 @@ fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
                 break;
             }
             let next = u.changes.iter().find_map(|c| match c {
-                Change::DependencyRebuilt { name } => by_crate
-                    .get(name.replace('-', "_").as_str())?
-                    .iter()
-                    .copied()
-                    .find(|&j| j != i),
+                Change::DependencyRebuilt { name } => dependency(i, name).filter(|&j| j != i),
                 _ => None,
             });
             match next {
@@ -306,24 +426,69 @@ fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
         }
         i
     };
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    // The change a root stands for: its own changes; only rebuilt
+    // dependencies when it has nothing else (they were restored, not
+    // compiled, in this run).
+    let signature = |i: usize| -> Vec<String> {
+        let own: Vec<String> = misses[i]
+            .changes
+            .iter()
+            .filter(|c| !c.is_dependency())
+            .map(Change::describe)
+            .collect();
+        if own.is_empty() {
+            misses[i].changes.iter().map(Change::describe).collect()
+        } else {
+            own
+        }
+    };
+    let mut groups: BTreeMap<Vec<String>, (BTreeSet<usize>, Vec<usize>)> = BTreeMap::new();
     for i in 0..misses.len() {
-        groups.entry(root_of(i)).or_default().push(i);
+        let root = root_of(i);
+        let group = groups.entry(signature(root)).or_default();
+        group.0.insert(root);
+        group.1.push(i);
     }
     let mut causes: Vec<(Vec<usize>, RootCause)> = groups
-        .into_iter()
-        .map(|(root, members)| {
-            let u = &misses[root];
-            let changes: Vec<Change> = u.changes.iter().filter(|c| !c.is_dependency()).cloned().collect();
-            let hint = (members.len() > 1 && changes.iter().any(Change::looks_per_commit)).then(|| {
-                "move per-commit values (git SHA, build time) into a small leaf crate that only the binaries depend on; run `kiln doctor` to find them".to_owned()
+        .into_values()
+        .map(|(roots, members)| {
+            let mut roots: Vec<usize> = roots.into_iter().collect();
+            roots.sort_by(|&a, &b| {
+                misses[b]
+                    .compile_ms
+                    .cmp(&misses[a].compile_ms)
+                    .then_with(|| misses[a].unit.cmp(&misses[b].unit))
             });
+            let first = &misses[roots[0]];
+            let own: Vec<Change> = first
+                .changes
+                .iter()
+                .filter(|c| !c.is_dependency())
+                .cloned()
+                .collect();
+            let changes = if own.is_empty() {
+                first.changes.clone()
+            } else {
+                own
+            };
+            let hint = hint_for(&changes, members.len(), roots.len());
             let cause = RootCause {
-                unit: u.unit.clone(),
+                unit: first.unit.clone(),
+                roots: {
+                    let mut names: Vec<String> =
+                        roots.iter().map(|&r| misses[r].unit.clone()).collect();
+                    names.sort();
+                    names
+                },
                 changes,
                 misses: members.len(),
                 compile_ms: members.iter().map(|&m| misses[m].compile_ms).sum(),
-                units: members.iter().map(|&m| misses[m].unit.clone()).collect(),
+                units: {
+                    let mut units: Vec<String> =
+                        members.iter().map(|&m| misses[m].unit.clone()).collect();
+                    units.sort();
+                    units
+                },
                 hint,
             };
             (members, cause)
@@ -333,6 +498,7 @@ fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
         b.1.compile_ms
             .cmp(&a.1.compile_ms)
             .then_with(|| b.1.misses.cmp(&a.1.misses))
+            .then_with(|| a.1.unit.cmp(&b.1.unit))
     });
     for (index, (members, _)) in causes.iter().enumerate() {
         for &m in members {
@@ -425,7 +591,9 @@ fn sort_args(args: &[String]) -> Args {
                     out.codegen.insert(k, val);
                 }
             }
-            ("--extern", _) => {}
+            // Dependencies are compared by content; where outputs go follows
+            // from cargo's hash of the other inputs.
+            ("--extern" | "--out-dir" | "-o", _) => {}
             (f, Some(v)) => {
                 out.flags.insert(format!("{f} {v}"));
             }
@@ -447,6 +615,14 @@ fn set_changes(
 ) {
     changes.extend(now.difference(before).cloned().map(added));
     changes.extend(before.difference(now).cloned().map(removed));
+}
+
+/// A compiled crate in the target dir: what `--extern` and the linker read.
+fn is_dependency_artifact(path: &str) -> bool {
+    path.starts_with("{target}")
+        && [".rlib", ".rmeta", ".so", ".dylib"]
+            .iter()
+            .any(|ext| path.ends_with(ext))
 }
 
 /// The changes from `before` to `now`.
@@ -476,6 +652,8 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
                 is_set: y.is_some(),
                 from: before.env_values.get(name.as_str()).cloned(),
                 to: now.env_values.get(name.as_str()).cloned(),
+                by_build_script: now.build_script_env.contains(name)
+                    || before.build_script_env.contains(name),
             });
         }
     }
@@ -534,24 +712,20 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
         before.files.iter().cloned().collect(),
         now.files.iter().cloned().collect(),
     );
-    for (path, d) in &nf {
+    // Artifacts of dependencies (read through `--extern` and `-L
+    // dependency=`, and by the linker) change with the dependency, and
+    // their names with its features and flags: reported once, as rebuilt
+    // dependencies.
+    for (path, d) in nf.iter().filter(|(p, _)| !is_dependency_artifact(p)) {
         match bf.get(path) {
             None => changes.push(Change::FileAdded { path: path.clone() }),
-            Some(old) if old != d => {
-                // Dependency artifacts read by the linker change with the
-                // dependency: reported once as rebuilt dependencies.
-                let dependency_artifact = path.starts_with("{target}")
-                    && (path.ends_with(".rlib") || path.ends_with(".rmeta"));
-                if !dependency_artifact {
-                    changes.push(Change::FileChanged { path: path.clone() });
-                }
-            }
+            Some(old) if old != d => changes.push(Change::FileChanged { path: path.clone() }),
             Some(_) => {}
         }
     }
     changes.extend(
         bf.keys()
-            .filter(|k| !nf.contains_key(*k))
+            .filter(|k| !nf.contains_key(*k) && !is_dependency_artifact(k))
             .map(|k| Change::FileRemoved { path: k.clone() }),
     );
 
@@ -591,6 +765,7 @@ mod tests {
                 .map(|(a, b)| ((*a).to_owned(), b.map(str::to_owned)))
                 .collect(),
             env_values: BTreeMap::new(),
+            build_script_env: vec![],
         }
     }
 
@@ -633,6 +808,8 @@ mod tests {
                 compile_ms: 1,
                 changes,
                 root_cause: None,
+                artifact: "x-1".into(),
+                externs: BTreeMap::new(),
             }],
             root_causes: vec![],
         };
@@ -693,5 +870,212 @@ mod tests {
                 "`{cwd}/src/lib.rs` changed"
             ]
         );
+    }
+
+    fn miss(
+        unit: &str,
+        artifact: &str,
+        ms: u64,
+        changes: Vec<Change>,
+        externs: &[(&str, &str)],
+    ) -> UnitExplanation {
+        UnitExplanation {
+            unit: unit.into(),
+            crate_name: artifact.split('-').next().unwrap().into(),
+            compile_ms: ms,
+            changes,
+            root_cause: None,
+            artifact: artifact.into(),
+            externs: externs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn rebuilt(name: &str) -> Change {
+        Change::DependencyRebuilt { name: name.into() }
+    }
+
+    fn sha() -> Change {
+        Change::EnvChanged {
+            name: "GIT_SHA".into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script: true,
+        }
+    }
+
+    #[test]
+    fn consequences_are_followed_through_the_graph_to_one_root() {
+        // shared <- mid <- (api, worker); `other` is a second `shared` (host
+        // build) that did not change and must not be blamed.
+        let mut m = vec![
+            miss("shared (lib)", "shared-aa", 400, vec![sha()], &[]),
+            miss(
+                "mid (lib)",
+                "mid-bb",
+                300,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-aa")],
+            ),
+            miss(
+                "api (bin)",
+                "api-cc",
+                200,
+                vec![rebuilt("mid")],
+                &[("mid", "mid-bb")],
+            ),
+            miss(
+                "worker (bin)",
+                "worker-dd",
+                100,
+                vec![rebuilt("mid"), rebuilt("shared")],
+                &[("mid", "mid-bb"), ("shared", "shared-aa")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        let c = &causes[0];
+        assert_eq!(
+            (c.unit.as_str(), c.misses, c.compile_ms),
+            ("shared (lib)", 4, 1000)
+        );
+        assert_eq!(
+            c.changes[0].describe(),
+            "env `GIT_SHA` (set by the build script) changed"
+        );
+        assert!(
+            c.hint
+                .as_deref()
+                .unwrap()
+                .starts_with("move per-commit values")
+        );
+        assert!(m.iter().all(|u| u.root_cause == Some(0)));
+    }
+
+    #[test]
+    fn dependencies_are_matched_by_artifact_not_by_name() {
+        // Two builds of `shared` missed: the target one changed, the host
+        // one (for a proc macro) has a change of its own. `app` links the
+        // target one under a renamed extern.
+        let mut m = vec![
+            miss(
+                "shared (lib, host)",
+                "shared-11",
+                50,
+                vec![Change::FileChanged {
+                    path: "{cwd}/a.rs".into(),
+                }],
+                &[],
+            ),
+            miss("shared (lib)", "shared-22", 90, vec![sha()], &[]),
+            miss(
+                "app (bin)",
+                "app-33",
+                10,
+                vec![rebuilt("common")],
+                &[("common", "shared-22")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        let app = &causes[m[2].root_cause.unwrap()];
+        assert_eq!(app.unit, "shared (lib)");
+        assert_eq!(app.misses, 2);
+    }
+
+    #[test]
+    fn one_change_in_every_unit_is_one_root_cause() {
+        let flag = || Change::CfgAdded {
+            cfg: "kiln_probe".into(),
+        };
+        let mut m = vec![
+            miss("a (lib)", "a-1", 30, vec![flag()], &[]),
+            miss(
+                "b (lib)",
+                "b-2",
+                20,
+                vec![flag(), rebuilt("a")],
+                &[("a", "a-1")],
+            ),
+            miss(
+                "c (bin)",
+                "c-3",
+                10,
+                vec![flag(), rebuilt("b")],
+                &[("b", "b-2")],
+            ),
+            miss("new (lib)", "new-4", 5, vec![Change::FirstBuild], &[]),
+            miss("new2 (lib)", "new2-5", 5, vec![Change::FirstBuild], &[]),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 2, "{causes:?}");
+        assert_eq!((causes[0].misses, causes[0].roots.len()), (3, 3));
+        assert_eq!(causes[0].changes, [flag()]);
+        assert!(causes[0].hint.as_deref().unwrap().contains("same flags"));
+        assert_eq!(
+            (causes[1].misses, causes[1].changes.clone()),
+            (2, vec![Change::FirstBuild])
+        );
+    }
+
+    #[test]
+    fn a_dependency_restored_with_new_content_groups_its_dependents() {
+        // `shared` was a hit (restored from another machine's build), so
+        // its dependents only say it was rebuilt.
+        let mut m = vec![
+            miss(
+                "a (lib)",
+                "a-1",
+                30,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-9")],
+            ),
+            miss(
+                "b (lib)",
+                "b-2",
+                20,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-9")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(
+            causes[0].changes[0].describe(),
+            "dependency `shared` was rebuilt"
+        );
+    }
+
+    #[test]
+    fn extern_artifacts_come_from_file_names() {
+        let args: Vec<String> = [
+            "--extern",
+            "serde={target}/release/deps/libserde-0a1b.rmeta",
+            "--extern=derive={target}/release/deps/libserde_derive-77.so",
+            "--extern",
+            "proc_macro",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let e = extern_artifacts(&args);
+        assert_eq!(e.get("serde").map(String::as_str), Some("serde-0a1b"));
+        assert_eq!(e.get("derive").map(String::as_str), Some("serde_derive-77"));
+        assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn build_script_outputs_are_named_by_their_place_in_out_dir() {
+        let c = Change::FileChanged {
+            path: "{target}/release/build/shared-0f3a/out/generated.rs".into(),
+        };
+        assert_eq!(c.describe(), "`generated.rs` (build script output) changed");
+        let c = Change::FileChanged {
+            path: "{cwd}/src/lib.rs".into(),
+        };
+        assert_eq!(c.describe(), "`{cwd}/src/lib.rs` changed");
     }
 }

@@ -110,20 +110,59 @@ pub fn list_runs(store: &Path) -> Vec<(String, u64)> {
     runs
 }
 
-/// Records of every run except `run` that started before `before_ms`,
-/// oldest first.
-pub fn read_before(store: &Path, run: &str, before_ms: u64) -> Vec<UnitRecord> {
+/// Whether `run` can name a run: what `kiln run` produces (ASCII letters,
+/// digits, `-` and `_`, at most 80), never a path.
+pub fn is_run_id(run: &str) -> bool {
+    !run.is_empty()
+        && run.len() <= 80
+        && run
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Runs read at most by [`read_before`]: a bound on the work at the end of
+/// every `kiln run`, however long the history grows.
+pub const MAX_RUNS_BEFORE: usize = 100;
+
+/// Records of the runs before `run` that started before `before_ms`, oldest
+/// first, for explaining `run`: runs are read newest first and reading stops
+/// once every unit id in `wanted` has a record (or after
+/// [`MAX_RUNS_BEFORE`] runs), so the cost follows the units asked about,
+/// not the length of the history.
+pub fn read_before(
+    store: &Path,
+    run: &str,
+    before_ms: u64,
+    wanted: &std::collections::HashSet<String>,
+) -> Vec<UnitRecord> {
     let mut out: Vec<UnitRecord> = Vec::new();
-    for (other, _) in list_runs(store) {
-        if other == run {
-            continue;
+    let mut missing: std::collections::HashSet<&String> = wanted.iter().collect();
+    let runs = list_runs(store);
+    for (other, _) in runs
+        .iter()
+        .rev()
+        .filter(|(r, _)| r != run)
+        .take(MAX_RUNS_BEFORE)
+    {
+        if let Ok(records) = read_run(store, other) {
+            for r in records.into_iter().filter(|r| r.started_ms < before_ms) {
+                if r.key.is_some() && matches!(r.outcome, Outcome::Hit | Outcome::Miss) {
+                    missing.remove(&r.unit_id());
+                }
+                out.push(r);
+            }
         }
-        if let Ok(records) = read_run(store, &other) {
-            out.extend(records.into_iter().filter(|r| r.started_ms < before_ms));
+        if missing.is_empty() {
+            break;
         }
     }
     out.sort_by_key(|r| r.started_ms);
     out
+}
+
+/// The records in `text` (JSON lines; lines that do not parse are skipped).
+pub fn parse_records(text: &str) -> Vec<UnitRecord> {
+    parse_lines(text)
 }
 
 fn parse_lines(text: &str) -> Vec<UnitRecord> {
@@ -231,7 +270,10 @@ fn add_remote_report(stats: &mut Stats, path: &Path, since: u64) {
     let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
     stats.remote.hits += n("prefetched_hits");
     stats.remote.bytes_read += n("prefetch_bytes");
-    stats.remote.errors += n("upload_errors") + n("uploads_abandoned");
+    // The agent answers a wrapper's failed or rejected fetch as a plain
+    // miss, so its own counts are the only place those errors are seen.
+    stats.remote.errors +=
+        n("errors") + n("rejected") + n("upload_errors") + n("uploads_abandoned");
 }
 
 /// Removes run files not written to for `keep_days` days.

@@ -44,6 +44,10 @@ pub struct KeyComponents {
     /// `KILN_EXPLAIN_ENV_VALUES=1`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env_values: BTreeMap<String, String>,
+    /// Names among `env` that the crate's build script set for this compile
+    /// (`cargo:rustc-env=NAME=…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_script_env: Vec<String>,
 }
 
 /// Variables whose values are safe to keep and show: cargo's package

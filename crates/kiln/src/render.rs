@@ -104,6 +104,23 @@ pub fn stats_text(s: &Stats, dir: &Path) -> String {
     out
 }
 
+/// Where a root cause happened: one unit, or how many (and which) when the
+/// same change happened in several.
+fn cause_place(c: &RootCause) -> String {
+    match c.roots.len() {
+        0 | 1 => format!("`{}`", c.unit),
+        n => {
+            let shown: Vec<String> = c.roots.iter().take(3).map(|r| format!("`{r}`")).collect();
+            let more = n - shown.len();
+            if more > 0 {
+                format!("{n} units ({} and {more} more)", shown.join(", "))
+            } else {
+                format!("{n} units ({})", shown.join(", "))
+            }
+        }
+    }
+}
+
 fn cause_line(c: &RootCause) -> String {
     let what: Vec<String> = c
         .changes
@@ -116,8 +133,8 @@ fn cause_line(c: &RootCause) -> String {
         what.join("; ")
     };
     format!(
-        "{what} in `{}` → {}, {}",
-        c.unit,
+        "{what} in {} → {}, {}",
+        cause_place(c),
         plural(c.misses as u64, "miss", "misses"),
         duration_ms(c.compile_ms)
     )
@@ -163,15 +180,21 @@ pub fn explanation(e: &Explanation) -> String {
     if e.misses.is_empty() {
         return out;
     }
-    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{} → {}",
+        plural(e.root_causes.len() as u64, "root cause", "root causes"),
+        plural(e.misses.len() as u64, "miss", "misses")
+    );
     for c in &e.root_causes {
+        let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{} of {} misses, {} of compile: root cause in `{}`",
+            "{} of {} misses, {} of compile: root cause in {}",
             c.misses,
             e.misses.len(),
             duration_ms(c.compile_ms),
-            c.unit
+            cause_place(c)
         );
         if c.changes.is_empty() {
             let _ = writeln!(out, "  - dependencies changed");
@@ -179,16 +202,16 @@ pub fn explanation(e: &Explanation) -> String {
         for change in &c.changes {
             let _ = writeln!(out, "  - {}", change.describe());
         }
-        if c.units.len() > 1 {
-            let others: Vec<&str> = c
-                .units
-                .iter()
-                .filter(|u| **u != c.unit)
-                .map(String::as_str)
-                .take(8)
-                .collect();
-            let more = c.units.len() - 1 - others.len();
-            let _ = write!(out, "  → also missed: {}", others.join(", "));
+        let others: Vec<&str> = c
+            .units
+            .iter()
+            .filter(|u| !c.roots.contains(u) && **u != c.unit)
+            .map(String::as_str)
+            .collect();
+        if !others.is_empty() {
+            let shown: Vec<&str> = others.iter().copied().take(8).collect();
+            let more = others.len() - shown.len();
+            let _ = write!(out, "  → also missed: {}", shown.join(", "));
             if more > 0 {
                 let _ = write!(out, " and {more} more");
             }

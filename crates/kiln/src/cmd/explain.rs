@@ -35,6 +35,14 @@ pub fn explain_run_showing(
             )
         })?,
     };
+    for id in std::iter::once(run.as_str()).chain(against.filter(|a| !a.starts_with("latest-"))) {
+        if !kiln_record::is_run_id(id) {
+            return Err(hinted(
+                format!("`{id}` is not a run id"),
+                "pass a run id as `kiln history` lists them, or `latest-main`",
+            ));
+        }
+    }
     let current = kiln_record::read_run(&cfg.dir, &run)
         .with_context(|| format!("cannot read run `{run}`"))?;
     if current.is_empty() {
@@ -44,29 +52,33 @@ pub fn explain_run_showing(
             format!("recent runs: {}", known.join(", ")),
         ));
     }
-    let resolved;
-    let against = match against.and_then(|a| a.strip_prefix("latest-")) {
-        Some(branch) => {
-            resolved = super::team::resolve_latest(cfg, branch)?;
-            Some(resolved.as_str())
+    let (against, previous) = match against {
+        Some(a) if a.starts_with("latest-") => {
+            let (id, records) = super::team::resolve_latest(cfg, &a["latest-".len()..])?;
+            (Some(id), records)
         }
-        None => against,
-    };
-    let previous = match against {
         Some(a) => {
             let p = kiln_record::read_run(&cfg.dir, a)
                 .with_context(|| format!("cannot read run `{a}`"))?;
             if p.is_empty() {
                 return Err(hinted(
                     format!("no records for run `{a}`"),
-                    "pass a run id listed in `KILN_DIR/records`",
+                    "pass a run id listed in `KILN_DIR/records`, or `latest-main`",
                 ));
             }
-            p
+            (Some(a.to_owned()), p)
         }
         None => {
             let start = current.iter().map(|r| r.started_ms).min().unwrap_or(0);
-            kiln_record::read_before(&cfg.dir, &run, start)
+            let wanted = current
+                .iter()
+                .filter(|r| r.outcome == kiln_types::Outcome::Miss)
+                .map(kiln_types::UnitRecord::unit_id)
+                .collect();
+            (
+                None,
+                kiln_record::read_before(&cfg.dir, &run, start, &wanted),
+            )
         }
     };
     let store = LocalStore::new(&cfg.dir);
@@ -75,7 +87,7 @@ pub fn explain_run_showing(
         let text = std::fs::read(store.components_path(&digest)).ok()?;
         serde_json::from_slice(&text).ok()
     };
-    let mut e = explain(&run, against, &current, &previous, &load);
+    let mut e = explain(&run, against.as_deref(), &current, &previous, &load);
     e.redact_env_values(show_env_values);
     Ok(e)
 }

@@ -116,7 +116,7 @@ fn finish(
     };
     let summary = kiln_record::summarize(&records, 3);
     let explanation = if summary.stats.misses > 0 {
-        super::explain::explain_run(cfg, Some(run_id), None).ok()
+        explain_misses(cfg, run_id, remote)
     } else {
         None
     };
@@ -155,6 +155,32 @@ fn finish(
         eprintln!("warning: kiln: cannot write the step summary: {e}");
     }
     Some(run)
+}
+
+/// Why the run's units missed: against this machine's earlier builds; on a
+/// fresh runner (every miss a first build here) with a working remote
+/// store, against the team's latest build of the main branch instead.
+fn explain_misses(
+    cfg: &Config,
+    run_id: &str,
+    remote: Option<&kiln_remote::agent::AgentReport>,
+) -> Option<kiln_record::explain::Explanation> {
+    use kiln_record::explain::Change;
+    let local = super::explain::explain_run(cfg, Some(run_id), None).ok();
+    let fresh = local.as_ref().is_some_and(|e| {
+        e.misses
+            .iter()
+            .all(|m| matches!(m.changes.as_slice(), [Change::FirstBuild]))
+    });
+    if !fresh || remote.is_none_or(|r| r.gave_up.is_some()) {
+        return local;
+    }
+    kiln_history::regress::MAIN_BRANCHES
+        .iter()
+        .find_map(|b| {
+            super::explain::explain_run(cfg, Some(run_id), Some(&format!("latest-{b}"))).ok()
+        })
+        .or(local)
 }
 
 /// Appends the Markdown report of `run` to the GitHub step summary.

@@ -11,6 +11,7 @@ use kiln_remote::agent::AgentReport;
 use kiln_remote::shared::{self, BranchHead};
 use kiln_remote::{Kind, local};
 use kiln_store::LocalStore;
+use kiln_types::UnitRecord;
 
 use crate::error::hinted;
 
@@ -105,9 +106,17 @@ pub fn with_team_history(cfg: &Config, local: Vec<RunSummary>) -> Vec<RunSummary
     runs
 }
 
-/// Resolves `latest-<branch>` to a run id whose records and key components
-/// are in the local store, fetching them from the remote store when needed.
-pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
+/// Where runs fetched from the team's store are kept: beside this machine's
+/// records, never among them, so `kiln stats`, `kiln explain` and the
+/// history only ever count this machine's builds as its own.
+fn team_runs_dir(cfg: &Config) -> std::path::PathBuf {
+    cfg.dir.join("team-runs")
+}
+
+/// Resolves `latest-<branch>` to a run id and its records, fetching them
+/// (and the key components of their entries) from the remote store when
+/// this machine does not have them.
+pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<(String, Vec<UnitRecord>)> {
     if cfg.remote_problem.is_none() && cfg.remote.is_none() {
         return Err(hinted(
             format!("`latest-{branch}` needs the team's runs, and no remote store is configured"),
@@ -129,12 +138,7 @@ pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
         })?;
     let run = head.run;
     // The id names a local file: only what `kiln run` itself produces.
-    let plain = !run.is_empty()
-        && run.len() <= 80
-        && run
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !plain {
+    if !kiln_record::is_run_id(&run) {
         return Err(hinted(
             format!(
                 "branch `{branch}` in `{}` points to an invalid run id",
@@ -143,31 +147,39 @@ pub fn resolve_latest(cfg: &Config, branch: &str) -> Result<String> {
             "the pointer was not written by kiln; pass a run id instead",
         ));
     }
-    let records_path = kiln_record::records_dir(&cfg.dir).join(format!("{run}.jsonl"));
-    if !records_path.is_file() {
-        let bytes = shared::get_all(remote, &[kiln_remote::object::run_name(&run)])
-            .map_err(failed)?
-            .pop()
-            .flatten()
-            .ok_or_else(|| {
-                hinted(
-                    format!("the records of run `{run}` are missing in `{}`", remote.url),
-                    "they may have expired; pass another run",
-                )
-            })?;
-        if let Some(dir) = records_path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&records_path, &bytes)?;
-    }
-    fetch_components(cfg, remote, &run)?;
-    Ok(run)
+    let own = kiln_record::read_run(&cfg.dir, &run).unwrap_or_default();
+    let records = if own.is_empty() {
+        let cached = team_runs_dir(cfg).join(format!("{run}.jsonl"));
+        let bytes = match std::fs::read(&cached) {
+            Ok(b) => b,
+            Err(_) => {
+                let bytes = shared::get_all(remote, &[kiln_remote::object::run_name(&run)])
+                    .map_err(failed)?
+                    .pop()
+                    .flatten()
+                    .ok_or_else(|| {
+                        hinted(
+                            format!("the records of run `{run}` are missing in `{}`", remote.url),
+                            "they may have expired; pass another run",
+                        )
+                    })?;
+                // A cache of what was fetched; losing it only costs a fetch.
+                let _ = std::fs::create_dir_all(team_runs_dir(cfg))
+                    .and_then(|()| std::fs::write(&cached, &bytes));
+                bytes
+            }
+        };
+        kiln_record::parse_records(&String::from_utf8_lossy(&bytes))
+    } else {
+        own
+    };
+    fetch_components(cfg, remote, &records)?;
+    Ok((run, records))
 }
 
-/// Brings the key components of a run's entries into the local store.
-fn fetch_components(cfg: &Config, remote: &RemoteConfig, run: &str) -> Result<()> {
+/// Brings the key components of the entries of `records` into the local store.
+fn fetch_components(cfg: &Config, remote: &RemoteConfig, records: &[UnitRecord]) -> Result<()> {
     let store = LocalStore::new(&cfg.dir);
-    let records = kiln_record::read_run(&cfg.dir, run).unwrap_or_default();
     let keys: Vec<kiln_key::Digest> = records
         .iter()
         .filter_map(|r| r.key.as_deref().and_then(kiln_key::Digest::from_hex))
