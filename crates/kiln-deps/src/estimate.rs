@@ -43,24 +43,42 @@ impl Cost {
 /// Measured costs and where to look for sources.
 #[derive(Debug, Clone, Default)]
 pub struct CostModel {
-    /// Compile ms by package name, from records.
+    /// Compile ms by package version (`name@version`, `name` as cargo
+    /// spells the package), from records.
     pub measured: BTreeMap<String, u64>,
     /// `CARGO_HOME`, for source sizes.
     pub cargo_home: Option<PathBuf>,
 }
 
 impl CostModel {
-    /// The cost of one package.
+    /// The cost of one package: measured when kiln built this version;
+    /// else estimated, from another version kiln built when there is one,
+    /// else from the size of its sources.
     pub fn cost(&self, name: &str, version: &str) -> Cost {
-        let measured = self
-            .measured
-            .get(name)
-            .or_else(|| self.measured.get(&name.replace('-', "_")));
-        if let Some(&ms) = measured {
-            return Cost {
-                ms,
-                estimated: false,
-            };
+        // Records name a package as cargo does; without a package, by its
+        // crate name (`-` becomes `_`).
+        let names = [name.to_owned(), name.replace('-', "_")];
+        for n in &names {
+            if let Some(&ms) = self.measured.get(&format!("{n}@{version}")) {
+                return Cost {
+                    ms,
+                    estimated: false,
+                };
+            }
+        }
+        for n in &names {
+            let prefix = format!("{n}@");
+            let other_version = self
+                .measured
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .last();
+            if let Some((_, &ms)) = other_version {
+                return Cost {
+                    ms,
+                    estimated: true,
+                };
+            }
         }
         let ms = self
             .cargo_home
@@ -111,12 +129,20 @@ mod tests {
     #[test]
     fn measured_then_estimated() {
         let mut m = CostModel::default();
-        m.measured.insert("serde_json".into(), 900);
+        m.measured.insert("serde_json@1.0.0".into(), 900);
         assert_eq!(
             m.cost("serde-json", "1.0.0"),
             Cost {
                 ms: 900,
                 estimated: false
+            }
+        );
+        // Another version kiln built is the estimate for this one.
+        assert_eq!(
+            m.cost("serde_json", "1.1.0"),
+            Cost {
+                ms: 900,
+                estimated: true
             }
         );
         assert_eq!(m.cost("other", "1.0.0").ms, UNKNOWN_MS);

@@ -96,6 +96,13 @@ pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, Sour
         }
         (None, true) => default_base(cwd)?,
     };
+    if reference.starts_with('-') {
+        // git would read it as an option, not a ref.
+        return Err(err(
+            format!("`{reference}` is neither a file nor a git ref"),
+            "pass a git ref (a branch, tag or commit) or a path to a `Cargo.lock`",
+        ));
+    }
     let dir = lock.parent().unwrap_or(cwd);
     let top = git(dir, &["rev-parse", "--show-toplevel"]).map_err(|e| {
         err(
@@ -146,4 +153,24 @@ fn default_base(cwd: &Path) -> Result<String, SourceError> {
         "no base to compare with: none of `main`, `master`, `origin/HEAD` exists here",
         "name the base: `kiln deps diff <git-ref>` or `kiln deps diff OLD.lock NEW.lock`",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    #[test]
+    fn refs_that_look_like_options_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("Cargo.lock"), "version = 4\n").unwrap();
+        let Err(e) = load(tmp.path(), Some("--output=/tmp/x"), true) else {
+            panic!("an option-like ref was accepted");
+        };
+        assert!(
+            e.message.contains("neither a file nor a git ref"),
+            "{}",
+            e.message
+        );
+        assert!(!tmp.path().join("x").exists());
+    }
 }

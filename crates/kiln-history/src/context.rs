@@ -126,4 +126,30 @@ mod tests {
         );
         assert!(ci_from_env(&env(&[])).is_none());
     }
+
+    #[test]
+    fn git_commit_and_branch_come_from_the_checkout() {
+        let d = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .current_dir(d.path())
+                .args(["-c", "user.name=k", "-c", "user.email=k@example.invalid"])
+                .args(["-c", "commit.gpgsign=false"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{ok:?}");
+            String::from_utf8(ok.stdout).unwrap()
+        };
+        assert_eq!(git_info(d.path()), GitInfo::default(), "not a checkout");
+        git(&["init", "-q", "-b", "trunk"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+        let head = git(&["rev-parse", "HEAD"]).trim().to_owned();
+        let info = git_info(d.path());
+        assert_eq!(info.commit.as_deref(), Some(head.as_str()));
+        assert_eq!(info.branch.as_deref(), Some("trunk"));
+        // A detached HEAD has a commit and no branch.
+        git(&["checkout", "-q", "--detach"]);
+        assert_eq!(git_info(d.path()).branch, None);
+    }
 }

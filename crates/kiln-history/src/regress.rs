@@ -1,8 +1,12 @@
 //! Baselines and regressions: is this run worse than usual?
 //!
-//! The baseline is the median of the latest runs (default 10) before the
-//! current one on the main branch (`main` or `master`, from CI or git); when
-//! no earlier run has that branch, all earlier runs. A run regresses when it
+//! The baseline is the median of the latest comparable runs (default 10)
+//! before the current one on the main branch (`main` or `master`, from CI or
+//! git); when no earlier run has that branch, all earlier comparable runs.
+//! Comparable means successful (exit code 0) and the same command and
+//! profile: a `cargo test` run is never measured against `cargo build`
+//! runs, nor a release build against a dev one. When no earlier run ran the
+//! same command, runs with the same profile stand in. A run regresses when it
 //! crosses a [`Budgets`] threshold against the baseline (hit rate, wall time,
 //! compile time, new crates), or shows a root cause of misses that no
 //! baseline run had. Time increases smaller than [`TIME_NOISE_MS`] are noise
@@ -50,10 +54,21 @@ pub struct Baseline {
 /// The baseline for `current` from `history` (any order; `current` itself
 /// and later runs are skipped), at most `window` runs.
 pub fn baseline(current: &RunSummary, history: &[RunSummary], window: usize) -> Option<Baseline> {
-    let mut earlier: Vec<&RunSummary> = history
+    let before: Vec<&RunSummary> = history
         .iter()
-        .filter(|r| r.id != current.id && r.started_ms <= current.started_ms)
+        .filter(|r| r.id != current.id && r.started_ms <= current.started_ms && r.exit_code == 0)
+        .filter(|r| r.profile == current.profile)
         .collect();
+    let same_command: Vec<&RunSummary> = before
+        .iter()
+        .copied()
+        .filter(|r| r.command == current.command)
+        .collect();
+    let mut earlier = if same_command.is_empty() {
+        before
+    } else {
+        same_command
+    };
     earlier.sort_by(|a, b| a.started_ms.cmp(&b.started_ms).then(a.id.cmp(&b.id)));
     let on_main: Vec<&RunSummary> = earlier
         .iter()
@@ -307,6 +322,24 @@ mod tests {
     }
 
     #[test]
+    fn baseline_compares_like_with_like() {
+        let mut test_run = sample("t", 1, 0, 90_000, "main");
+        test_run.command = "cargo test".into();
+        let mut failed = sample("f", 2, 0, 90_000, "main");
+        failed.exit_code = 101;
+        let mut dev = sample("d", 3, 0, 90_000, "main");
+        dev.profile = Some("dev".into());
+        let history = vec![sample("a", 0, 10, 1000, "main"), test_run, failed, dev];
+        let cur = sample("c", 5, 10, 1000, "main");
+        assert_eq!(baseline(&cur, &history, 10).unwrap().runs, ["a"]);
+        // Another command of the same profile stands in when nothing else ran.
+        let mut other = cur;
+        other.command = "cargo clippy".into();
+        let history = vec![sample("a", 0, 10, 1000, "main")];
+        assert_eq!(baseline(&other, &history, 10).unwrap().runs, ["a"]);
+    }
+
+    #[test]
     fn no_branch_info_uses_every_run() {
         let mut a = sample("a", 1, 10, 1000, "x");
         a.git.branch = None;
@@ -338,5 +371,38 @@ mod tests {
         let c = compare(&cur, baseline(&cur, &history, 10), &lenient);
         assert!(!c.over_budget(), "{c:?}");
         assert_eq!(c.new_root_causes.len(), 1);
+    }
+
+    #[test]
+    fn compile_time_regresses_past_its_budget_and_above_noise() {
+        let mut base = sample("a", 1, 10, 10_000, "main");
+        base.compile_ms_spent = 4_000;
+        let mut cur = sample("b", 2, 10, 10_000, "main");
+        cur.compile_ms_spent = 9_000;
+        let budgets = Budgets {
+            max_compile_time_increase: Some(0.5),
+            ..Budgets::default()
+        };
+        let c = compare(&cur, baseline(&cur, &[base.clone()], 10), &budgets);
+        let r = c
+            .regressions
+            .iter()
+            .find(|r| r.kind == "compile_time")
+            .unwrap();
+        assert!(r.budget && r.message.contains("+125%"), "{r:?}");
+        // Within budget, or a rise under the noise floor: no regression.
+        cur.compile_ms_spent = 5_000;
+        let c = compare(&cur, baseline(&cur, &[base.clone()], 10), &budgets);
+        assert!(
+            c.regressions.iter().all(|r| r.kind != "compile_time"),
+            "{c:?}"
+        );
+        base.compile_ms_spent = 100;
+        cur.compile_ms_spent = 900;
+        let c = compare(&cur, baseline(&cur, &[base], 10), &budgets);
+        assert!(
+            c.regressions.iter().all(|r| r.kind != "compile_time"),
+            "{c:?}"
+        );
     }
 }

@@ -196,7 +196,11 @@ impl RunSummary {
                     .iter()
                     .take(10)
                     .map(|c| CauseSummary {
-                        unit: c.unit.clone(),
+                        unit: if c.roots.len() > 1 {
+                            format!("{} units", c.roots.len())
+                        } else {
+                            c.unit.clone()
+                        },
                         changes: c.changes.iter().map(|ch| ch.describe()).collect(),
                         misses: c.misses as u64,
                         compile_ms: c.compile_ms,
@@ -250,6 +254,13 @@ impl RunSummary {
             .as_ref()
             .and_then(|c| c.sha.as_deref())
             .or(self.git.commit.as_deref())
+    }
+
+    /// The commit shortened to at most `len` characters (commits come from
+    /// CI variables and teammates' summaries: any text, not only hex).
+    pub fn short_commit(&self, len: usize) -> Option<&str> {
+        self.commit()
+            .map(|c| c.char_indices().nth(len).map_or(c, |(i, _)| &c[..i]))
     }
 
     /// Distinct package names of the run (crate names where cargo set no
@@ -357,5 +368,16 @@ pub(crate) mod tests {
         assert_eq!(summary_from_json(&bytes).unwrap(), s);
         assert_eq!(s.hit_rate(), Some(0.7));
         assert_eq!(s.crate_names().len(), 2);
+    }
+
+    #[test]
+    fn short_commits_cut_at_characters() {
+        let mut s = sample("r1", 1, 7, 1000, "main");
+        s.git.commit = Some("abcdefghijké-more".into());
+        assert_eq!(s.short_commit(12), Some("abcdefghijké"));
+        s.git.commit = Some("ééé".into());
+        assert_eq!(s.short_commit(2), Some("éé"));
+        s.git.commit = Some("abc".into());
+        assert_eq!(s.short_commit(12), Some("abc"));
     }
 }

@@ -349,6 +349,10 @@ fn check_deps_diff_with_measured_costs(sb: &Sandbox, ws: &Path) {
         direct["cost"]["estimated"], false,
         "measured: kiln built it"
     );
+    // The measured figure is the compile kiln recorded for `heavy`: at least
+    // the millisecond rustc needs for any crate, never the flat estimate.
+    let ms = direct["cost"]["ms"].as_u64().unwrap();
+    assert!((1..10_000).contains(&ms), "{direct}");
 }
 
 fn check_openmetrics(sb: &Sandbox) {
@@ -408,6 +412,49 @@ fn damaged_history_fails_reports_but_never_builds() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn a_locked_history_is_a_warning_for_builds_and_an_error_for_reports() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release", "-p", "ffi"]);
+    // Another process holds the database for longer than kiln waits.
+    let db = sb.kiln_dir.join("history.sqlite");
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+
+    sb.cargo(&ws, &["clean"]);
+    let out = sb.cargo(&ws, &["build", "--release", "-p", "ffi"]);
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("warning: kiln:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].starts_with("warning: kiln: run not added to the history")
+            && warnings[0].contains("is locked"),
+        "{err}"
+    );
+    let out = sb.kiln(&["history"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(
+        text.starts_with("error: the history database") && text.contains("is locked"),
+        "{text}"
+    );
+    assert!(text.contains("hint:"), "{text}");
+
+    // Released: the history is intact and takes runs again.
+    holder.execute_batch("ROLLBACK;").unwrap();
+    drop(holder);
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "--release", "-p", "ffi"]);
+    let out = sb.kiln(&["history", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
 }
 
 #[test]

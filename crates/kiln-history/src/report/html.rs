@@ -90,11 +90,39 @@ pub fn render_html(r: &Report<'_>) -> String {
     let json = serde_json::to_string(&data)
         .unwrap_or_else(|_| "{}".into())
         .replace('<', "\\u003c");
-    TEMPLATE
-        .replace("{{BODY}}", &body(r))
-        .replace("{{DATA}}", &json)
-        .replace("{{CHARTJS}}", CHART_JS)
-        .replace("{{SCRIPT}}", SCRIPT)
+    fill(
+        TEMPLATE,
+        &[
+            ("{{BODY}}", &body(r)),
+            ("{{DATA}}", &json),
+            ("{{CHARTJS}}", CHART_JS),
+            ("{{SCRIPT}}", SCRIPT),
+        ],
+    )
+}
+
+/// Fills the template's placeholders in one pass over the template, so text
+/// that is filled in (a branch named `{{DATA}}`) is never filled again.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let hit = values.iter().find(|(k, _)| rest[start..].starts_with(k));
+        out.push_str(&rest[..start]);
+        match hit {
+            Some((k, v)) => {
+                out.push_str(v);
+                rest = &rest[start + k.len()..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = &rest[start + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn body(r: &Report<'_>) -> String {
@@ -109,11 +137,8 @@ fn body(r: &Report<'_>) -> String {
     if let Some(b) = cur.branch() {
         facts.push(format!("branch <code>{}</code>", esc(b)));
     }
-    if let Some(c) = cur.commit() {
-        facts.push(format!(
-            "commit <code>{}</code>",
-            esc(&c[..c.len().min(12)])
-        ));
+    if let Some(c) = cur.short_commit(12) {
+        facts.push(format!("commit <code>{}</code>", esc(c)));
     }
     let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
     if !cmp.regressions.is_empty() {
@@ -206,4 +231,18 @@ fn body(r: &Report<'_>) -> String {
         let _ = writeln!(out, "</table>");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let out = fill(
+            "<p>{{BODY}}</p><script>{{DATA}}</script>{{other}}",
+            &[("{{BODY}}", "branch {{DATA}}"), ("{{DATA}}", "{}")],
+        );
+        assert_eq!(out, "<p>branch {{DATA}}</p><script>{}</script>{{other}}");
+    }
 }

@@ -28,8 +28,8 @@ pub fn render_markdown(r: &Report<'_>) -> String {
     if let Some(b) = cur.branch() {
         facts.push(format!("branch `{b}`"));
     }
-    if let Some(c) = cur.commit() {
-        facts.push(format!("commit `{}`", &c[..c.len().min(12)]));
+    if let Some(c) = cur.short_commit(12) {
+        facts.push(format!("commit `{c}`"));
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
 

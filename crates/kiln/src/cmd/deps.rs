@@ -43,19 +43,34 @@ pub fn diff(args: &DepsDiffArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Compile ms per package: the latest build of each unit (misses: what they
-/// took; hits: what the stored compile took), summed by package name.
+/// Compile ms per package version (`name@version`): the latest build of each
+/// of its units (misses: what they took; hits: what the stored compile
+/// took). Test harnesses and clippy runs are left out, and so are older
+/// builds of a unit in another profile: the figure is what the package costs
+/// a build that depends on it, once.
 fn measured(store: &std::path::Path) -> BTreeMap<String, u64> {
     let mut latest: HashMap<String, UnitRecord> = HashMap::new();
     for (run, _) in kiln_record::list_runs(store) {
         for r in kiln_record::read_run(store, &run).unwrap_or_default() {
-            if !matches!(
-                r.outcome,
-                Outcome::Hit | Outcome::Miss | Outcome::NotCacheable
-            ) {
+            if r.test
+                || r.clippy
+                || !matches!(
+                    r.outcome,
+                    Outcome::Hit | Outcome::Miss | Outcome::NotCacheable
+                )
+            {
                 continue;
             }
-            let id = r.unit_id();
+            let Some(version) = r.package_version.clone() else {
+                continue;
+            };
+            let name = r.package.clone().unwrap_or_else(|| r.crate_name.clone());
+            let id = format!(
+                "{name}@{version}|{}|{}|{}",
+                r.crate_name,
+                r.crate_types.join(","),
+                r.target.as_deref().unwrap_or("")
+            );
             if latest
                 .get(&id)
                 .is_none_or(|old| old.started_ms <= r.started_ms)
@@ -65,13 +80,13 @@ fn measured(store: &std::path::Path) -> BTreeMap<String, u64> {
         }
     }
     let mut by: BTreeMap<String, u64> = BTreeMap::new();
-    for r in latest.values() {
+    for (id, r) in &latest {
         let ms = match r.outcome {
             Outcome::Hit => r.compile_ms,
             _ => r.timings.compile_us / 1000,
         };
-        let name = r.package.clone().unwrap_or_else(|| r.crate_name.clone());
-        *by.entry(name).or_default() += ms;
+        let package = id.split('|').next().unwrap_or_default();
+        *by.entry(package.to_owned()).or_default() += ms;
     }
     by
 }

@@ -102,7 +102,7 @@ fn table(runs: &[RunSummary]) -> String {
             r.id,
             when(r.started_ms),
             r.branch().unwrap_or("-"),
-            r.commit().map_or("-", |c| &c[..c.len().min(9)]),
+            r.short_commit(9).unwrap_or("-"),
             duration_ms(r.wall_ms),
             r.units,
             kiln_history::report::rate(r.hit_rate()),
