@@ -71,13 +71,17 @@ impl FileHasher {
 
     /// The digest of `path`'s content.
     pub fn hash(&self, path: &Path) -> io::Result<Digest> {
+        // Only regular files are inputs. A path from a manifest (possibly
+        // fetched from a shared store) naming a FIFO or a device would block
+        // the open or never end the read: looked at before it is opened.
+        let before = std::fs::metadata(path)?;
+        if !before.is_file() {
+            return Err(not_regular(&before));
+        }
         let mut file = File::open(path)?;
         let md = file.metadata()?;
-        if md.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "is a directory",
-            ));
+        if !md.is_file() {
+            return Err(not_regular(&md));
         }
         let stamp = Stamp::of(&md);
         let slot = if md.size() >= MIN_REMEMBERED {
@@ -109,6 +113,14 @@ impl FileHasher {
         if let Some(slot) = self.slot(path) {
             write_record(&slot, &Stamp::of(&md), digest, true);
         }
+    }
+}
+
+fn not_regular(md: &std::fs::Metadata) -> io::Error {
+    if md.is_dir() {
+        io::Error::new(io::ErrorKind::IsADirectory, "is a directory")
+    } else {
+        io::Error::new(io::ErrorKind::InvalidInput, "is not a regular file")
     }
 }
 
@@ -193,6 +205,31 @@ fn write_record(slot: &Path, stamp: &Stamp, digest: Digest, trusted: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_are_hashed() {
+        let d = tempfile::tempdir().unwrap();
+        let h = FileHasher::new(None);
+        let fifo = d.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Neither blocks: a FIFO without a writer, a device that never ends.
+        assert_eq!(
+            h.hash(&fifo).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            h.hash(Path::new("/dev/zero")).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            h.hash(d.path()).unwrap_err().kind(),
+            io::ErrorKind::IsADirectory
+        );
+    }
 
     #[test]
     fn content_decides_not_metadata() {

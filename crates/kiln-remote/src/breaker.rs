@@ -249,7 +249,11 @@ impl FileBreaker {
         let Ok(cause) = std::fs::read_to_string(&pending) else {
             return;
         };
-        if std::fs::rename(&pending, &self.marker).is_ok() {
+        // A hard link, unlike a rename, fails when another process created
+        // the marker (and warned) meanwhile: exactly one warning either way.
+        let linked = std::fs::hard_link(&pending, &self.marker).is_ok();
+        let _ = std::fs::remove_file(&pending);
+        if linked {
             self.warn(cause.trim());
         }
     }
@@ -277,6 +281,21 @@ mod tests {
             b.cause().as_deref(),
             Some("unreachable (connection refused)")
         );
+    }
+
+    #[test]
+    fn a_quiet_failure_is_announced_once_even_when_another_call_warned() {
+        let d = tempfile::tempdir().unwrap();
+        let quiet = FileBreaker::new(d.path(), "s3://b").silent();
+        let loud = FileBreaker::new(d.path(), "s3://b");
+        let fatal = RemoteError::Failed("access denied: x".into());
+        quiet.failed_quietly(&fatal);
+        // Another call gives up (and warns) before anyone announced.
+        loud.failed(&fatal);
+        assert!(loud.marker.exists());
+        let next = FileBreaker::new(d.path(), "s3://b");
+        assert!(!next.allows(), "given up");
+        assert!(!next.unannounced().exists(), "the pending note is gone");
     }
 
     #[test]

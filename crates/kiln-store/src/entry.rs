@@ -179,7 +179,7 @@ impl EntryWriter {
             digests.push(f.content.is_none().then_some(digest));
             header.files.push(EntryFile {
                 name: f.name.clone(),
-                mode: md.permissions().mode() & 0o7777,
+                mode: md.permissions().mode() & 0o777,
                 len,
                 digest: digest.to_hex(),
                 text: f.content.is_some(),
@@ -371,7 +371,7 @@ pub fn restore(
             if digest.to_hex() != f.digest {
                 return Err(corrupt(format!("{} does not match its digest", f.name)));
             }
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode & 0o7777))
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode & 0o777))
                 .map_err(|e| StoreError::io("set mode of", &tmp, e))?;
             files.push((f.name.clone(), dest, (!f.text).then_some(digest)));
         }

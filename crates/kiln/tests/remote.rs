@@ -202,6 +202,26 @@ mod s3 {
     }
 
     #[test]
+    fn a_signing_reader_ignores_unsigned_entries() {
+        let mut sb = Sandbox::new();
+        let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+        use_s3(&mut sb, &s3);
+        let ws = sb.workspace("basic", "ws");
+        sb.cargo(&ws, &["build", "--release"]);
+        let (_, misses, _) = counts(&sb.take_stats());
+        assert!(entries(&s3) > 0);
+
+        // Written without a key; read by a build that requires signatures.
+        sb.set("KILN_SIGNING_KEY", "a-long-random-secret-for-the-test");
+        sb.set("KILN_REMOTE_READ_ONLY", "1");
+        rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
+        let stats = sb.take_stats();
+        assert_eq!(counts(&stats), (0, misses, 0), "{stats}");
+        assert!(remote_report(&sb.kiln_dir)["rejected"].as_u64().unwrap() >= 1);
+        sb.run_program(&ws.join("target/release/app"));
+    }
+
+    #[test]
     fn wrong_credentials_warn_once_and_the_build_succeeds() {
         let mut sb = Sandbox::new();
         let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
@@ -215,6 +235,26 @@ mod s3 {
         let stats = sb.take_stats();
         assert!(counts(&stats).1 > 0, "compiled and cached locally: {stats}");
         assert!(s3.objects(BUCKET).is_empty());
+        sb.run_program(&ws.join("target/release/app"));
+    }
+
+    #[test]
+    fn a_missing_bucket_is_named_once_and_the_build_succeeds() {
+        // s3s-fs creates buckets on write, so S3's answer for a bucket that
+        // does not exist comes from the proxy.
+        let (sb, _s3, _proxy) = behind_proxy(Fault::Status(404));
+        let ws = sb.workspace("basic", "ws");
+        let out = sb.cargo(&ws, &["build", "--release"]);
+        let warnings = remote_warnings(&out);
+        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+        assert!(
+            warnings[0].contains(&format!("s3://{BUCKET}/kiln"))
+                && warnings[0].contains("the bucket does not exist"),
+            "{}",
+            warnings[0]
+        );
+        let stats = sb.take_stats();
+        assert!(counts(&stats).1 > 0, "compiled and cached locally: {stats}");
         sb.run_program(&ws.join("target/release/app"));
     }
 
@@ -267,7 +307,7 @@ mod s3 {
 
     #[test]
     fn a_throttling_store_is_given_up_after_a_few_failures() {
-        for code in [503, 429] {
+        for code in [503, 429, 500] {
             let (sb, s3, _proxy) = behind_proxy(Fault::Status(code));
             let ws = sb.workspace("basic", "ws");
             let out = sb.cargo(&ws, &["build", "--release"]);
@@ -495,7 +535,13 @@ fn a_fresh_runner_explains_its_misses_against_the_last_main_build() {
     sb.set("GITHUB_REF_NAME", "topic");
     sb.set("FIXTURE_ANSWER", "2");
     sb.cargo(&ws, &["clean"]);
-    sb.cargo(&ws, &["build", "--release"]);
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    // `kiln run` itself explains against main: this runner has no history.
+    let err = stderr(&out);
+    assert!(
+        err.contains("kiln: root cause: env `FIXTURE_ANSWER` changed"),
+        "{err}"
+    );
     let out = sb
         .command(common::kiln_bin(), &ws)
         .args(["explain", "--against", "latest-main", "--json"])
@@ -504,6 +550,13 @@ fn a_fresh_runner_explains_its_misses_against_the_last_main_build() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FIXTURE_ANSWER"), "{text}");
+    // Main's run is kept apart: this runner's records are its own.
+    let own: Vec<_> = std::fs::read_dir(sb.kiln_dir.join("records"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert_eq!(own.len(), 1, "{own:?}");
 
     let out = sb
         .command(common::kiln_bin(), &ws)

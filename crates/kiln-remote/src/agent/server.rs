@@ -543,7 +543,10 @@ async fn prefetch_index(shared: &Arc<Shared>, scope: &str, progress: bool) {
         .collect();
     let total = wanted.len() as u64;
     bump(&shared.counters.prefetch_listed, total);
-    let ticker = progress.then(|| tokio::spawn(show_progress(Arc::clone(shared), total)));
+    // Dropped when the prefetch ends or is cancelled (the build finished
+    // first): either way the line stops and is cleared.
+    let _ticker =
+        progress.then(|| ProgressLine(tokio::spawn(show_progress(Arc::clone(shared), total))));
     let limit = Arc::new(Semaphore::new(PREFETCH_PARALLELISM));
     let mut tasks = JoinSet::new();
     for (kind, key) in wanted {
@@ -558,8 +561,15 @@ async fn prefetch_index(shared: &Arc<Shared>, scope: &str, progress: bool) {
         });
     }
     while tasks.join_next().await.is_some() {}
-    if let Some(t) = ticker {
-        t.abort();
+}
+
+/// The task drawing the prefetch progress line; dropping it stops the task
+/// and clears the line.
+struct ProgressLine(tokio::task::JoinHandle<()>);
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.0.abort();
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
 }

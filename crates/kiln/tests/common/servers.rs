@@ -166,7 +166,8 @@ impl Drop for RedisServer {
 pub enum Fault {
     /// Forward to the server.
     Pass,
-    /// Answer every request with this HTTP status and an S3 error body.
+    /// Answer every request with this HTTP status and S3's error body for it
+    /// (`SlowDown`, `InternalError`, `NoSuchBucket` for 404).
     Status(u16),
     /// Accept, read, never answer.
     Stall,
@@ -242,12 +243,31 @@ fn serve(mut client: TcpStream, upstream: u16, fault: Fault) {
             if !read_request_head(&mut client) {
                 return;
             }
-            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-            let reason = if code == 429 {
-                "Too Many Requests"
-            } else {
-                "Service Unavailable"
+            let (reason, error, message) = match code {
+                429 => (
+                    "Too Many Requests",
+                    "SlowDown",
+                    "Please reduce your request rate.",
+                ),
+                500 => (
+                    "Internal Server Error",
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                ),
+                404 => (
+                    "Not Found",
+                    "NoSuchBucket",
+                    "The specified bucket does not exist",
+                ),
+                _ => (
+                    "Service Unavailable",
+                    "SlowDown",
+                    "Please reduce your request rate.",
+                ),
             };
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{error}</Code><Message>{message}</Message></Error>"
+            );
             let _ = write!(
                 client,
                 "HTTP/1.1 {code} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
