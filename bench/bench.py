@@ -16,9 +16,14 @@ from kiln's agent). It prints a Markdown table with ratios, writing Markdown
 and JSON (machine, versions, date) to bench/results/.
 
 Usage:
-  python3 bench/bench.py [--workload small|seed|all] [--reps N] [--cold-reps N]
+  python3 bench/bench.py [--workload small|ripgrep|seed|all] [--reps N]
+                         [--cold-reps N] [--other-cold-reps N]
                          [--tools kiln,sccache,kache] [--out DIR] [--kiln PATH]
                          [--remote] [--remote-only]
+
+Every run writes bench/results/<date>-<time>.{md,json}; a complete run (all
+workloads, all three tools) also replaces latest.md, and a --remote-only run
+of kiln and sccache replaces latest-remote.md.
 
 Pinned versions of sccache and kache are installed from the crates registry
 into bench/work/tools on first use. Nothing here asserts times: this reports.
@@ -122,6 +127,47 @@ def du(path):
             except OSError:
                 pass
     return total
+
+
+class RssSampler:
+    """Peak resident memory of a tool's own processes during one build.
+
+    Polls /proc every 20 ms for processes whose executable is the tool's and
+    keeps the largest VmHWM (the kernel's high-water mark, so a process seen
+    once reports its peak so far). Long-lived servers (sccache, kache's
+    daemon) are always seen; short wrapper calls may be missed, which is why
+    kiln's figure also takes the VmHWM each call records itself."""
+
+    def __init__(self, exe):
+        import threading
+        self.exe = os.path.realpath(str(exe))
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.is_set():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    if os.path.realpath(f"/proc/{pid}/exe") != self.exe:
+                        continue
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmHWM:"):
+                                self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    continue
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 class Tool:
@@ -304,8 +350,9 @@ class S3Server:
         return env
 
 
-def bench_remote(name, spec, a, build, env, tool_name, exe, wdir):
-    """Remote phases of one tool against its own fresh bucket."""
+def bench_remote(name, spec, a, build, env, tool_name, exe, wdir, reps=1):
+    """Remote phases of one tool against its own fresh bucket; warm phases
+    repeat `reps` times (times are lists, stats come from the first)."""
     server = S3Server(s3s_fs(), wdir / f"s3-{tool_name}")
     out = {"times_s": {}, "stats": {}}
     try:
@@ -319,7 +366,11 @@ def bench_remote(name, spec, a, build, env, tool_name, exe, wdir):
                 penv = dict(senv, KILN_DIR=str(local), **(extra or {}))
                 run(["cargo", "clean"], a, penv)
                 t, _ = run(cmd, a, penv)
-                out["times_s"][label] = t
+                out["times_s"].setdefault(label, []).append(t)
+                if label in out["stats"]:
+                    subprocess.run([str(exe), "stats", "--zero"], env=penv, stdout=subprocess.DEVNULL, check=True)
+                    log(f"kiln {label} {t:.1f}s")
+                    return
                 reports = sorted(Path(local, "records").glob("*.remote.json"), key=lambda p: p.stat().st_mtime)
                 report = json.loads(reports[-1].read_text()) if reports else {}
                 stats = json.loads(subprocess.run([str(exe), "stats", "--json", "--zero"], env=penv,
@@ -338,27 +389,28 @@ def bench_remote(name, spec, a, build, env, tool_name, exe, wdir):
             local = wdir / "remote-kiln-local"
             shutil.rmtree(local, ignore_errors=True)
             kiln_phase("remote_cold", local)
-            kiln_phase("local_warm", local)
-            for i, (label, extra) in enumerate([("remote_warm_prefetch", None),
-                                                ("remote_warm_no_prefetch", {"KILN_PREFETCH": "0"})]):
-                fresh = wdir / f"remote-kiln-fresh-{i}"
-                shutil.rmtree(fresh, ignore_errors=True)
-                kiln_phase(label, fresh, extra)
-                shutil.rmtree(fresh, ignore_errors=True)
+            for _ in range(reps):
+                kiln_phase("local_warm", local)
+                for i, (label, extra) in enumerate([("remote_warm_prefetch", None),
+                                                    ("remote_warm_no_prefetch", {"KILN_PREFETCH": "0"})]):
+                    fresh = wdir / f"remote-kiln-fresh-{i}"
+                    shutil.rmtree(fresh, ignore_errors=True)
+                    kiln_phase(label, fresh, extra)
+                    shutil.rmtree(fresh, ignore_errors=True)
         else:
             tool = Sccache(exe, wdir / "remote-sccache-local")
             senv.update({"SCCACHE_BUCKET": server.bucket, "SCCACHE_ENDPOINT": f"127.0.0.1:{server.port}",
                          "SCCACHE_S3_USE_SSL": "false", "SCCACHE_REGION": "us-east-1",
                          "SCCACHE_S3_KEY_PREFIX": "sccache"})
-            for label in ("remote_cold", "remote_warm"):
+            for label in ["remote_cold"] + ["remote_warm"] * reps:
                 tool.stop(senv)
                 shutil.rmtree(tool.cache_dir, ignore_errors=True)
                 penv = tool.env(senv)
                 run(["cargo", "clean"], a, penv)
                 tool.reset_stats(senv)
                 t, _ = run(build, a, penv)
-                out["times_s"][label] = t
-                out["stats"][label] = tool.stats(senv)
+                out["times_s"].setdefault(label, []).append(t)
+                out["stats"].setdefault(label, tool.stats(senv))
                 log(f"sccache {label} {t:.1f}s {out['stats'][label]}")
             tool.stop(senv)
     finally:
@@ -404,7 +456,8 @@ def fresh_cargo_home(dest):
     return dest
 
 
-def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remote=False, remote_only=False):
+def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remote=False, remote_only=False,
+                   other_cold_reps=1):
     log(f"workload {name}")
     wdir = WORK / name
     env = base_env()
@@ -420,7 +473,8 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
         for tool_name in tools:
             if tool_name in ("kiln", "sccache"):
                 exe = kiln_exe if tool_name == "kiln" else installed[tool_name]
-                result["tools"][tool_name] = {"remote": bench_remote(name, spec, a, build, env, tool_name, exe, wdir)}
+                result["tools"][tool_name] = {"remote": bench_remote(name, spec, a, build, env, tool_name, exe, wdir,
+                                                                     reps)}
         return result
 
     # Plain cargo: cold, no-op, restore floor.
@@ -451,14 +505,18 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
             if clean:
                 run(["cargo", "clean"], cwd, penv)
             tool.reset_stats(env)
-            t, _ = run(build, cwd, penv)
+            with RssSampler(exe) as sampler:
+                t, _ = run(build, cwd, penv)
             phases[label].append(t)
             st = tool.stats(env)
+            sampled = round(sampler.peak_kb / 1024, 1) if sampler.peak_kb else None
+            st["peak_rss_mb"] = max(filter(None, [sampled, st.get("wrapper_peak_rss_mb")]), default=None)
             stats.setdefault(label, st)
             log(f"{tool_name} {label} {t:.1f}s {st.get('hits')}/{st.get('misses')}/{st.get('not_cacheable')}")
 
-        # Cold: an empty cache each time; the last one leaves it full.
-        for _ in range(cold_reps):
+        # Cold: an empty cache each time; the last one leaves it full. kiln's
+        # cold build is compared with plain cargo's, so both repeat alike.
+        for _ in range(cold_reps if tool_name == "kiln" else other_cold_reps):
             tool.stop(env)
             if cache.exists():
                 shutil.rmtree(cache)
@@ -481,7 +539,8 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
         tool.stop(env)
         result["tools"][tool_name] = {"version": tool.version(), "times_s": phases, "stats": stats}
         if remote and tool_name in ("kiln", "sccache"):
-            result["tools"][tool_name]["remote"] = bench_remote(name, spec, a, build, env, tool_name, exe, wdir)
+            result["tools"][tool_name]["remote"] = bench_remote(name, spec, a, build, env, tool_name, exe, wdir,
+                                                                reps)
     return result
 
 
@@ -511,7 +570,7 @@ def summarize_remote(r):
     ratios = {}
     for name, rr in rows.items():
         ts, st = rr["times_s"], rr["stats"]
-        f = lambda k: f"{ts[k]:.2f}s" if k in ts else "-"
+        f = lambda k: f"{med(ts[k]):.2f}s (min {min(ts[k]):.2f})" if ts.get(k) else "-"
         warm_key = "remote_warm_prefetch" if name == "kiln" else "remote_warm"
         w = st.get(warm_key, {})
         n = st.get("remote_warm_no_prefetch", {})
@@ -519,12 +578,14 @@ def summarize_remote(r):
                      f"{f('remote_warm_no_prefetch')} | {w.get('hits')}/{(w.get('hits') or 0) + (w.get('misses') or 0) + (w.get('not_cacheable') or 0)} | "
                      f"{w.get('requests_per_unit', '-')} / {n.get('requests_per_unit', '-')} |")
         if name == "kiln":
-            ratios["kiln_remote_warm_over_local_warm"] = ratio(ts.get("remote_warm_prefetch"), ts.get("local_warm"))
-            ratios["kiln_remote_warm_no_prefetch_over_local_warm"] = ratio(ts.get("remote_warm_no_prefetch"),
-                                                                         ts.get("local_warm"))
+            m = lambda k: med(ts.get(k) or [])
+            ratios["kiln_remote_warm_over_local_warm"] = ratio(m("remote_warm_prefetch"), m("local_warm"))
+            ratios["kiln_remote_warm_no_prefetch_over_local_warm"] = ratio(m("remote_warm_no_prefetch"), m("local_warm"))
+            ratios["kiln_prefetch_on_over_off"] = ratio(m("remote_warm_prefetch"), m("remote_warm_no_prefetch"))
     if "kiln" in rows and "sccache" in rows:
-        ratios["kiln_remote_warm_over_sccache_remote_warm"] = ratio(rows["kiln"]["times_s"].get("remote_warm_prefetch"),
-                                                                    rows["sccache"]["times_s"].get("remote_warm"))
+        ratios["kiln_remote_warm_over_sccache_remote_warm"] = ratio(
+            med(rows["kiln"]["times_s"].get("remote_warm_prefetch") or []),
+            med(rows["sccache"]["times_s"].get("remote_warm") or []))
     lines += [""] + [f"- {k}: {v}" for k, v in ratios.items()]
     r.setdefault("ratios", {})["remote"] = ratios
     return "\n".join(lines) + "\n"
@@ -554,6 +615,11 @@ def summarize(r):
             "warm_over_floor": ratio(med(ts["warm"]), floor),
             "hit_rate_other_dir": hit_rate(st.get("other_dir")),
             "hit_rate_other_dir_home": hit_rate(st.get("other_dir_home")),
+            # What a hit costs beyond what no cache can avoid: the warm build
+            # minus the restore floor, per hit.
+            "warm_ms_per_hit_over_floor": round(1000 * (med(ts["warm"]) - floor) / w["hits"], 2)
+            if w.get("hits") else None,
+            "peak_rss_mb": w.get("peak_rss_mb"),
         }
     k = r["tools"].get("kiln")
     if k:
@@ -563,7 +629,6 @@ def summarize(r):
                 ratios["kiln"][f"warm_over_{other}_warm"] = ratio(kw, med(r["tools"][other]["times_s"]["warm"]))
         ks = k["stats"].get("warm", {})
         ratios["kiln"]["median_hit_overhead_ms"] = ks.get("median_hit_overhead_ms")
-        ratios["kiln"]["wrapper_peak_rss_mb"] = ks.get("wrapper_peak_rss_mb")
     lines += ["", "| ratio | " + " | ".join(ratios) + " |", "| --- |" + " --- |" * len(ratios)]
     keys = sorted({k for v in ratios.values() for k in v})
     for key in keys:
@@ -576,7 +641,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="all", choices=["all"] + list(WORKLOADS))
     ap.add_argument("--reps", type=int, default=3, help="repetitions of each warm phase")
-    ap.add_argument("--cold-reps", type=int, default=1, help="repetitions of each cold build")
+    ap.add_argument("--cold-reps", type=int, default=1, help="repetitions of plain cargo's and kiln's cold builds")
+    ap.add_argument("--other-cold-reps", type=int, default=1, help="repetitions of sccache's and kache's cold builds")
     ap.add_argument("--tools", default="kiln,sccache,kache")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--kiln", help="use this kiln binary instead of building target/release/kiln")
@@ -595,10 +661,15 @@ def main():
     report = [f"# kiln benchmark, {datetime.date.today().isoformat()}", "",
               f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
               f"{subprocess.run(['rustc', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()}; "
-              f"cold builds x{args.cold_reps}, warm phases x{args.reps}.", ""]
+              f"cold builds x{args.cold_reps} (plain cargo, kiln) and x{args.other_cold_reps} (sccache, kache), "
+              f"warm phases x{args.reps}. Reproduce: `python3 bench/bench.py {' '.join(sys.argv[1:])}`.", "",
+              "Columns: each cell is the median (min) over repetitions. `peak_rss_mb` is the largest resident set "
+              "of the tool's own processes (wrapper calls, and sccache's server or kache's daemon). "
+              "`warm_ms_per_hit_over_floor` is (warm build - restore floor) / hits.", ""]
     for n in names:
         r = bench_workload(n, WORKLOADS[n], tools, args.reps, args.cold_reps, kiln_exe, installed,
-                           remote=args.remote or args.remote_only, remote_only=args.remote_only)
+                           remote=args.remote or args.remote_only, remote_only=args.remote_only,
+                           other_cold_reps=args.other_cold_reps)
         report.append(summarize(r))
         results.append(r)
     text = "\n".join(report)
@@ -614,7 +685,13 @@ def main():
             meta["versions"][n] = t.get("version")
     (out / f"{stamp}.json").write_text(json.dumps(meta, indent=2))
     (out / f"{stamp}.md").write_text(text)
-    (out / ("latest-remote.md" if args.remote_only else "latest.md")).write_text(text)
+    # The `latest` pages only come from complete runs, so a partial run never
+    # replaces a side-by-side table.
+    complete = args.workload == "all" and set(tools) >= {"kiln", "sccache", "kache"}
+    if args.remote_only and {"kiln", "sccache"} <= set(tools):
+        (out / "latest-remote.md").write_text(text)
+    elif complete:
+        (out / "latest.md").write_text(text)
     log(f"wrote {out / (stamp + '.md')}")
 
 
