@@ -138,9 +138,9 @@ class RssSampler:
     daemon) are always seen; short wrapper calls may be missed, which is why
     kiln's figure also takes the VmHWM each call records itself."""
 
-    def __init__(self, exe):
+    def __init__(self, exes):
         import threading
-        self.exe = os.path.realpath(str(exe))
+        self.exes = {os.path.realpath(str(e)) for e in exes}
         self.peak_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -151,7 +151,7 @@ class RssSampler:
                 if not pid.isdigit():
                     continue
                 try:
-                    if os.path.realpath(f"/proc/{pid}/exe") != self.exe:
+                    if os.path.realpath(f"/proc/{pid}/exe") not in self.exes:
                         continue
                     with open(f"/proc/{pid}/status") as f:
                         for line in f:
@@ -196,6 +196,10 @@ class Tool:
 
     def stop(self, env):
         pass
+
+    def processes(self):
+        """The executables whose processes are the tool's."""
+        return [self.exe]
 
 
 class Kiln(Tool):
@@ -302,6 +306,10 @@ class Kache(Tool):
     def stop(self, env):
         subprocess.run([str(self.exe), "daemon", "stop"], env=self.env(env), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+
+    def processes(self):
+        # The wrapper hands work to a separate daemon binary.
+        return [self.exe, Path(self.exe).parent / "kache-engine"]
 
 
 S3S_VERSION = "0.14.1"
@@ -505,7 +513,7 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
             if clean:
                 run(["cargo", "clean"], cwd, penv)
             tool.reset_stats(env)
-            with RssSampler(exe) as sampler:
+            with RssSampler(tool.processes()) as sampler:
                 t, _ = run(build, cwd, penv)
             phases[label].append(t)
             st = tool.stats(env)
