@@ -405,6 +405,59 @@ mod tests {
     }
 
     #[test]
+    fn webdav_and_azure_blob_urls_and_credentials() {
+        let c = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "webdav+http://127.0.0.1:8080/team/kiln/"),
+            ("KILN_REMOTE_USERNAME", "ci"),
+            ("KILN_REMOTE_PASSWORD", "pw"),
+        ])
+        .unwrap();
+        let r = c.remote.unwrap();
+        assert_eq!(r.kind, RemoteKind::Webdav);
+        assert_eq!(
+            (r.location.as_str(), r.prefix.as_str()),
+            ("http://127.0.0.1:8080", "team/kiln")
+        );
+        assert_eq!(r.username.as_deref(), Some("ci"));
+        assert_eq!(r.password.map(|p| p.0), Some(b"pw".to_vec()));
+        let r = config(&[("HOME", "/h"), ("KILN_REMOTE", "webdav://dav.example/x")])
+            .unwrap()
+            .remote
+            .unwrap();
+        assert_eq!(r.location, "https://dav.example");
+
+        let r = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "azblob://builds/kiln"),
+            ("AZURE_STORAGE_ACCOUNT", "acct"),
+            ("AZURE_STORAGE_KEY", "a2V5"),
+        ])
+        .unwrap()
+        .remote
+        .unwrap();
+        assert_eq!(r.kind, RemoteKind::Azblob);
+        assert_eq!((r.location.as_str(), r.prefix.as_str()), ("builds", "kiln"));
+        assert_eq!(r.username.as_deref(), Some("acct"));
+        // Azure's names are for Azure only.
+        let r = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "s3://b"),
+            ("AZURE_STORAGE_ACCOUNT", "acct"),
+        ])
+        .unwrap()
+        .remote
+        .unwrap();
+        assert_eq!(r.username, None);
+
+        for bad in ["webdav+http://user:pw@host/x", "azblob:///x", "webdav:///x"] {
+            let c = config(&[("HOME", "/h"), ("KILN_REMOTE", bad)]).unwrap();
+            assert!(c.remote.is_none(), "{bad}");
+            assert_eq!(c.remote_problem.unwrap().var, "KILN_REMOTE", "{bad}");
+        }
+    }
+
+    #[test]
     fn sccache_names_apply_only_without_kiln_values() {
         let c = config(&[
             ("HOME", "/h"),

@@ -3,8 +3,10 @@
 //!
 //! Precedence, per setting: a `KILN_*` variable, then `kiln.toml`, then the
 //! `SCCACHE_*` names (so a team moving from sccache keeps its CI secrets).
-//! Credentials are never kiln settings: the S3 backend reads the standard
-//! AWS variables and profiles itself.
+//! S3 credentials are never kiln settings: the S3 backend reads the standard
+//! AWS variables and profiles itself. WebDAV and Azure Blob take a user name
+//! and password (`KILN_REMOTE_USERNAME`, `KILN_REMOTE_PASSWORD`; for Azure
+//! the standard `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY` too).
 
 use std::fmt;
 use std::time::Duration;
@@ -25,6 +27,10 @@ pub enum RemoteKind {
     S3,
     /// Redis (`redis://` or `rediss://`).
     Redis,
+    /// Azure Blob Storage (`azblob://container/prefix`).
+    Azblob,
+    /// A WebDAV server (`webdav+https://host/path`, `webdav+http://…`).
+    Webdav,
     /// A directory, e.g. on a shared volume.
     File,
 }
@@ -35,6 +41,8 @@ impl RemoteKind {
         match self {
             Self::S3 => "s3",
             Self::Redis => "redis",
+            Self::Azblob => "azblob",
+            Self::Webdav => "webdav",
             Self::File => "file",
         }
     }
@@ -57,7 +65,8 @@ pub struct RemoteConfig {
     pub url: String,
     /// The service.
     pub kind: RemoteKind,
-    /// Bucket (S3), host and port (Redis) or directory (file).
+    /// Bucket (S3), container (Azure Blob), `scheme://host:port` (Redis,
+    /// WebDAV) or directory (file).
     pub location: String,
     /// Key prefix inside the bucket or database (no leading or trailing `/`).
     pub prefix: String,
@@ -65,6 +74,10 @@ pub struct RemoteConfig {
     pub endpoint: Option<String>,
     /// Region of the bucket.
     pub region: Option<String>,
+    /// User name (WebDAV) or account (Azure Blob).
+    pub username: Option<String>,
+    /// Password (WebDAV) or account key (Azure Blob).
+    pub password: Option<Secret>,
     /// Read, never write.
     pub read_only: bool,
     /// HMAC key: sign written objects, ignore unsigned or mis-signed ones.
@@ -102,7 +115,7 @@ pub(crate) fn read(
         var: source_var(source),
         value: url.clone(),
         problem,
-        hint: "use `s3://bucket/prefix`, `redis://host:6379/0` or `file:///shared/dir`".into(),
+        hint: "use `s3://bucket/prefix`, `azblob://container/prefix`, `webdav+https://host/path`, `redis://host:6379/0` or `file:///shared/dir`".into(),
     })?;
     let endpoint = match text(vars::REMOTE_ENDPOINT)? {
         Some(e) => Some(e),
@@ -118,6 +131,18 @@ pub(crate) fn read(
             )?,
         },
     };
+    let azure = kind == RemoteKind::Azblob;
+    let username = match text(vars::REMOTE_USERNAME)? {
+        Some(u) => Some(u),
+        None if azure => text("AZURE_STORAGE_ACCOUNT")?,
+        None => None,
+    };
+    let password = match text(vars::REMOTE_PASSWORD)? {
+        Some(p) => Some(p),
+        None if azure => text("AZURE_STORAGE_KEY")?,
+        None => None,
+    }
+    .map(|p| Secret(p.into_bytes()));
     let read_only = match text(vars::REMOTE_READ_ONLY)? {
         Some(v) => crate::parse_bool(&v).ok_or_else(|| ConfigError {
             var: vars::REMOTE_READ_ONLY,
@@ -173,6 +198,8 @@ pub(crate) fn read(
         prefix,
         endpoint,
         region,
+        username,
+        password,
         read_only,
         signing_key,
         timeout,
@@ -301,6 +328,36 @@ pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
                 RemoteKind::Redis,
                 format!("{scheme}://{host}"),
                 db.to_owned(),
+            ))
+        }
+        "azblob" => {
+            let (container, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if container.is_empty() {
+                return Err("no container name".into());
+            }
+            Ok((
+                RemoteKind::Azblob,
+                container.to_owned(),
+                prefix.trim_matches('/').to_owned(),
+            ))
+        }
+        "webdav" | "webdav+https" | "webdav+http" => {
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            if host.is_empty() {
+                return Err("no host".into());
+            }
+            if host.contains('@') {
+                return Err("credentials do not belong in the URL (it appears in messages)".into());
+            }
+            let http = if scheme == "webdav+http" {
+                "http"
+            } else {
+                "https"
+            };
+            Ok((
+                RemoteKind::Webdav,
+                format!("{http}://{host}"),
+                path.trim_matches('/').to_owned(),
             ))
         }
         "file" => {

@@ -31,6 +31,8 @@ pub const ALL: &[&str] = &[
     REMOTE_ENDPOINT,
     REMOTE_REGION,
     REMOTE_TIMEOUT,
+    REMOTE_USERNAME,
+    REMOTE_PASSWORD,
     UPLOAD_WAIT,
     PREFETCH,
     SIGNING_KEY,
@@ -42,8 +44,9 @@ pub const ALL: &[&str] = &[
 /// only harmless ones) for `kiln explain --show-env-values`. Values can be
 /// secrets: use on trusted machines with a local store only.
 pub const EXPLAIN_ENV_VALUES: &str = "KILN_EXPLAIN_ENV_VALUES";
-/// Remote store URL: `s3://bucket/prefix`, `redis://host:port/db`, `file:///dir`;
-/// `off` for none, whatever `kiln.toml` or sccache's names say.
+/// Remote store URL: `s3://bucket/prefix`, `azblob://container/prefix`,
+/// `webdav+https://host/path`, `redis://host:port/db`, `file:///dir`; `off`
+/// for none, whatever `kiln.toml` or sccache's names say.
 pub const REMOTE: &str = "KILN_REMOTE";
 /// `1`: read from the remote store, never write to it (untrusted builds).
 pub const REMOTE_READ_ONLY: &str = "KILN_REMOTE_READ_ONLY";
@@ -51,6 +54,12 @@ pub const REMOTE_READ_ONLY: &str = "KILN_REMOTE_READ_ONLY";
 pub const REMOTE_ENDPOINT: &str = "KILN_REMOTE_ENDPOINT";
 /// Region of the bucket (default: `AWS_REGION`, then `us-east-1`).
 pub const REMOTE_REGION: &str = "KILN_REMOTE_REGION";
+/// User name for a WebDAV store, or the account of an Azure Blob store
+/// (default: `AZURE_STORAGE_ACCOUNT`).
+pub const REMOTE_USERNAME: &str = "KILN_REMOTE_USERNAME";
+/// Password for a WebDAV store, or the account key of an Azure Blob store
+/// (default: `AZURE_STORAGE_KEY`).
+pub const REMOTE_PASSWORD: &str = "KILN_REMOTE_PASSWORD";
 /// Bound of one remote request, e.g. `10s` (default `15s`).
 pub const REMOTE_TIMEOUT: &str = "KILN_REMOTE_TIMEOUT";
 /// How long `kiln run` waits for pending uploads at its end (default `120s`).

@@ -1,6 +1,6 @@
 //! Turns [`RemoteConfig`] into an opendal operator for its service, each
-//! service behind its own cargo feature (`s3` on by default, `redis`;
-//! `file://` is always available).
+//! service behind its own cargo feature (`s3` on by default, `azblob`,
+//! `webdav`, `redis`; `file://` is always available).
 //!
 //! Every operator gets the same bounded behaviour: a shared HTTP client with
 //! a short connect timeout and a connection pool, a per-request timeout, and
@@ -24,6 +24,8 @@ pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
     let op = match cfg.kind {
         RemoteKind::S3 => s3(cfg)?,
         RemoteKind::Redis => redis(cfg)?,
+        RemoteKind::Azblob => azblob(cfg)?,
+        RemoteKind::Webdav => webdav(cfg)?,
         RemoteKind::File => {
             let b = opendal::services::Fs::default().root(&cfg.location);
             Operator::new(b).map_err(|e| build_error(cfg, &e))?
@@ -99,7 +101,67 @@ fn redis(_: &RemoteConfig) -> Result<Operator, RemoteError> {
     Err(missing_feature("redis"))
 }
 
-#[cfg(any(not(feature = "s3"), not(feature = "redis")))]
+/// The password of `cfg` as text (opendal takes strings).
+#[cfg(any(feature = "azblob", feature = "webdav"))]
+fn password(cfg: &RemoteConfig) -> Option<String> {
+    cfg.password
+        .as_ref()
+        .map(|p| String::from_utf8_lossy(&p.0).into_owned())
+}
+
+#[cfg(feature = "azblob")]
+fn azblob(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let Some(account) = cfg.username.as_deref() else {
+        return Err(RemoteError::Setup(format!(
+            "`{}` needs an account: set `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY` (or `KILN_REMOTE_USERNAME` and `KILN_REMOTE_PASSWORD`)",
+            cfg.url
+        )));
+    };
+    let endpoint = cfg
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
+    let mut b = opendal::services::Azblob::default()
+        .container(&cfg.location)
+        .root(&format!("/{}", cfg.prefix))
+        .endpoint(&endpoint)
+        .account_name(account);
+    if let Some(key) = password(cfg) {
+        b = b.account_key(&key);
+    }
+    Operator::new(b).map_err(|e| build_error(cfg, &e))
+}
+
+#[cfg(not(feature = "azblob"))]
+fn azblob(_: &RemoteConfig) -> Result<Operator, RemoteError> {
+    Err(missing_feature("azblob"))
+}
+
+#[cfg(feature = "webdav")]
+fn webdav(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let mut b = opendal::services::Webdav::default()
+        .endpoint(&cfg.location)
+        .root(&format!("/{}", cfg.prefix));
+    if let Some(user) = &cfg.username {
+        b = b.username(user);
+    }
+    if let Some(pw) = password(cfg) {
+        b = b.password(&pw);
+    }
+    Operator::new(b).map_err(|e| build_error(cfg, &e))
+}
+
+#[cfg(not(feature = "webdav"))]
+fn webdav(_: &RemoteConfig) -> Result<Operator, RemoteError> {
+    Err(missing_feature("webdav"))
+}
+
+#[cfg(any(
+    not(feature = "s3"),
+    not(feature = "redis"),
+    not(feature = "azblob"),
+    not(feature = "webdav")
+))]
 fn missing_feature(name: &str) -> RemoteError {
     RemoteError::Setup(format!(
         "this kiln was built without the `{name}` store (hint: `cargo install kiln --locked --features {name}`)"

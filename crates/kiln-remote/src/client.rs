@@ -22,6 +22,8 @@ pub struct Remote {
     url: String,
     signing_key: Option<Vec<u8>>,
     read_only: bool,
+    /// The service, to name its credentials when they are refused.
+    kind: kiln_config::RemoteKind,
     /// Bound of one whole request, body included: a server that trickles
     /// bytes cannot hold a build.
     deadline: std::time::Duration,
@@ -41,6 +43,7 @@ impl Remote {
             url: cfg.url.clone(),
             signing_key: cfg.signing_key.as_ref().map(|k| k.0.clone()),
             read_only: cfg.read_only,
+            kind: cfg.kind,
             deadline: cfg.timeout.saturating_mul(3),
         })
     }
@@ -81,7 +84,7 @@ impl Remote {
         let object = match read.await.map_err(|_| timed_out())? {
             Ok(b) => b.to_vec(),
             Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
-            Err(e) => return Err(classify(&e)),
+            Err(e) => return Err(classify(&e, self.kind)),
         };
         match frame::open(name, object, self.signing_key.as_deref()) {
             Ok(payload) => Ok(Some(payload)),
@@ -102,7 +105,7 @@ impl Remote {
         tokio::time::timeout(self.deadline, self.op.write(name, object))
             .await
             .map_err(|_| timed_out())?
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| classify(&e, self.kind))?;
         Ok(len)
     }
 
@@ -118,7 +121,7 @@ impl Remote {
         let entries = match listing.await.map_err(|_| timed_out())? {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(classify(&e)),
+            Err(e) => return Err(classify(&e, self.kind)),
         };
         Ok(entries
             .into_iter()
@@ -142,7 +145,7 @@ impl Remote {
         tokio::time::timeout(self.deadline, self.op.delete(name))
             .await
             .map_err(|_| timed_out())?
-            .map_err(|e| classify(&e))
+            .map_err(|e| classify(&e, self.kind))
     }
 }
 
@@ -156,8 +159,20 @@ fn no_bucket(e: &opendal::Error) -> bool {
     text.contains("NoSuchBucket")
 }
 
+/// What to check when `kind` refuses the credentials.
+fn credentials_hint(kind: kiln_config::RemoteKind) -> &'static str {
+    use kiln_config::RemoteKind;
+    match kind {
+        RemoteKind::S3 => "`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` or the profile",
+        RemoteKind::Azblob => "`AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY`",
+        RemoteKind::Webdav => "`KILN_REMOTE_USERNAME` and `KILN_REMOTE_PASSWORD`",
+        RemoteKind::Redis => "the user and password in the `redis://` URL",
+        RemoteKind::File => "the directory's permissions",
+    }
+}
+
 /// Sorts an opendal error into what the user can act on.
-fn classify(e: &opendal::Error) -> RemoteError {
+fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
     let text = e.to_string();
     let mut chain = text.clone();
     let mut source = std::error::Error::source(e);
@@ -170,12 +185,20 @@ fn classify(e: &opendal::Error) -> RemoteError {
         return RemoteError::Failed("the bucket does not exist".to_owned());
     }
     let cause = match e.kind() {
-        ErrorKind::PermissionDenied => "access denied: check the credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` or the profile)".to_owned(),
+        ErrorKind::PermissionDenied => format!(
+            "access denied: check the credentials ({})",
+            credentials_hint(kind)
+        ),
         ErrorKind::RateLimited => "rate limited (429/503)".to_owned(),
         ErrorKind::ConfigInvalid => format!("invalid settings: {}", first_line(&text)),
         _ => {
             let lower = chain.to_ascii_lowercase();
-            if lower.contains("connection refused") {
+            if lower.contains("status: 401") || lower.contains("status: 403") {
+                format!(
+                    "access denied: check the credentials ({})",
+                    credentials_hint(kind)
+                )
+            } else if lower.contains("connection refused") {
                 "unreachable (connection refused)".to_owned()
             } else if lower.contains("timed out") || lower.contains("timeout") {
                 "timed out".to_owned()

@@ -485,6 +485,73 @@ fn walk_count(dir: &Path) -> usize {
     })
 }
 
+#[cfg(feature = "webdav")]
+#[test]
+fn a_webdav_server_holds_a_shared_cache_too() {
+    use common::servers::WebdavServer;
+    let mut sb = Sandbox::new();
+    let dav = WebdavServer::start(&sb.root.path().join("dav"));
+    sb.set("KILN_REMOTE", &dav.url("team/kiln"));
+    sb.set("KILN_REMOTE_USERNAME", WebdavServer::USER);
+    sb.set("KILN_REMOTE_PASSWORD", WebdavServer::PASSWORD);
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    assert!(remote_warnings(&out).is_empty(), "{}", stderr(&out));
+    let (_, misses, _) = counts(&sb.take_stats());
+    assert!(walk_count(&dav.root.join("team/kiln/entries")) >= misses as usize);
+    let expected = sb.run_program(&ws.join("target/release/app"));
+
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
+    let warm = sb.take_stats();
+    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
+    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+
+    // A wrong password is one warning naming the cause; the build goes on.
+    sb.set("KILN_REMOTE_PASSWORD", "wrong");
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(warnings[0].contains("access denied"), "{}", warnings[0]);
+}
+
+#[cfg(feature = "azblob")]
+#[test]
+fn an_azure_blob_container_holds_a_shared_cache_too() {
+    use common::servers::AzuriteServer;
+    let mut sb = Sandbox::new();
+    let azure = AzuriteServer::start(&sb.root.path().join("azurite"), "builds");
+    sb.set("KILN_REMOTE", "azblob://builds/kiln");
+    sb.set("KILN_REMOTE_ENDPOINT", &azure.endpoint());
+    sb.set("AZURE_STORAGE_ACCOUNT", AzuriteServer::ACCOUNT);
+    sb.set("AZURE_STORAGE_KEY", AzuriteServer::KEY);
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    assert!(remote_warnings(&out).is_empty(), "{}", stderr(&out));
+    let (_, misses, _) = counts(&sb.take_stats());
+    let expected = sb.run_program(&ws.join("target/release/app"));
+
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
+    let warm = sb.take_stats();
+    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
+    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+
+    // Another account key: refused, one warning naming what to check.
+    sb.set(
+        "AZURE_STORAGE_KEY",
+        "d3JvbmctYnV0LXdlbGwtZm9ybWVkLWJhc2U2NC1rZXktZm9yLXRoZS10ZXN0cy0hIQ==",
+    );
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("access denied") && warnings[0].contains("AZURE_STORAGE_KEY"),
+        "{}",
+        warnings[0]
+    );
+}
+
 #[cfg(feature = "redis")]
 #[test]
 fn redis_holds_a_shared_cache_too() {

@@ -1,9 +1,11 @@
 //! Real storage servers on 127.0.0.1 for remote-store tests: an S3-compatible
-//! server (`s3s-fs`, a filesystem-backed S3 implementation) and Redis. Each
-//! test starts its own on a free port; they are killed on drop.
+//! server (`s3s-fs`, a filesystem-backed S3 implementation), Redis, and a
+//! WebDAV server (`rclone serve webdav`). Each test starts its own on a free
+//! port; they are killed on drop.
 //!
-//! `.ci/run` installs both. Set `KILN_TEST_S3S_FS` / `KILN_TEST_REDIS` to use
-//! binaries that are not on `PATH`.
+//! and Azure's storage emulator (Azurite's blob service). Set
+//! `KILN_TEST_S3S_FS` / `KILN_TEST_REDIS` / `KILN_TEST_RCLONE` /
+//! `KILN_TEST_AZURITE` to use binaries that are not on `PATH`.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -155,6 +157,140 @@ impl RedisServer {
 }
 
 impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebDAV server over a directory, with basic authentication.
+#[allow(dead_code)]
+pub struct WebdavServer {
+    child: Child,
+    pub port: u16,
+    pub root: PathBuf,
+}
+
+#[allow(dead_code)]
+impl WebdavServer {
+    pub const USER: &str = "kiln-test";
+    pub const PASSWORD: &str = "kiln-test-password";
+
+    pub fn start(root: &Path) -> Self {
+        let bin = find("KILN_TEST_RCLONE", "rclone", "apt-get install rclone");
+        std::fs::create_dir_all(root).unwrap();
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .args(["serve", "webdav"])
+            .arg(root)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(["--user", Self::USER, "--pass", Self::PASSWORD])
+            .args(["--config", "/dev/null"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(port, &mut child);
+        Self {
+            child,
+            port,
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// `KILN_REMOTE` for a store below `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("webdav+http://127.0.0.1:{}/{path}", self.port)
+    }
+}
+
+impl Drop for WebdavServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Azure's blob storage emulator (Azurite) over a directory, with its
+/// well-known development account.
+#[allow(dead_code)]
+pub struct AzuriteServer {
+    child: Child,
+    pub port: u16,
+}
+
+#[allow(dead_code)]
+impl AzuriteServer {
+    pub const ACCOUNT: &str = "devstoreaccount1";
+    pub const KEY: &str =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    /// Starts the blob service over `root` with `container` created.
+    pub fn start(root: &Path, container: &str) -> Self {
+        let bin = find(
+            "KILN_TEST_AZURITE",
+            "azurite-blob",
+            "npm install -g azurite@3.37.0",
+        );
+        std::fs::create_dir_all(root).unwrap();
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .arg("--location")
+            .arg(root)
+            .args([
+                "--silent",
+                "--skipApiVersionCheck",
+                "--disableProductStyleUrl",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(port, &mut child);
+        let server = Self { child, port };
+        server.create_container(container);
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/{}", self.port, Self::ACCOUNT)
+    }
+
+    /// `PUT ?restype=container`, signed with the account key (Shared Key).
+    fn create_container(&self, name: &str) {
+        use base64::Engine;
+        use hmac::Mac;
+        use std::io::{Read, Write};
+        let date = "Tue, 01 Dec 2026 00:00:00 GMT";
+        let version = "2021-08-06";
+        let to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{a}/{a}/{name}\nrestype:container",
+            a = Self::ACCOUNT
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = b64.decode(Self::KEY).unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(to_sign.as_bytes());
+        let signature = b64.encode(mac.finalize().into_bytes());
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            conn,
+            "PUT /{a}/{name}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-ms-date: {date}\r\nx-ms-version: {version}\r\nAuthorization: SharedKey {a}:{signature}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            a = Self::ACCOUNT,
+            port = self.port
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 201"),
+            "cannot create the container: {answer}"
+        );
+    }
+}
+
+impl Drop for AzuriteServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
