@@ -485,6 +485,24 @@ fn walk_count(dir: &Path) -> usize {
     })
 }
 
+/// A cold build that fills the configured store, then a fresh runner that
+/// gets every unit from it and builds the same program. Returns the units
+/// and the workspace.
+#[cfg(any(feature = "redis", feature = "webdav", feature = "azblob"))]
+fn fills_the_store_and_serves_a_fresh_runner(sb: &mut Sandbox) -> (u64, std::path::PathBuf) {
+    let ws = sb.workspace("basic", "ws");
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    assert!(remote_warnings(&out).is_empty(), "{}", stderr(&out));
+    let (_, misses, _) = counts(&sb.take_stats());
+    let expected = sb.run_program(&ws.join("target/release/app"));
+    let out = rebuild_on_fresh_runner(sb, &ws, "runner-2");
+    let warm = sb.take_stats();
+    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
+    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+    (misses, ws)
+}
+
 #[cfg(feature = "webdav")]
 #[test]
 fn a_webdav_server_holds_a_shared_cache_too() {
@@ -494,18 +512,8 @@ fn a_webdav_server_holds_a_shared_cache_too() {
     sb.set("KILN_REMOTE", &dav.url("team/kiln"));
     sb.set("KILN_REMOTE_USERNAME", WebdavServer::USER);
     sb.set("KILN_REMOTE_PASSWORD", WebdavServer::PASSWORD);
-    let ws = sb.workspace("basic", "ws");
-    let out = sb.cargo(&ws, &["build", "--release"]);
-    assert!(remote_warnings(&out).is_empty(), "{}", stderr(&out));
-    let (_, misses, _) = counts(&sb.take_stats());
+    let (misses, ws) = fills_the_store_and_serves_a_fresh_runner(&mut sb);
     assert!(walk_count(&dav.root.join("team/kiln/entries")) >= misses as usize);
-    let expected = sb.run_program(&ws.join("target/release/app"));
-
-    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
-    let warm = sb.take_stats();
-    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
-    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
-    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
 
     // A wrong password is one warning naming the cause; the build goes on.
     sb.set("KILN_REMOTE_PASSWORD", "wrong");
@@ -525,17 +533,7 @@ fn an_azure_blob_container_holds_a_shared_cache_too() {
     sb.set("KILN_REMOTE_ENDPOINT", &azure.endpoint());
     sb.set("AZURE_STORAGE_ACCOUNT", AzuriteServer::ACCOUNT);
     sb.set("AZURE_STORAGE_KEY", AzuriteServer::KEY);
-    let ws = sb.workspace("basic", "ws");
-    let out = sb.cargo(&ws, &["build", "--release"]);
-    assert!(remote_warnings(&out).is_empty(), "{}", stderr(&out));
-    let (_, misses, _) = counts(&sb.take_stats());
-    let expected = sb.run_program(&ws.join("target/release/app"));
-
-    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
-    let warm = sb.take_stats();
-    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
-    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
-    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+    let (_, ws) = fills_the_store_and_serves_a_fresh_runner(&mut sb);
 
     // Another account key: refused, one warning naming what to check.
     sb.set(
@@ -558,13 +556,7 @@ fn redis_holds_a_shared_cache_too() {
     let mut sb = Sandbox::new();
     let redis = common::servers::RedisServer::start(&sb.root.path().join("redis"));
     sb.set("KILN_REMOTE", &redis.url());
-    let ws = sb.workspace("basic", "ws");
-    sb.cargo(&ws, &["build", "--release"]);
-    let (_, misses, _) = counts(&sb.take_stats());
-    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
-    let warm = sb.take_stats();
-    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}\n{}", stderr(&out));
-    assert_eq!(warm["remote"]["hits"], misses, "{warm}");
+    fills_the_store_and_serves_a_fresh_runner(&mut sb);
 }
 
 #[cfg(not(all(feature = "s3", feature = "redis")))]

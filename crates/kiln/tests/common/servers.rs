@@ -51,9 +51,36 @@ fn wait_listening(port: u16, child: &mut Child) {
     panic!("server did not listen on {port}");
 }
 
+/// A server process, quiet, killed on drop.
+struct Running(Child);
+
+impl Running {
+    /// Starts `cmd` and waits until it listens on `port`.
+    fn start(mut cmd: Command, port: u16) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(port, &mut child);
+        Self(child)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// An S3-compatible server storing into a directory.
 pub struct S3Server {
-    child: Child,
+    process: Running,
     pub port: u16,
     pub root: PathBuf,
 }
@@ -68,17 +95,12 @@ impl S3Server {
         );
         std::fs::create_dir_all(root.join(bucket)).unwrap();
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(port, &mut child);
+            .arg(root);
         Self {
-            child,
+            process: Running::start(cmd, port),
             port,
             root: root.to_path_buf(),
         }
@@ -90,8 +112,7 @@ impl S3Server {
 
     /// Stops the server now.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
 
     /// Files stored below `bucket/<dir>` (the objects).
@@ -100,12 +121,6 @@ impl S3Server {
         collect(&self.root.join(dir), &mut out);
         out.sort();
         out
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -125,7 +140,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A Redis server without persistence.
 pub struct RedisServer {
-    child: Child,
+    _process: Running,
     pub port: u16,
 }
 
@@ -138,17 +153,15 @@ impl RedisServer {
         );
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(port, &mut child);
-        Self { child, port }
+            .arg(dir);
+        Self {
+            _process: Running::start(cmd, port),
+            port,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -156,17 +169,10 @@ impl RedisServer {
     }
 }
 
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A WebDAV server over a directory, with basic authentication.
 #[allow(dead_code)]
 pub struct WebdavServer {
-    child: Child,
+    _process: Running,
     pub port: u16,
     pub root: PathBuf,
 }
@@ -180,19 +186,14 @@ impl WebdavServer {
         let bin = find("KILN_TEST_RCLONE", "rclone", "apt-get install rclone");
         std::fs::create_dir_all(root).unwrap();
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["serve", "webdav"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "webdav"])
             .arg(root)
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(["--user", Self::USER, "--pass", Self::PASSWORD])
-            .args(["--config", "/dev/null"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(port, &mut child);
+            .args(["--config", "/dev/null"]);
         Self {
-            child,
+            _process: Running::start(cmd, port),
             port,
             root: root.to_path_buf(),
         }
@@ -204,18 +205,11 @@ impl WebdavServer {
     }
 }
 
-impl Drop for WebdavServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Azure's blob storage emulator (Azurite) over a directory, with its
 /// well-known development account.
 #[allow(dead_code)]
 pub struct AzuriteServer {
-    child: Child,
+    _process: Running,
     pub port: u16,
 }
 
@@ -234,21 +228,19 @@ impl AzuriteServer {
         );
         std::fs::create_dir_all(root).unwrap();
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(root)
             .args([
                 "--silent",
                 "--skipApiVersionCheck",
                 "--disableProductStyleUrl",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(port, &mut child);
-        let server = Self { child, port };
+            ]);
+        let server = Self {
+            _process: Running::start(cmd, port),
+            port,
+        };
         server.create_container(container);
         server
     }
@@ -287,13 +279,6 @@ impl AzuriteServer {
             answer.starts_with("HTTP/1.1 201"),
             "cannot create the container: {answer}"
         );
-    }
-}
-
-impl Drop for AzuriteServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
