@@ -221,10 +221,7 @@ impl Config {
         };
         let run_id = text(vars::RUN_ID)?;
         if let Some(id) = &run_id
-            && (!id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                || id.len() > 80)
+            && !kiln_types::is_run_id(id)
         {
             return Err(ConfigError {
                 var: vars::RUN_ID,

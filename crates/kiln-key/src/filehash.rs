@@ -72,13 +72,16 @@ impl FileHasher {
     /// The digest of `path`'s content.
     pub fn hash(&self, path: &Path) -> io::Result<Digest> {
         // Only regular files are inputs. A path from a manifest (possibly
-        // fetched from a shared store) naming a FIFO or a device would block
-        // the open or never end the read: looked at before it is opened.
-        let before = std::fs::metadata(path)?;
-        if !before.is_file() {
-            return Err(not_regular(&before));
-        }
-        let mut file = File::open(path)?;
+        // fetched from a shared store) naming a FIFO or a device must not
+        // block: opened without waiting for a writer (no effect on regular
+        // files), then refused before anything is read.
+        let mut file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            File::options()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)?
+        };
         let md = file.metadata()?;
         if !md.is_file() {
             return Err(not_regular(&md));

@@ -13,7 +13,7 @@ mod time;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use kiln_types::{Outcome, Stats, UnitRecord};
+pub use kiln_types::{Outcome, Stats, UnitRecord, is_run_id};
 pub use time::{duration_ms, now_ms, utc_date};
 
 /// A problem reading or writing records.
@@ -76,7 +76,7 @@ pub fn append(store: &Path, record: &UnitRecord) -> Result<(), RecordError> {
 pub fn read_run(store: &Path, run: &str) -> Result<Vec<UnitRecord>, RecordError> {
     let path = records_dir(store).join(format!("{run}.jsonl"));
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(parse_lines(&text)),
+        Ok(text) => Ok(parse_records(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(RecordError {
             action: "read",
@@ -108,16 +108,6 @@ pub fn list_runs(store: &Path) -> Vec<(String, u64)> {
         .collect();
     runs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     runs
-}
-
-/// Whether `run` can name a run: what `kiln run` produces (ASCII letters,
-/// digits, `-` and `_`, at most 80), never a path.
-pub fn is_run_id(run: &str) -> bool {
-    !run.is_empty()
-        && run.len() <= 80
-        && run
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Runs read at most by [`read_before`]: a bound on the work at the end of
@@ -162,10 +152,6 @@ pub fn read_before(
 
 /// The records in `text` (JSON lines; lines that do not parse are skipped).
 pub fn parse_records(text: &str) -> Vec<UnitRecord> {
-    parse_lines(text)
-}
-
-fn parse_lines(text: &str) -> Vec<UnitRecord> {
     text.lines()
         .filter_map(|l| serde_json::from_str::<UnitRecord>(l).ok())
         .collect()
@@ -241,7 +227,7 @@ pub fn stats(store: &Path) -> Result<Stats, RecordError> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        for r in parse_lines(&text) {
+        for r in parse_records(&text) {
             if r.started_ms >= since {
                 stats.add(&r);
             }

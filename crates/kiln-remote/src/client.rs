@@ -184,20 +184,20 @@ fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
     if no_bucket(e) {
         return RemoteError::Failed("the bucket does not exist".to_owned());
     }
-    let cause = match e.kind() {
-        ErrorKind::PermissionDenied => format!(
+    let denied = || {
+        format!(
             "access denied: check the credentials ({})",
             credentials_hint(kind)
-        ),
+        )
+    };
+    let cause = match e.kind() {
+        ErrorKind::PermissionDenied => denied(),
         ErrorKind::RateLimited => "rate limited (429/503)".to_owned(),
         ErrorKind::ConfigInvalid => format!("invalid settings: {}", first_line(&text)),
         _ => {
             let lower = chain.to_ascii_lowercase();
             if lower.contains("status: 401") || lower.contains("status: 403") {
-                format!(
-                    "access denied: check the credentials ({})",
-                    credentials_hint(kind)
-                )
+                denied()
             } else if lower.contains("connection refused") {
                 "unreachable (connection refused)".to_owned()
             } else if lower.contains("timed out") || lower.contains("timeout") {

@@ -227,3 +227,14 @@ impl UnitRecord {
         s
     }
 }
+
+/// Whether `run` can name a run (the `run` of a [`UnitRecord`], a file name
+/// in `records/`): ASCII letters, digits, `-` and `_`, 1 to 80 of them, so
+/// never a path.
+pub fn is_run_id(run: &str) -> bool {
+    !run.is_empty()
+        && run.len() <= 80
+        && run
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

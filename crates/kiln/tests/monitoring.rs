@@ -384,10 +384,7 @@ fn damaged_history_fails_reports_but_never_builds() {
     let ws = sb.workspace("basic", "ws");
     let out = sb.cargo(&ws, &["build", "--release", "-p", "ffi"]);
     let err = stderr(&out);
-    let warnings: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("warning: kiln:"))
-        .collect();
+    let warnings = common::kiln_warnings(&out);
     assert_eq!(warnings.len(), 1, "{err}");
     assert!(
         warnings[0]
@@ -427,10 +424,7 @@ fn a_locked_history_is_a_warning_for_builds_and_an_error_for_reports() {
     sb.cargo(&ws, &["clean"]);
     let out = sb.cargo(&ws, &["build", "--release", "-p", "ffi"]);
     let err = stderr(&out);
-    let warnings: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("warning: kiln:"))
-        .collect();
+    let warnings = common::kiln_warnings(&out);
     assert_eq!(warnings.len(), 1, "{err}");
     assert!(
         warnings[0].starts_with("warning: kiln: run not added to the history")

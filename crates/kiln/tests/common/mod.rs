@@ -150,6 +150,16 @@ impl Sandbox {
 }
 
 /// `(hits, misses, not_cacheable)` from a stats document.
+/// The `warning: kiln: …` lines a command printed.
+#[allow(dead_code)]
+pub fn kiln_warnings(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("warning: kiln:"))
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn counts(stats: &Value) -> (u64, u64, u64) {
     (
         stats["hits"].as_u64().unwrap(),

@@ -1,0 +1,346 @@
+//! Why units missed, and the root causes behind whole subtrees of misses.
+//!
+//! For every miss of a run, [`explain`] finds the previous build of the same
+//! unit (same package, crate, crate types, target, profile; whatever its key)
+//! and compares their [`KeyComponents`]: arguments (split into features,
+//! cfgs, codegen options and other flags), compiler, files, environment
+//! variables and dependencies. A miss whose only change is a rebuilt
+//! dependency is a consequence; walking those links up (by the artifact each
+//! `--extern` names, so renamed dependencies and host/target twins are told
+//! apart) gives the unit where the change happened. Units whose own changes
+//! read the same (one RUSTFLAGS edit, a new toolchain, first builds) share
+//! one root cause, and root causes are ranked by the compile time they cost.
+//!
+//! This module holds the formats and [`explain`]; [`diff`] compares two
+//! builds' key components, `roots` groups misses under root causes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kiln_types::{KeyComponents, Outcome, UnitRecord};
+use serde::Serialize;
+
+mod diff;
+mod roots;
+
+pub use diff::diff;
+use roots::{attribute, extern_artifacts};
+
+/// One difference between two builds of a unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// No earlier build of this unit is known.
+    FirstBuild,
+    /// Same key as an earlier build: the entry was evicted (or never stored).
+    Evicted,
+    /// The compiler changed.
+    Compiler { from: String, to: String },
+    /// A cargo feature was turned on.
+    FeatureAdded { name: String },
+    /// A cargo feature was turned off.
+    FeatureRemoved { name: String },
+    /// A `--cfg` appeared.
+    CfgAdded { cfg: String },
+    /// A `--cfg` went away.
+    CfgRemoved { cfg: String },
+    /// A `-C` option changed (`None`: not given).
+    Codegen {
+        option: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// Another flag appeared.
+    FlagAdded { flag: String },
+    /// Another flag went away.
+    FlagRemoved { flag: String },
+    /// A dependency was rebuilt (its content changed).
+    DependencyRebuilt { name: String },
+    /// A dependency was added.
+    DependencyAdded { name: String },
+    /// A dependency was removed.
+    DependencyRemoved { name: String },
+    /// A file's content changed.
+    FileChanged { path: String },
+    /// A file is read now that was not before.
+    FileAdded { path: String },
+    /// A file is no longer read.
+    FileRemoved { path: String },
+    /// An environment variable's value changed (or it was set or unset).
+    EnvChanged {
+        name: String,
+        was_set: bool,
+        is_set: bool,
+        /// The value before, when recorded and shown.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The value now, when recorded and shown.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// The crate's build script set it (`cargo:rustc-env`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_build_script: bool,
+    },
+    /// The components of one side are not available.
+    Unknown,
+}
+
+impl Change {
+    fn is_dependency(&self) -> bool {
+        matches!(self, Self::DependencyRebuilt { .. })
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::FirstBuild => "first time this unit was built".into(),
+            Self::Evicted => "evicted from the cache (same key seen before)".into(),
+            Self::Compiler { from, to } => format!("compiler {from} → {to}"),
+            Self::FeatureAdded { name } => format!("feature `{name}` added"),
+            Self::FeatureRemoved { name } => format!("feature `{name}` removed"),
+            Self::CfgAdded { cfg } => format!("`--cfg {cfg}` added"),
+            Self::CfgRemoved { cfg } => format!("`--cfg {cfg}` removed"),
+            Self::Codegen { option, from, to } => format!(
+                "`-C {option}` {} → {}",
+                from.as_deref().unwrap_or("(unset)"),
+                to.as_deref().unwrap_or("(unset)")
+            ),
+            Self::FlagAdded { flag } => format!("flag `{flag}` added"),
+            Self::FlagRemoved { flag } => format!("flag `{flag}` removed"),
+            Self::DependencyRebuilt { name } => format!("dependency `{name}` was rebuilt"),
+            Self::DependencyAdded { name } => format!("dependency `{name}` added"),
+            Self::DependencyRemoved { name } => format!("dependency `{name}` removed"),
+            Self::FileChanged { path } => format!("{} changed", file_label(path)),
+            Self::FileAdded { path } => format!("{} is read now", file_label(path)),
+            Self::FileRemoved { path } => format!("{} is no longer read", file_label(path)),
+            Self::EnvChanged {
+                name,
+                was_set,
+                is_set,
+                from,
+                to,
+                by_build_script,
+            } => {
+                let origin = if *by_build_script {
+                    " (set by the build script)"
+                } else {
+                    ""
+                };
+                let what = match (was_set, is_set) {
+                    (true, true) => format!("env `{name}`{origin} changed"),
+                    (false, true) => format!("env `{name}`{origin} was set"),
+                    _ => format!("env `{name}`{origin} was unset"),
+                };
+                match (from, to) {
+                    (Some(f), Some(t)) => format!("{what}: `{f}` → `{t}`"),
+                    (None, Some(t)) => format!("{what} to `{t}`"),
+                    (Some(f), None) if *was_set => format!("{what} (was `{f}`)"),
+                    _ => what,
+                }
+            }
+            Self::Unknown => "no key details recorded for one of the builds".into(),
+        }
+    }
+
+    /// Whether the change looks like a value that differs on every commit or build.
+    pub fn looks_per_commit(&self) -> bool {
+        let Self::EnvChanged { name, .. } = self else {
+            return false;
+        };
+        let n = name.to_ascii_uppercase();
+        [
+            "SHA",
+            "COMMIT",
+            "GIT",
+            "REVISION",
+            "BUILD_TIME",
+            "TIMESTAMP",
+            "BUILD_DATE",
+            "VERGEN",
+        ]
+        .iter()
+        .any(|p| n.contains(p))
+    }
+}
+
+/// How a file is named for people: build-script outputs by their name in
+/// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
+fn file_label(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let out = parts
+        .windows(3)
+        .position(|w| w[0] == "build" && w[1].contains('-') && w[2] == "out");
+    match out {
+        Some(i) => format!("`{}` (build script output)", parts[i + 3..].join("/")),
+        None => format!("`{path}`"),
+    }
+}
+
+/// Why one unit missed.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitExplanation {
+    /// `shared v0.1.0 (lib)`.
+    pub unit: String,
+    /// Crate name.
+    pub crate_name: String,
+    /// Compile time of this miss, ms.
+    pub compile_ms: u64,
+    /// What differs from the previous build.
+    pub changes: Vec<Change>,
+    /// Index into [`Explanation::root_causes`].
+    pub root_cause: Option<usize>,
+    /// The artifact this compile produced (`crate-extra`, as in file names).
+    #[serde(skip)]
+    pub artifact: String,
+    /// The artifact each `--extern` name points to.
+    #[serde(skip)]
+    pub externs: BTreeMap<String, String>,
+}
+
+/// A change that made a unit and everything depending on it miss.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootCause {
+    /// The unit where the change happened (the costliest one when it
+    /// happened in several: see `roots`).
+    pub unit: String,
+    /// Every unit where the same change happened, by name.
+    pub roots: Vec<String>,
+    /// Its own changes (not caused by dependencies).
+    pub changes: Vec<Change>,
+    /// Misses it caused, itself included.
+    pub misses: usize,
+    /// Compile time of those misses, ms.
+    pub compile_ms: u64,
+    /// The units that missed because of it, by name.
+    pub units: Vec<String>,
+    /// What to do about it, when kiln knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The explanation of a run's misses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// Format version of this document.
+    pub version: u32,
+    /// The run explained.
+    pub run: String,
+    /// Run compared against (`None`: the latest earlier build of each unit).
+    pub against: Option<String>,
+    /// Cacheable calls in the run (hits + misses).
+    pub units: usize,
+    /// Every miss, slowest first.
+    pub misses: Vec<UnitExplanation>,
+    /// Root causes, costliest first.
+    pub root_causes: Vec<RootCause>,
+}
+
+impl Explanation {
+    /// Drops recorded environment values except those of harmless names
+    /// ([`kiln_types::env_value_shown`]), unless `show_all`.
+    pub fn redact_env_values(&mut self, show_all: bool) {
+        if show_all {
+            return;
+        }
+        let redact = |c: &mut Change| {
+            if let Change::EnvChanged { name, from, to, .. } = c
+                && !kiln_types::env_value_shown(name)
+            {
+                *from = None;
+                *to = None;
+            }
+        };
+        for m in &mut self.misses {
+            m.changes.iter_mut().for_each(redact);
+        }
+        for r in &mut self.root_causes {
+            r.changes.iter_mut().for_each(redact);
+        }
+    }
+}
+
+/// Explains the misses in `current`, comparing with the latest record of each
+/// unit in `previous` (older records first). `load` returns the components
+/// of an entry key.
+pub fn explain(
+    run: &str,
+    against: Option<&str>,
+    current: &[UnitRecord],
+    previous: &[UnitRecord],
+    load: &dyn Fn(&str) -> Option<KeyComponents>,
+) -> Explanation {
+    let mut last: HashMap<String, &UnitRecord> = HashMap::new();
+    for r in previous {
+        if matches!(r.outcome, Outcome::Hit | Outcome::Miss) && r.key.is_some() {
+            last.insert(r.unit_id(), r);
+        }
+    }
+    let cacheable: Vec<&UnitRecord> = current
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Hit | Outcome::Miss))
+        .collect();
+    let mut misses: Vec<UnitExplanation> = Vec::new();
+    for r in cacheable.iter().filter(|r| r.outcome == Outcome::Miss) {
+        let changes = match last.get(&r.unit_id()) {
+            None => vec![Change::FirstBuild],
+            Some(p) if p.key == r.key => vec![Change::Evicted],
+            Some(p) => {
+                let before = p.key.as_deref().and_then(load);
+                let now = r.key.as_deref().and_then(load);
+                match (before, now) {
+                    (Some(b), Some(n)) => diff(&b, &n),
+                    _ => vec![Change::Unknown],
+                }
+            }
+        };
+        let externs = r
+            .key
+            .as_deref()
+            .and_then(load)
+            .map(|c| extern_artifacts(&c.args))
+            .unwrap_or_default();
+        misses.push(UnitExplanation {
+            unit: r.label(),
+            crate_name: r.crate_name.clone(),
+            compile_ms: r.timings.compile_us / 1000,
+            changes,
+            root_cause: None,
+            artifact: format!(
+                "{}{}",
+                r.crate_name,
+                r.extra_filename.as_deref().unwrap_or_default()
+            ),
+            externs,
+        });
+    }
+    let root_causes = attribute(&mut misses);
+    misses.sort_by(|a, b| {
+        b.compile_ms
+            .cmp(&a.compile_ms)
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
+    Explanation {
+        version: 1,
+        run: run.to_owned(),
+        against: against.map(str::to_owned),
+        units: cacheable.len(),
+        misses,
+        root_causes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_script_outputs_are_named_by_their_place_in_out_dir() {
+        let c = Change::FileChanged {
+            path: "{target}/release/build/shared-0f3a/out/generated.rs".into(),
+        };
+        assert_eq!(c.describe(), "`generated.rs` (build script output) changed");
+        let c = Change::FileChanged {
+            path: "{cwd}/src/lib.rs".into(),
+        };
+        assert_eq!(c.describe(), "`{cwd}/src/lib.rs` changed");
+    }
+}

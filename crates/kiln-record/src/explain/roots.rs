@@ -1,0 +1,396 @@
+//! Root causes: which misses are consequences of a rebuilt dependency, and
+//! the change each group of misses goes back to, with a hint where kiln
+//! knows the fix. Does not compare builds (that is [`super::diff`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{Change, RootCause, UnitExplanation};
+
+/// The artifact (`crate-extra`) each `--extern name=path` points to, from
+/// the file name `lib<crate>-<extra>.<ext>`.
+pub(super) fn extern_artifacts(args: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match a.strip_prefix("--extern=") {
+            Some(v) => v,
+            None if a == "--extern" => match it.next() {
+                Some(v) => v.as_str(),
+                None => break,
+            },
+            None => continue,
+        };
+        let Some((name, path)) = value.split_once('=') else {
+            continue;
+        };
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+        let stem = stem.strip_prefix("lib").unwrap_or(stem);
+        out.insert(name.to_owned(), stem.to_owned());
+    }
+    out
+}
+
+/// The hint for a root cause, when kiln knows what to do about it.
+fn hint_for(changes: &[Change], misses: usize, roots: usize) -> Option<String> {
+    let any = |f: fn(&Change) -> bool| changes.iter().any(f);
+    if misses > 1 && any(Change::looks_per_commit) {
+        return Some("move per-commit values (git SHA, build time) into a small leaf crate that only the binaries depend on; run `kiln doctor` to find them".into());
+    }
+    if any(|c| matches!(c, Change::Compiler { .. })) {
+        return Some("pin the toolchain in `rust-toolchain.toml` so every job and developer builds with the same compiler".into());
+    }
+    if roots > 1
+        && any(|c| {
+            matches!(
+                c,
+                Change::CfgAdded { .. }
+                    | Change::CfgRemoved { .. }
+                    | Change::Codegen { .. }
+                    | Change::FlagAdded { .. }
+                    | Change::FlagRemoved { .. }
+            )
+        })
+    {
+        return Some("compiler flags differ from the previous build (RUSTFLAGS, profile settings): give every CI job the same flags so they share cache entries".into());
+    }
+    if any(|c| {
+        matches!(
+            c,
+            Change::FeatureAdded { .. } | Change::FeatureRemoved { .. }
+        )
+    }) {
+        return Some("features differ from the previous build: build with the same features in every CI job so they share cache entries".into());
+    }
+    if any(|c| matches!(c, Change::Evicted)) {
+        return Some(
+            "these entries were evicted: raise `KILN_CACHE_SIZE` or add a remote store".into(),
+        );
+    }
+    None
+}
+
+/// Groups misses under root causes. A miss whose changes are all rebuilt
+/// dependencies belongs to the root cause of those dependencies; units whose
+/// own changes read the same share one root cause.
+pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
+    let mut by_artifact: HashMap<&str, usize> = HashMap::new();
+    let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, u) in misses.iter().enumerate() {
+        by_artifact.insert(u.artifact.as_str(), i);
+        by_crate.entry(u.crate_name.as_str()).or_default().push(i);
+    }
+    // The miss a rebuilt dependency leads to: by the artifact its `--extern`
+    // names; by crate name when the arguments were not recorded.
+    let dependency = |i: usize, name: &str| -> Option<usize> {
+        match misses[i].externs.get(name) {
+            Some(artifact) => by_artifact.get(artifact.as_str()).copied(),
+            None => by_crate
+                .get(name.replace('-', "_").as_str())?
+                .iter()
+                .copied()
+                .find(|&j| j != i),
+        }
+    };
+    // Follow rebuilt dependencies that also missed in this run until a unit
+    // with a change of its own (or a dependency that did not miss).
+    let root_of = |start: usize| -> usize {
+        let mut seen = BTreeSet::new();
+        let mut i = start;
+        while seen.insert(i) {
+            let u = &misses[i];
+            if u.changes.is_empty() || !u.changes.iter().all(Change::is_dependency) {
+                break;
+            }
+            let next = u.changes.iter().find_map(|c| match c {
+                Change::DependencyRebuilt { name } => dependency(i, name).filter(|&j| j != i),
+                _ => None,
+            });
+            match next {
+                Some(j) => i = j,
+                None => break,
+            }
+        }
+        i
+    };
+    // The change a root stands for: its own changes; only rebuilt
+    // dependencies when it has nothing else (they were restored, not
+    // compiled, in this run).
+    let signature = |i: usize| -> Vec<String> {
+        let own: Vec<String> = misses[i]
+            .changes
+            .iter()
+            .filter(|c| !c.is_dependency())
+            .map(Change::describe)
+            .collect();
+        if own.is_empty() {
+            misses[i].changes.iter().map(Change::describe).collect()
+        } else {
+            own
+        }
+    };
+    let mut groups: BTreeMap<Vec<String>, (BTreeSet<usize>, Vec<usize>)> = BTreeMap::new();
+    for i in 0..misses.len() {
+        let root = root_of(i);
+        let group = groups.entry(signature(root)).or_default();
+        group.0.insert(root);
+        group.1.push(i);
+    }
+    let mut causes: Vec<(Vec<usize>, RootCause)> = groups
+        .into_values()
+        .map(|(roots, members)| {
+            let mut roots: Vec<usize> = roots.into_iter().collect();
+            roots.sort_by(|&a, &b| {
+                misses[b]
+                    .compile_ms
+                    .cmp(&misses[a].compile_ms)
+                    .then_with(|| misses[a].unit.cmp(&misses[b].unit))
+            });
+            let first = &misses[roots[0]];
+            let own: Vec<Change> = first
+                .changes
+                .iter()
+                .filter(|c| !c.is_dependency())
+                .cloned()
+                .collect();
+            let changes = if own.is_empty() {
+                first.changes.clone()
+            } else {
+                own
+            };
+            let hint = hint_for(&changes, members.len(), roots.len());
+            let cause = RootCause {
+                unit: first.unit.clone(),
+                roots: {
+                    let mut names: Vec<String> =
+                        roots.iter().map(|&r| misses[r].unit.clone()).collect();
+                    names.sort();
+                    names
+                },
+                changes,
+                misses: members.len(),
+                compile_ms: members.iter().map(|&m| misses[m].compile_ms).sum(),
+                units: {
+                    let mut units: Vec<String> =
+                        members.iter().map(|&m| misses[m].unit.clone()).collect();
+                    units.sort();
+                    units
+                },
+                hint,
+            };
+            (members, cause)
+        })
+        .collect();
+    causes.sort_by(|a, b| {
+        b.1.compile_ms
+            .cmp(&a.1.compile_ms)
+            .then_with(|| b.1.misses.cmp(&a.1.misses))
+            .then_with(|| a.1.unit.cmp(&b.1.unit))
+    });
+    for (index, (members, _)) in causes.iter().enumerate() {
+        for &m in members {
+            misses[m].root_cause = Some(index);
+        }
+    }
+    causes.into_iter().map(|(_, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn miss(
+        unit: &str,
+        artifact: &str,
+        ms: u64,
+        changes: Vec<Change>,
+        externs: &[(&str, &str)],
+    ) -> UnitExplanation {
+        UnitExplanation {
+            unit: unit.into(),
+            crate_name: artifact.split('-').next().unwrap().into(),
+            compile_ms: ms,
+            changes,
+            root_cause: None,
+            artifact: artifact.into(),
+            externs: externs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn rebuilt(name: &str) -> Change {
+        Change::DependencyRebuilt { name: name.into() }
+    }
+
+    fn sha() -> Change {
+        Change::EnvChanged {
+            name: "GIT_SHA".into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script: true,
+        }
+    }
+
+    #[test]
+    fn consequences_are_followed_through_the_graph_to_one_root() {
+        // shared <- mid <- (api, worker); `other` is a second `shared` (host
+        // build) that did not change and must not be blamed.
+        let mut m = vec![
+            miss("shared (lib)", "shared-aa", 400, vec![sha()], &[]),
+            miss(
+                "mid (lib)",
+                "mid-bb",
+                300,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-aa")],
+            ),
+            miss(
+                "api (bin)",
+                "api-cc",
+                200,
+                vec![rebuilt("mid")],
+                &[("mid", "mid-bb")],
+            ),
+            miss(
+                "worker (bin)",
+                "worker-dd",
+                100,
+                vec![rebuilt("mid"), rebuilt("shared")],
+                &[("mid", "mid-bb"), ("shared", "shared-aa")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        let c = &causes[0];
+        assert_eq!(
+            (c.unit.as_str(), c.misses, c.compile_ms),
+            ("shared (lib)", 4, 1000)
+        );
+        assert_eq!(
+            c.changes[0].describe(),
+            "env `GIT_SHA` (set by the build script) changed"
+        );
+        assert!(
+            c.hint
+                .as_deref()
+                .unwrap()
+                .starts_with("move per-commit values")
+        );
+        assert!(m.iter().all(|u| u.root_cause == Some(0)));
+    }
+
+    #[test]
+    fn dependencies_are_matched_by_artifact_not_by_name() {
+        // Two builds of `shared` missed: the target one changed, the host
+        // one (for a proc macro) has a change of its own. `app` links the
+        // target one under a renamed extern.
+        let mut m = vec![
+            miss(
+                "shared (lib, host)",
+                "shared-11",
+                50,
+                vec![Change::FileChanged {
+                    path: "{cwd}/a.rs".into(),
+                }],
+                &[],
+            ),
+            miss("shared (lib)", "shared-22", 90, vec![sha()], &[]),
+            miss(
+                "app (bin)",
+                "app-33",
+                10,
+                vec![rebuilt("common")],
+                &[("common", "shared-22")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        let app = &causes[m[2].root_cause.unwrap()];
+        assert_eq!(app.unit, "shared (lib)");
+        assert_eq!(app.misses, 2);
+    }
+
+    #[test]
+    fn one_change_in_every_unit_is_one_root_cause() {
+        let flag = || Change::CfgAdded {
+            cfg: "kiln_probe".into(),
+        };
+        let mut m = vec![
+            miss("a (lib)", "a-1", 30, vec![flag()], &[]),
+            miss(
+                "b (lib)",
+                "b-2",
+                20,
+                vec![flag(), rebuilt("a")],
+                &[("a", "a-1")],
+            ),
+            miss(
+                "c (bin)",
+                "c-3",
+                10,
+                vec![flag(), rebuilt("b")],
+                &[("b", "b-2")],
+            ),
+            miss("new (lib)", "new-4", 5, vec![Change::FirstBuild], &[]),
+            miss("new2 (lib)", "new2-5", 5, vec![Change::FirstBuild], &[]),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 2, "{causes:?}");
+        assert_eq!((causes[0].misses, causes[0].roots.len()), (3, 3));
+        assert_eq!(causes[0].changes, [flag()]);
+        assert!(causes[0].hint.as_deref().unwrap().contains("same flags"));
+        assert_eq!(
+            (causes[1].misses, causes[1].changes.clone()),
+            (2, vec![Change::FirstBuild])
+        );
+    }
+
+    #[test]
+    fn a_dependency_restored_with_new_content_groups_its_dependents() {
+        // `shared` was a hit (restored from another machine's build), so
+        // its dependents only say it was rebuilt.
+        let mut m = vec![
+            miss(
+                "a (lib)",
+                "a-1",
+                30,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-9")],
+            ),
+            miss(
+                "b (lib)",
+                "b-2",
+                20,
+                vec![rebuilt("shared")],
+                &[("shared", "shared-9")],
+            ),
+        ];
+        let causes = attribute(&mut m);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(
+            causes[0].changes[0].describe(),
+            "dependency `shared` was rebuilt"
+        );
+    }
+
+    #[test]
+    fn extern_artifacts_come_from_file_names() {
+        let args: Vec<String> = [
+            "--extern",
+            "serde={target}/release/deps/libserde-0a1b.rmeta",
+            "--extern=derive={target}/release/deps/libserde_derive-77.so",
+            "--extern",
+            "proc_macro",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let e = extern_artifacts(&args);
+        assert_eq!(e.get("serde").map(String::as_str), Some("serde-0a1b"));
+        assert_eq!(e.get("derive").map(String::as_str), Some("serde_derive-77"));
+        assert_eq!(e.len(), 2);
+    }
+}
