@@ -331,6 +331,7 @@ class S3Server:
         if root.exists():
             shutil.rmtree(root)
         (root / bucket).mkdir(parents=True)
+        self.root = root
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -350,6 +351,15 @@ class S3Server:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+    def cpu_s(self):
+        """CPU seconds the server used so far (it shares the machine's cores
+        with the build it serves)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     def aws_env(self, env):
         env = dict(env)
@@ -373,8 +383,10 @@ def bench_remote(name, spec, a, build, env, tool_name, exe, wdir, reps=1):
             def kiln_phase(label, local, extra=None):
                 penv = dict(senv, KILN_DIR=str(local), **(extra or {}))
                 run(["cargo", "clean"], a, penv)
+                cpu = server.cpu_s()
                 t, _ = run(cmd, a, penv)
                 out["times_s"].setdefault(label, []).append(t)
+                out.setdefault("server_cpu_s", {}).setdefault(label, []).append(round(server.cpu_s() - cpu, 2))
                 if label in out["stats"]:
                     subprocess.run([str(exe), "stats", "--zero"], env=penv, stdout=subprocess.DEVNULL, check=True)
                     log(f"kiln {label} {t:.1f}s")
@@ -399,8 +411,13 @@ def bench_remote(name, spec, a, build, env, tool_name, exe, wdir, reps=1):
             kiln_phase("remote_cold", local)
             for _ in range(reps):
                 kiln_phase("local_warm", local)
+                # The same objects read as a `file://` store: kiln's remote
+                # path without an S3 server's CPU on the build's cores.
+                as_files = {"KILN_REMOTE": f"file://{server.root / server.bucket / 'kiln'}",
+                            "KILN_REMOTE_READ_ONLY": "1"}
                 for i, (label, extra) in enumerate([("remote_warm_prefetch", None),
-                                                    ("remote_warm_no_prefetch", {"KILN_PREFETCH": "0"})]):
+                                                    ("remote_warm_no_prefetch", {"KILN_PREFETCH": "0"}),
+                                                    ("remote_warm_file_store", as_files)]):
                     fresh = wdir / f"remote-kiln-fresh-{i}"
                     shutil.rmtree(fresh, ignore_errors=True)
                     kiln_phase(label, fresh, extra)
@@ -416,8 +433,10 @@ def bench_remote(name, spec, a, build, env, tool_name, exe, wdir, reps=1):
                 penv = tool.env(senv)
                 run(["cargo", "clean"], a, penv)
                 tool.reset_stats(senv)
+                cpu = server.cpu_s()
                 t, _ = run(build, a, penv)
                 out["times_s"].setdefault(label, []).append(t)
+                out.setdefault("server_cpu_s", {}).setdefault(label, []).append(round(server.cpu_s() - cpu, 2))
                 out["stats"].setdefault(label, tool.stats(senv))
                 log(f"sccache {label} {t:.1f}s {out['stats'][label]}")
             tool.stop(senv)
@@ -573,8 +592,8 @@ def summarize_remote(r):
     if not rows:
         return ""
     lines = ["", "Remote store (s3s-fs on 127.0.0.1, empty local dir, full bucket):", "",
-             "| tool | cold, fills bucket | warm, full local dir | warm from bucket, prefetch | warm from bucket, no prefetch | hits (prefetch) | requests/unit (prefetch / none) |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| tool | cold, fills bucket | warm, full local dir | warm from bucket, prefetch | warm from bucket, no prefetch | same objects as a file:// store | hits (prefetch) | requests/unit (prefetch / none) | S3 server CPU during warm from bucket |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     ratios = {}
     for name, rr in rows.items():
         ts, st = rr["times_s"], rr["stats"]
@@ -582,14 +601,22 @@ def summarize_remote(r):
         warm_key = "remote_warm_prefetch" if name == "kiln" else "remote_warm"
         w = st.get(warm_key, {})
         n = st.get("remote_warm_no_prefetch", {})
+        cpu = rr.get("server_cpu_s", {}).get(warm_key)
         lines.append(f"| {name} | {f('remote_cold')} | {f('local_warm')} | {f(warm_key)} | "
-                     f"{f('remote_warm_no_prefetch')} | {w.get('hits')}/{(w.get('hits') or 0) + (w.get('misses') or 0) + (w.get('not_cacheable') or 0)} | "
-                     f"{w.get('requests_per_unit', '-')} / {n.get('requests_per_unit', '-')} |")
+                     f"{f('remote_warm_no_prefetch')} | {f('remote_warm_file_store')} | "
+                     f"{w.get('hits')}/{(w.get('hits') or 0) + (w.get('misses') or 0) + (w.get('not_cacheable') or 0)} | "
+                     f"{w.get('requests_per_unit', '-')} / {n.get('requests_per_unit', '-')} | "
+                     f"{f'{med(cpu):.2f}s' if cpu else '-'} |")
         if name == "kiln":
             m = lambda k: med(ts.get(k) or [])
             ratios["kiln_remote_warm_over_local_warm"] = ratio(m("remote_warm_prefetch"), m("local_warm"))
             ratios["kiln_remote_warm_no_prefetch_over_local_warm"] = ratio(m("remote_warm_no_prefetch"), m("local_warm"))
             ratios["kiln_prefetch_on_over_off"] = ratio(m("remote_warm_prefetch"), m("remote_warm_no_prefetch"))
+            if ts.get("remote_warm_file_store"):
+                ratios["kiln_file_store_warm_over_local_warm"] = ratio(m("remote_warm_file_store"), m("local_warm"))
+            cpu = rr.get("server_cpu_s", {}).get("remote_warm_prefetch")
+            if cpu:
+                ratios["s3_server_cpu_s_during_remote_warm"] = med(cpu)
     if "kiln" in rows and "sccache" in rows:
         ratios["kiln_remote_warm_over_sccache_remote_warm"] = ratio(
             med(rows["kiln"]["times_s"].get("remote_warm_prefetch") or []),

@@ -12,8 +12,8 @@ use opendal::{ErrorKind, Operator};
 use crate::frame;
 use crate::{RemoteError, backend};
 
-/// A checked object as received (see [`frame::Payload`]).
-pub type Object = frame::Payload;
+/// A checked object as received (see [`frame::Object`]).
+pub type Object = frame::Object;
 
 /// A connection to the remote store (cheap to clone; clones share the pool).
 #[derive(Clone)]
@@ -74,11 +74,20 @@ impl Remote {
 
     /// Reads and checks the object `name`; returns its payload.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        Ok(self.get_object(name).await?.map(Object::into_vec))
+        match self.get_object(name).await? {
+            None => Ok(None),
+            Some(object) => object
+                .payload()
+                .map(Some)
+                .map_err(|problem| RemoteError::Rejected {
+                    name: name.to_owned(),
+                    problem,
+                }),
+        }
     }
 
     /// Reads and checks the object `name`, keeping the bytes as received
-    /// (large entries are not copied again to cut the header off).
+    /// (a compressed entry is written to the local store as it came).
     pub async fn get_object(&self, name: &str) -> Result<Option<Object>, RemoteError> {
         let read = tokio::time::timeout(self.deadline, self.op.read(name));
         let object = match read.await.map_err(|_| timed_out())? {

@@ -1,11 +1,12 @@
 //! The envelope of every remote object: a checksum always, a signature when
-//! a signing key is configured, LZ4 compression for anything but tiny
-//! payloads (build outputs shrink about 2×, and the network is what a remote
+//! a signing key is configured, zstd compression for anything but tiny
+//! payloads (build outputs shrink about 4×, and the network is what a remote
 //! hit waits for).
 //!
 //! ```text
 //! "KILNOBJ1"  magic
-//! flags       1 byte: bit 0 = signed, bit 1 = body is LZ4 (size-prefixed)
+//! flags       1 byte: bit 0 = signed, bit 1 = body is LZ4 (size-prefixed;
+//!             read, no longer written), bit 2 = body is one zstd frame
 //! checksum    32 bytes: BLAKE3 of (name, 0, flags, body)
 //! tag         32 bytes: HMAC-SHA256 of (name, 0, flags, body) under the
 //!             signing key, or zeros when unsigned
@@ -14,16 +15,31 @@
 //! Both digests cover the object's name (its path below the store prefix),
 //! so a valid object copied to another key is rejected like a damaged one;
 //! they are checked before the body is decompressed.
+//!
+//! A compressed entry is kept compressed in the local store
+//! ([`kiln_store::packed`]): [`Object::entry_file`] hands over the body as
+//! received, and a local entry file that is already compressed is sent as it
+//! is.
+
+use std::borrow::Cow;
+use std::io::Read;
 
 use hmac::{Hmac, Mac};
+use kiln_store::packed;
 use sha2::Sha256;
 
 const MAGIC: &[u8; 8] = b"KILNOBJ1";
 const HEADER: usize = 8 + 1 + 32 + 32;
 const SIGNED: u8 = 1;
 const LZ4: u8 = 2;
+const ZSTD: u8 = 4;
+/// zstd's default level: about 4× on build outputs at several hundred MB/s.
+const ZSTD_LEVEL: i32 = 3;
 /// Payloads below this size are stored as they are.
 const COMPRESS_FROM: usize = 4096;
+/// The largest payload decompressed in memory (manifests, indexes, records;
+/// entries are decompressed while restoring, straight to their files).
+const MAX_INFLATED: u64 = 256 << 20;
 
 /// Why an object was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,12 +79,20 @@ fn mac(key: &[u8], name: &str, flags: u8, payload: &[u8]) -> Hmac<Sha256> {
     m
 }
 
-/// Wraps `payload` for storing under `name`.
+/// Wraps `payload` for storing under `name`. A payload that is already a
+/// zstd frame (a local entry kept compressed) is stored as it is.
 pub fn seal(name: &str, payload: &[u8], key: Option<&[u8]>) -> Vec<u8> {
     let compressed;
-    let (mut flags, body) = if payload.len() >= COMPRESS_FROM {
-        compressed = lz4_flex::compress_prepend_size(payload);
-        (LZ4, compressed.as_slice())
+    let (mut flags, body) = if packed::is_zstd(payload) {
+        (ZSTD, payload)
+    } else if payload.len() >= COMPRESS_FROM {
+        match zstd::bulk::compress(payload, ZSTD_LEVEL) {
+            Ok(c) => {
+                compressed = c;
+                (ZSTD, compressed.as_slice())
+            }
+            Err(_) => (0, payload),
+        }
     } else {
         (0, payload)
     };
@@ -87,39 +111,85 @@ pub fn seal(name: &str, payload: &[u8], key: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
-/// A checked payload: in place in the received object, or decompressed.
+/// An object whose checksum (and signature, when required) held.
 #[derive(Debug)]
-pub enum Payload {
-    /// The object's bytes from [`HEADER`] on.
-    InPlace(Vec<u8>),
-    /// Decompressed.
-    Owned(Vec<u8>),
+pub struct Object {
+    bytes: Vec<u8>,
 }
 
-impl Payload {
-    /// The payload bytes.
-    pub fn as_slice(&self) -> &[u8] {
-        match self {
-            Self::InPlace(object) => &object[HEADER..],
-            Self::Owned(v) => v,
-        }
+impl Object {
+    /// Bytes as received.
+    pub fn wire_len(&self) -> u64 {
+        self.bytes.len() as u64
     }
 
-    /// The payload, owned.
-    pub fn into_vec(self) -> Vec<u8> {
-        match self {
-            Self::InPlace(mut object) => {
-                object.drain(..HEADER);
-                object
+    fn flags(&self) -> u8 {
+        self.bytes[8]
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.bytes[HEADER..]
+    }
+
+    /// The payload, decompressed.
+    pub fn payload(mut self) -> Result<Vec<u8>, FrameError> {
+        let flags = self.flags();
+        if flags & ZSTD != 0 {
+            return inflate_zstd(self.body(), MAX_INFLATED);
+        }
+        if flags & LZ4 != 0 {
+            return inflate_lz4(self.body());
+        }
+        self.bytes.drain(..HEADER);
+        Ok(self.bytes)
+    }
+
+    /// The bytes to keep as a local entry file: a zstd body as received
+    /// (decompressed when restored), anything else plain.
+    pub fn entry_file(&self) -> Result<Cow<'_, [u8]>, FrameError> {
+        let flags = self.flags();
+        if flags & ZSTD != 0 {
+            if packed::is_zstd(self.body()) {
+                return Ok(Cow::Borrowed(self.body()));
             }
-            Self::Owned(v) => v,
+            return Err(FrameError::Decompress);
         }
+        if flags & LZ4 != 0 {
+            return inflate_lz4(self.body()).map(Cow::Owned);
+        }
+        Ok(Cow::Borrowed(self.body()))
     }
 }
 
-/// Checks an object read from `name` and returns its payload. With `key`,
-/// only objects signed with that key are accepted.
-pub fn open(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Payload, FrameError> {
+fn inflate_zstd(body: &[u8], limit: u64) -> Result<Vec<u8>, FrameError> {
+    let decoder = zstd::stream::read::Decoder::new(body).map_err(|_| FrameError::Decompress)?;
+    let mut out = Vec::new();
+    decoder
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| FrameError::Decompress)?;
+    if out.len() as u64 > limit {
+        return Err(FrameError::Decompress);
+    }
+    Ok(out)
+}
+
+fn inflate_lz4(body: &[u8]) -> Result<Vec<u8>, FrameError> {
+    // LZ4 expands at most 255×: a larger declared size is a crafted object,
+    // refused before anything is allocated.
+    let declared = body.get(..4).map_or(u64::MAX, |b| {
+        u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    });
+    if declared > (body.len() as u64).saturating_mul(255) {
+        return Err(FrameError::Decompress);
+    }
+    lz4_flex::decompress_size_prepended(body).map_err(|_| FrameError::Decompress)
+}
+
+/// Checks an object read from `name`. With `key`, only objects signed with
+/// that key are accepted. Decompression comes later ([`Object::payload`],
+/// [`Object::entry_file`]), after these checks.
+pub fn open(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Object, FrameError> {
     if object.len() < HEADER || &object[..8] != MAGIC {
         return Err(FrameError::Malformed);
     }
@@ -138,45 +208,28 @@ pub fn open(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Payload, 
             .verify_slice(tag)
             .map_err(|_| FrameError::BadSignature)?;
     }
-    if flags & LZ4 != 0 {
-        // LZ4 expands at most 255×: a larger declared size is a crafted
-        // object, refused before anything is allocated.
-        let declared = body.get(..4).map_or(u64::MAX, |b| {
-            u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        });
-        if declared > (body.len() as u64).saturating_mul(255) {
-            return Err(FrameError::Decompress);
-        }
-        return lz4_flex::decompress_size_prepended(body)
-            .map(Payload::Owned)
-            .map_err(|_| FrameError::Decompress);
-    }
-    Ok(Payload::InPlace(object))
+    Ok(Object { bytes: object })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Vec<u8>, FrameError> {
+        open(name, object, key)?.payload()
+    }
+
     #[test]
     fn round_trip_signed_and_unsigned() {
         let o = seal("entries/ab/x", b"payload", None);
-        assert_eq!(
-            open("entries/ab/x", o, None).unwrap().into_vec(),
-            b"payload"
-        );
+        assert_eq!(read("entries/ab/x", o, None).unwrap(), b"payload");
         let s = seal("entries/ab/x", b"payload", Some(b"k1k1k1k1k1k1k1k1"));
         assert_eq!(
-            open("entries/ab/x", s.clone(), Some(b"k1k1k1k1k1k1k1k1"))
-                .unwrap()
-                .into_vec(),
+            read("entries/ab/x", s.clone(), Some(b"k1k1k1k1k1k1k1k1")).unwrap(),
             b"payload"
         );
         // Readers without the key still verify the checksum.
-        assert_eq!(
-            open("entries/ab/x", s, None).unwrap().into_vec(),
-            b"payload"
-        );
+        assert_eq!(read("entries/ab/x", s, None).unwrap(), b"payload");
     }
 
     #[test]
@@ -191,22 +244,80 @@ mod tests {
             o.len(),
             payload.len()
         );
-        assert_eq!(o[8] & LZ4, LZ4);
-        let back = open("entries/ab/big", o.clone(), Some(b"k1k1k1k1k1k1k1k1")).unwrap();
+        assert_eq!(o[8] & ZSTD, ZSTD);
+        let back = read("entries/ab/big", o.clone(), Some(b"k1k1k1k1k1k1k1k1")).unwrap();
         assert_eq!(back.as_slice(), &payload[..]);
         let mut bad = o.clone();
         bad[HEADER + 10] ^= 0xff;
-        assert_eq!(
-            open("entries/ab/big", bad, None).map(Payload::into_vec),
-            Err(FrameError::Checksum)
-        );
+        assert_eq!(read("entries/ab/big", bad, None), Err(FrameError::Checksum));
         // Turning compression off in the flags is tampering too.
         let mut flag = o;
-        flag[8] &= !LZ4;
+        flag[8] &= !ZSTD;
         assert_eq!(
-            open("entries/ab/big", flag, None).map(Payload::into_vec),
+            read("entries/ab/big", flag, None),
             Err(FrameError::Checksum)
         );
+    }
+
+    /// Seals `body` under `flags` as an older kiln would have.
+    fn seal_raw(name: &str, flags: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.push(flags);
+        out.extend_from_slice(&checksum(name, flags, body));
+        out.extend_from_slice(&[0; 32]);
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn objects_compressed_with_lz4_by_earlier_versions_still_read() {
+        let payload = b"KILNENT1".repeat(2000);
+        let o = seal_raw(
+            "entries/ab/old",
+            LZ4,
+            &lz4_flex::compress_prepend_size(&payload),
+        );
+        assert_eq!(read("entries/ab/old", o.clone(), None).unwrap(), payload);
+        let opened = open("entries/ab/old", o, None).unwrap();
+        assert_eq!(opened.entry_file().unwrap().as_ref(), &payload[..]);
+        // A declared size beyond what LZ4 can reach is refused up front.
+        let mut crafted = lz4_flex::compress_prepend_size(&payload);
+        crafted[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let o = seal_raw("entries/ab/old", LZ4, &crafted);
+        assert_eq!(read("entries/ab/old", o, None), Err(FrameError::Decompress));
+    }
+
+    #[test]
+    fn a_compressed_entry_travels_and_lands_compressed() {
+        let plain = b"KILNENT1".repeat(5000);
+        let local = zstd::bulk::compress(&plain, 3).unwrap();
+        // Sent as it is, not compressed twice.
+        let o = seal("entries/ab/e", &local, None);
+        assert_eq!(o.len(), HEADER + local.len());
+        let opened = open("entries/ab/e", o.clone(), None).unwrap();
+        assert_eq!(opened.wire_len(), o.len() as u64);
+        assert_eq!(opened.entry_file().unwrap().as_ref(), &local[..]);
+        assert_eq!(opened.payload().unwrap(), plain);
+        // A plain entry compressed by `seal` lands as a zstd frame too.
+        let opened = open("entries/ab/e", seal("entries/ab/e", &plain, None), None).unwrap();
+        let file = opened.entry_file().unwrap().into_owned();
+        assert!(packed::is_zstd(&file));
+        assert_eq!(zstd::bulk::decompress(&file, plain.len()).unwrap(), plain);
+    }
+
+    #[test]
+    fn a_zstd_bomb_is_refused_not_inflated() {
+        let bomb = zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap();
+        assert!(bomb.len() < 1 << 20);
+        assert_eq!(inflate_zstd(&bomb, 1 << 20), Err(FrameError::Decompress));
+        assert_eq!(
+            inflate_zstd(b"not zstd", 1 << 20),
+            Err(FrameError::Decompress)
+        );
+        // A zstd flag over a body that is no zstd frame is refused too.
+        let o = seal_raw("entries/ab/z", ZSTD, b"plain bytes, flagged");
+        let opened = open("entries/ab/z", o, None).unwrap();
+        assert_eq!(opened.entry_file(), Err(FrameError::Decompress));
     }
 
     #[test]
@@ -216,20 +327,20 @@ mod tests {
         let mut flipped = s.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(
-            open("entries/ab/x", flipped.clone(), key).map(Payload::into_vec),
+            read("entries/ab/x", flipped.clone(), key),
             Err(FrameError::Checksum)
         );
         assert_eq!(
-            open("entries/ab/y", s.clone(), key).map(Payload::into_vec),
+            read("entries/ab/y", s.clone(), key),
             Err(FrameError::Checksum)
         );
         assert_eq!(
-            open("entries/ab/x", s, Some(b"other-key-other-key")).map(Payload::into_vec),
+            read("entries/ab/x", s, Some(b"other-key-other-key")),
             Err(FrameError::BadSignature)
         );
         let unsigned = seal("entries/ab/x", b"payload", None);
         assert_eq!(
-            open("entries/ab/x", unsigned, key).map(Payload::into_vec),
+            read("entries/ab/x", unsigned, key),
             Err(FrameError::Unsigned)
         );
         // A forger who recomputes the checksum still lacks the key.
@@ -238,11 +349,11 @@ mod tests {
         let sum = checksum("entries/ab/x", SIGNED, &forged[HEADER..]);
         forged[9..41].copy_from_slice(&sum);
         assert_eq!(
-            open("entries/ab/x", forged.clone(), key).map(Payload::into_vec),
+            read("entries/ab/x", forged.clone(), key),
             Err(FrameError::BadSignature)
         );
         assert_eq!(
-            open("entries/ab/x", b"short".to_vec(), None).map(Payload::into_vec),
+            read("entries/ab/x", b"short".to_vec(), None),
             Err(FrameError::Malformed)
         );
     }

@@ -4,12 +4,20 @@
 //! toolchain, the command and the repository, hashed), and the next run of
 //! the same scope fetches everything it lists, in parallel, while cargo is
 //! still resolving the graph.
+//!
+//! Since version 2 the index also carries, for each invocation key, the
+//! manifest list that answered it. The next run installs those into its
+//! local manifests at once, so a build needs one request for all its
+//! manifests instead of one each; any other list is still fetched on demand.
 
 use kiln_key::Digest;
+use kiln_store::manifest::Candidate;
 use serde::{Deserialize, Serialize};
 
-/// Version of the [`Index`] format.
-pub const INDEX_VERSION: u32 = 1;
+/// Version of the [`Index`] format written.
+pub const INDEX_VERSION: u32 = 2;
+/// The oldest version still read (without carried manifest lists).
+const OLDEST_READ: u32 = 1;
 
 /// Keys one build used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +28,9 @@ pub struct Index {
     pub manifests: Vec<String>,
     /// Entry keys (hex) the build restored or stored.
     pub entries: Vec<String>,
+    /// Invocation key (hex) and the manifest list that answered it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<(String, Candidate)>,
 }
 
 impl Index {
@@ -38,14 +49,22 @@ impl Index {
             version: INDEX_VERSION,
             manifests,
             entries,
+            candidates: Vec::new(),
         }
+    }
+
+    /// Carries `candidates` (invocation key, the list that answered it).
+    #[must_use]
+    pub fn with_candidates(mut self, candidates: Vec<(String, Candidate)>) -> Self {
+        self.candidates = candidates;
+        self
     }
 
     /// Parses a stored index; anything unreadable is empty.
     pub fn parse(bytes: &[u8]) -> Self {
         serde_json::from_slice::<Self>(bytes)
             .ok()
-            .filter(|i| i.version == INDEX_VERSION)
+            .filter(|i| (OLDEST_READ..=INDEX_VERSION).contains(&i.version))
             .unwrap_or_default()
     }
 
@@ -59,6 +78,14 @@ impl Index {
         let parse = |v: &[String]| v.iter().filter_map(|h| Digest::from_hex(h)).collect();
         (parse(&self.manifests), parse(&self.entries))
     }
+
+    /// The carried manifest lists, by invocation key.
+    pub fn candidates(&self) -> Vec<(Digest, Candidate)> {
+        self.candidates
+            .iter()
+            .filter_map(|(k, c)| Some((Digest::from_hex(k)?, c.clone())))
+            .collect()
+    }
 }
 
 /// The scope of a build: what must match for its index to be worth
@@ -70,4 +97,44 @@ pub fn scope(parts: &[&[u8]]) -> String {
         h.update(p);
     }
     h.finalize().to_hex()[..32].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_store::manifest::Inputs;
+
+    #[test]
+    fn first_use_order_carried_lists_and_older_versions() {
+        let hex = |b: u8| Digest([b; 32]).to_hex();
+        let candidate = Candidate {
+            inputs: Inputs {
+                files: vec![("src/lib.rs".into(), hex(9))],
+                ..Inputs::default()
+            },
+            key: hex(2),
+        };
+        let index = Index::new(vec![hex(1), hex(3), hex(1)], vec![hex(2), hex(4), hex(2)])
+            .with_candidates(vec![(hex(1), candidate.clone())]);
+        assert_eq!(index.manifests, [hex(1), hex(3)]);
+        assert_eq!(index.entries, [hex(2), hex(4)]);
+        let back = Index::parse(&index.to_bytes());
+        assert_eq!(back, index);
+        assert_eq!(back.candidates(), [(Digest([1; 32]), candidate)]);
+        // An index written before lists were carried still prefetches.
+        let v1 = format!(
+            r#"{{"version":1,"manifests":["{}"],"entries":["{}"]}}"#,
+            hex(1),
+            hex(2)
+        );
+        let old = Index::parse(v1.as_bytes());
+        assert_eq!(old.keys(), (vec![Digest([1; 32])], vec![Digest([2; 32])]));
+        assert!(old.candidates().is_empty());
+        // A newer or unreadable one is empty: nothing is prefetched.
+        assert_eq!(
+            Index::parse(br#"{"version":3,"manifests":[],"entries":[]}"#),
+            Index::default()
+        );
+        assert_eq!(Index::parse(b"{oops"), Index::default());
+    }
 }

@@ -195,8 +195,8 @@ impl Direct {
         };
         match got {
             Ok(Some(object)) => {
-                usage.bytes_down += object.as_slice().len() as u64;
-                match local::install(local_store, kind, key, object.as_slice()) {
+                usage.bytes_down += object.wire_len();
+                match local::install(local_store, kind, key, object) {
                     Ok(()) => Fetched::Found,
                     Err(_) => {
                         usage.errors += 1;

@@ -540,6 +540,52 @@ mod tests {
     }
 
     #[test]
+    fn a_compressed_entry_restores_the_same_and_damage_is_caught() {
+        let d = tempfile::tempdir().unwrap();
+        let (entry, size) = sample(d.path());
+        let packed = zstd::bulk::compress(&std::fs::read(&entry).unwrap(), 3).unwrap();
+        assert!(crate::packed::is_zstd(&packed));
+        let key = Digest([0; 32]);
+        let dest = d.path().join("dest");
+        std::fs::create_dir_all(&dest).unwrap();
+        let source = crate::packed::reader(std::io::Cursor::new(packed.clone())).unwrap();
+        let r = restore(&key, source, &dest, &|b| b.to_vec()).unwrap();
+        assert_eq!(r.bytes, size);
+        assert_eq!(
+            std::fs::read(dest.join("libfoo.rlib")).unwrap(),
+            vec![3u8; 300_000]
+        );
+        for (i, cut) in [packed.len() / 2, packed.len() - 1, 5]
+            .into_iter()
+            .enumerate()
+        {
+            let mut bad = packed.clone();
+            bad.truncate(cut);
+            let dest = d.path().join(format!("cut{i}"));
+            std::fs::create_dir_all(&dest).unwrap();
+            let source = crate::packed::reader(std::io::Cursor::new(bad)).unwrap();
+            let err = restore(&key, source, &dest, &|b| b.to_vec()).unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "cut {i}: {err}");
+            assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "cut {i}");
+        }
+        for at in [packed.len() / 3, packed.len() / 2, packed.len() - 8] {
+            let mut bad = packed.clone();
+            bad[at] ^= 0x55;
+            let dest = d.path().join(format!("flip{at}"));
+            std::fs::create_dir_all(&dest).unwrap();
+            let Ok(source) = crate::packed::reader(std::io::Cursor::new(bad)) else {
+                continue;
+            };
+            let err = restore(&key, source, &dest, &|b| b.to_vec()).unwrap_err();
+            assert!(
+                matches!(err, StoreError::Corrupt { .. }),
+                "flip {at}: {err}"
+            );
+            assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "flip {at}");
+        }
+    }
+
+    #[test]
     fn restoring_never_writes_through_a_planted_link() {
         let d = tempfile::tempdir().unwrap();
         let (entry, _) = sample(d.path());

@@ -6,6 +6,8 @@
 //!   output files, stdout and stderr, with a digest per file and one over the
 //!   whole entry, verified while restoring.
 //! - [`local`]: the local disk backend with least-recently-used eviction.
+//! - [`packed`]: entry files kept zstd-compressed (fetched from a remote
+//!   store), read back transparently.
 //! - [`manifest`]: per-invocation lists of the inputs earlier compiles read,
 //!   which turn an invocation key into an entry key without running rustc.
 //! - [`lock`]: per-key locks so that one compile serves concurrent callers.
@@ -17,6 +19,7 @@ pub mod entry;
 pub mod local;
 pub mod lock;
 pub mod manifest;
+pub mod packed;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

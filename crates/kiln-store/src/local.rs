@@ -202,7 +202,9 @@ impl Store for LocalStore {
         match File::open(&path) {
             Ok(f) => {
                 let _ = f.set_modified(SystemTime::now());
-                Ok(Some(Box::new(f)))
+                crate::packed::reader(f)
+                    .map(Some)
+                    .map_err(|e| StoreError::io("read", &path, e))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::io("open", &path, e)),

@@ -102,6 +102,37 @@ mod s3 {
         let report = remote_report(&sb.kiln_dir);
         assert_eq!(report["prefetched_entries"], misses, "{report}");
         assert_eq!(report["errors"], 0, "{report}");
+        assert_eq!(report["fetched"], 0, "nothing waited for: {report}");
+        // The index carries the manifests: one request for it, one per
+        // entry, then the new index and the run's records.
+        assert_eq!(report["requests"], misses + 3, "{report}");
+        // Fetched entries stay compressed on disk, a third of their size.
+        let local_entries = walk_files(&sb.kiln_dir.join("entries"));
+        assert_eq!(local_entries.len(), misses as usize);
+        for e in &local_entries {
+            let head = std::fs::read(e).unwrap();
+            assert!(
+                head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+                "{}",
+                e.display()
+            );
+        }
+
+        // A damaged compressed entry is caught while restoring, removed, and
+        // fetched again: every unit still hits, the program is the same.
+        let mut bytes = std::fs::read(&local_entries[0]).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x55;
+        std::fs::write(&local_entries[0], bytes).unwrap();
+        sb.set("KILN_REMOTE_READ_ONLY", "1");
+        sb.cargo(&ws, &["clean"]);
+        let out = sb.cargo(&ws, &["build", "--release"]);
+        let again = sb.take_stats();
+        assert_eq!(counts(&again), (misses, 0, 0), "{again}");
+        assert_eq!(again["remote"]["hits"], 1, "{again}");
+        assert!(stderr(&out).contains("removed it"), "{}", stderr(&out));
+        assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+        sb.unset("KILN_REMOTE_READ_ONLY");
 
         // Without prefetch each unit asks for its manifest and its entry.
         fresh_runner(&mut sb, "runner-3");
@@ -469,6 +500,21 @@ fn a_shared_directory_from_kiln_toml_and_remote_expiry() {
     assert!(!all.contains("removed 0 "), "{all}");
     let left: usize = walk_count(&shared.join("entries"));
     assert_eq!(left, 0, "{all}");
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                out.extend(walk_files(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn walk_count(dir: &Path) -> usize {

@@ -22,16 +22,25 @@ use crate::index::Index;
 use crate::object::{index_name, run_name};
 use crate::{Kind, Remote, RemoteError, local};
 
-/// Parallel requests of the prefetch.
+/// Parallel requests of the prefetch once cargo compiles.
 const PREFETCH_PARALLELISM: usize = 16;
+/// Parallel requests of the prefetch while cargo is still starting (before
+/// the first wrapper call): cargo's start is one busy thread, and a prefetch
+/// taking every core would only delay it.
+const PREFETCH_PARALLELISM_AT_START: usize = 2;
 /// Parallel uploads.
 const UPLOAD_PARALLELISM: usize = 8;
 
+/// Computes the scope whose index to prefetch. It runs on the agent's
+/// threads, so the build does not wait for it (it may start programs, e.g.
+/// `rustc -vV`).
+pub type ScopeSource = Box<dyn FnOnce() -> String + Send + 'static>;
+
 /// What the agent should do besides serving.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct AgentOptions {
     /// Scope whose index to prefetch (`None`: no prefetch).
-    pub prefetch_scope: Option<String>,
+    pub prefetch_scope: Option<ScopeSource>,
     /// Show a progress line for the prefetch (stderr is a terminal).
     pub progress: bool,
 }
@@ -135,6 +144,10 @@ struct Shared {
     uploads: Mutex<JoinSet<()>>,
     counters: Counters,
     prefetched: Mutex<HashSet<Digest>>,
+    /// Requests the prefetch may have in flight; widened at the build's
+    /// first wrapper call.
+    prefetch_slots: Semaphore,
+    compiling: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -170,7 +183,7 @@ impl Agent {
     pub fn start(
         cfg: &RemoteConfig,
         local: LocalStore,
-        options: &AgentOptions,
+        options: AgentOptions,
     ) -> Result<Self, RemoteError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -202,12 +215,14 @@ impl Agent {
             uploads: Mutex::new(JoinSet::new()),
             counters: Counters::default(),
             prefetched: Mutex::new(HashSet::new()),
+            prefetch_slots: Semaphore::new(PREFETCH_PARALLELISM_AT_START),
+            compiling: std::sync::atomic::AtomicBool::new(false),
         });
         runtime.spawn(accept(listener, Arc::clone(&shared)));
+        let progress = options.progress;
         let prefetch = options
             .prefetch_scope
-            .clone()
-            .map(|scope| runtime.spawn(prefetch(Arc::clone(&shared), scope, options.progress)));
+            .map(|scope| runtime.spawn(prefetch(Arc::clone(&shared), scope, progress)));
         Ok(Self {
             runtime,
             shared,
@@ -347,6 +362,11 @@ async fn serve(conn: UnixStream, shared: Arc<Shared>) {
 }
 
 async fn answer(shared: &Arc<Shared>, line: &str) -> String {
+    if !shared.compiling.swap(true, Ordering::Relaxed) {
+        shared
+            .prefetch_slots
+            .add_permits(PREFETCH_PARALLELISM - PREFETCH_PARALLELISM_AT_START);
+    }
     let mut words = line.split_ascii_whitespace();
     let (Some(verb), Some(kind), Some(key), None) =
         (words.next(), words.next(), words.next(), words.next())
@@ -407,13 +427,12 @@ async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) 
     bump(&shared.counters.requests, 1);
     match shared.remote.get_object(&name).await {
         Ok(Some(object)) => {
-            let n = object.as_slice().len() as u64;
+            let n = object.wire_len();
             bump(&shared.counters.bytes_down, n);
             let local = shared.local.clone();
-            let installed = tokio::task::spawn_blocking(move || {
-                local::install(&local, kind, &key, object.as_slice())
-            })
-            .await;
+            let installed =
+                tokio::task::spawn_blocking(move || local::install(&local, kind, &key, object))
+                    .await;
             match installed {
                 Ok(Ok(())) => {
                     credit(&shared, kind, key, n, by_prefetch);
@@ -512,8 +531,11 @@ async fn upload(shared: &Arc<Shared>, kind: Kind, key: &Digest) {
 }
 
 /// Fetches everything the index of `scope` lists that is not local yet.
-async fn prefetch(shared: Arc<Shared>, scope: String, progress: bool) {
+async fn prefetch(shared: Arc<Shared>, scope: ScopeSource, progress: bool) {
     let started = Instant::now();
+    let Ok(scope) = tokio::task::spawn_blocking(scope).await else {
+        return;
+    };
     prefetch_index(&shared, &scope, progress).await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     shared.counters.prefetch_ms.store(ms, Ordering::Relaxed);
@@ -533,13 +555,25 @@ async fn prefetch_index(shared: &Arc<Shared>, scope: &str, progress: bool) {
         }
     };
     let (manifests, entries) = index.keys();
+    // The lists the index carries answer their manifests without a request;
+    // the others (an older index) are fetched, as are entries not local yet.
+    let candidates = index.candidates();
+    let local_store = shared.local.clone();
+    let installed: HashSet<Digest> =
+        tokio::task::spawn_blocking(move || local::install_candidates(&local_store, &candidates))
+            .await
+            .map(|keys| keys.into_iter().collect())
+            .unwrap_or_default();
     let wanted: Vec<(Kind, Digest)> = manifests
         .into_iter()
+        .filter(|k| !installed.contains(k))
         .map(|k| (Kind::Manifest, k))
-        .chain(entries.into_iter().map(|k| (Kind::Entry, k)))
-        .filter(|(kind, k)| {
-            *kind == Kind::Manifest || !local::path(&shared.local, *kind, k).is_file()
-        })
+        .chain(
+            entries
+                .into_iter()
+                .filter(|k| !local::path(&shared.local, Kind::Entry, k).is_file())
+                .map(|k| (Kind::Entry, k)),
+        )
         .collect();
     let total = wanted.len() as u64;
     bump(&shared.counters.prefetch_listed, total);
@@ -547,13 +581,11 @@ async fn prefetch_index(shared: &Arc<Shared>, scope: &str, progress: bool) {
     // first): either way the line stops and is cleared.
     let _ticker =
         progress.then(|| ProgressLine(tokio::spawn(show_progress(Arc::clone(shared), total))));
-    let limit = Arc::new(Semaphore::new(PREFETCH_PARALLELISM));
     let mut tasks = JoinSet::new();
     for (kind, key) in wanted {
         let shared = Arc::clone(shared);
-        let limit = Arc::clone(&limit);
         tasks.spawn(async move {
-            let Ok(_permit) = limit.acquire().await else {
+            let Ok(_permit) = shared.prefetch_slots.acquire().await else {
                 return;
             };
             fetch_once(&shared, kind, key, true).await;

@@ -7,30 +7,45 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use kiln_config::Config;
 use kiln_remote::agent::{Agent, AgentOptions, AgentReport};
 use kiln_remote::index::{self, Index};
 use kiln_store::LocalStore;
+use kiln_store::manifest::{self, Candidate};
 use kiln_types::{Outcome, UnitRecord};
 
 /// A started agent and the scope of its build.
 pub struct RunAgent {
     pub agent: Agent,
-    scope: String,
+    /// Computed once, by the prefetch (while cargo starts) or at the end.
+    scope: Arc<OnceLock<String>>,
+    command: Vec<OsString>,
 }
 
 /// Starts the agent when a remote store is configured. A failure is a
 /// warning: the build then talks to the store from each call.
 pub fn start(cfg: &Config, command: &[OsString]) -> Option<RunAgent> {
     let remote = cfg.remote.as_ref().filter(|_| !cfg.disabled)?;
-    let scope = build_scope(command);
+    let scope = Arc::new(OnceLock::new());
+    let source = {
+        let scope = Arc::clone(&scope);
+        let command = command.to_vec();
+        move || scope.get_or_init(|| build_scope(&command)).clone()
+    };
     let options = AgentOptions {
-        prefetch_scope: remote.prefetch.then(|| scope.clone()),
+        prefetch_scope: remote
+            .prefetch
+            .then(|| Box::new(source) as kiln_remote::agent::ScopeSource),
         progress: std::io::stderr().is_terminal(),
     };
-    match Agent::start(remote, LocalStore::new(&cfg.dir), &options) {
-        Ok(agent) => Some(RunAgent { agent, scope }),
+    match Agent::start(remote, LocalStore::new(&cfg.dir), options) {
+        Ok(agent) => Some(RunAgent {
+            agent,
+            scope,
+            command: command.to_vec(),
+        }),
         Err(e) => {
             eprintln!(
                 "warning: kiln: remote `{}`: {e}; compiling without it",
@@ -84,16 +99,37 @@ pub fn finish(run: RunAgent, cfg: &Config, run_id: &str, records: &[UnitRecord])
             .filter_map(|r| r.invocation_key.clone())
             .collect(),
         used.iter().filter_map(|r| r.key.clone()).collect(),
-    );
+    )
+    .with_candidates(used_candidates(cfg, &used));
     let records_file = kiln_record::records_dir(&cfg.dir).join(format!("{run_id}.jsonl"));
     let record_bytes = std::fs::read(&records_file).unwrap_or_default();
-    let index = (!idx.entries.is_empty()).then_some((run.scope.as_str(), &idx));
+    let scope = run.scope.get_or_init(|| build_scope(&run.command)).clone();
+    let index = (!idx.entries.is_empty()).then_some((scope.as_str(), &idx));
     let records = (!record_bytes.is_empty()).then_some((run_id, record_bytes.as_slice()));
     let mut report = run.agent.finish(wait, index, records);
     let prefetched: HashSet<&str> = report.prefetched_keys.iter().map(String::as_str).collect();
     report.prefetched_hits = records_hits_in(&used, &prefetched);
     save_report(&cfg.dir, run_id, &report);
     report
+}
+
+/// For each invocation key the build used, the local manifest list that
+/// answered it (first use order, once per key).
+fn used_candidates(cfg: &Config, used: &[&UnitRecord]) -> Vec<(String, Candidate)> {
+    let dir = LocalStore::new(&cfg.dir).manifest_dir();
+    let mut seen = HashSet::new();
+    used.iter()
+        .filter_map(|r| Some((r.invocation_key.as_deref()?, r.key.as_deref()?)))
+        .filter(|(inv, _)| seen.insert(*inv))
+        .filter_map(|(inv, key)| {
+            let digest = kiln_key::Digest::from_hex(inv)?;
+            let candidate = manifest::load(&dir, &digest)
+                .candidates
+                .into_iter()
+                .find(|c| c.key == key)?;
+            Some((inv.to_owned(), candidate))
+        })
+        .collect()
 }
 
 fn records_hits_in(used: &[&UnitRecord], keys: &HashSet<&str>) -> u64 {

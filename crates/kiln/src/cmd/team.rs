@@ -189,7 +189,7 @@ fn fetch_components(cfg: &Config, remote: &RemoteConfig, records: &[UnitRecord])
     let docs = shared::get_all(remote, &names).map_err(|e| unreadable(remote, &e))?;
     for (key, doc) in keys.iter().zip(docs) {
         if let Some(doc) = doc {
-            let _ = local::install(&store, Kind::Components, key, &doc);
+            let _ = local::install_components(&store, key, &doc);
         }
     }
     Ok(())
