@@ -447,7 +447,36 @@ mod tests {
         .unwrap();
         assert_eq!(r.username, None);
 
-        for bad in ["webdav+http://user:pw@host/x", "azblob:///x", "webdav:///x"] {
+        let r = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "gcs://builds/team/kiln/"),
+            ("GOOGLE_APPLICATION_CREDENTIALS", "/run/key.json"),
+        ])
+        .unwrap()
+        .remote
+        .unwrap();
+        assert_eq!(r.kind, RemoteKind::Gcs);
+        assert_eq!(
+            (r.location.as_str(), r.prefix.as_str()),
+            ("builds", "team/kiln")
+        );
+        assert_eq!(r.credentials_file.as_deref(), Some("/run/key.json"));
+        let r = config(&[
+            ("HOME", "/h"),
+            ("KILN_REMOTE", "s3://b"),
+            ("GOOGLE_APPLICATION_CREDENTIALS", "/run/key.json"),
+        ])
+        .unwrap()
+        .remote
+        .unwrap();
+        assert_eq!(r.credentials_file, None);
+
+        for bad in [
+            "webdav+http://user:pw@host/x",
+            "azblob:///x",
+            "webdav:///x",
+            "gcs:///x",
+        ] {
             let c = config(&[("HOME", "/h"), ("KILN_REMOTE", bad)]).unwrap();
             assert!(c.remote.is_none(), "{bad}");
             assert_eq!(c.remote_problem.unwrap().var, "KILN_REMOTE", "{bad}");

@@ -6,7 +6,9 @@
 //! S3 credentials are never kiln settings: the S3 backend reads the standard
 //! AWS variables and profiles itself. WebDAV and Azure Blob take a user name
 //! and password (`KILN_REMOTE_USERNAME`, `KILN_REMOTE_PASSWORD`; for Azure
-//! the standard `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY` too).
+//! the standard `AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY` too). Google
+//! Cloud Storage takes the standard `GOOGLE_APPLICATION_CREDENTIALS` file, or
+//! an OAuth2 access token in `KILN_REMOTE_PASSWORD`.
 
 use std::fmt;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub enum RemoteKind {
     Azblob,
     /// A WebDAV server (`webdav+https://host/path`, `webdav+http://…`).
     Webdav,
+    /// Google Cloud Storage (`gcs://bucket/prefix`).
+    Gcs,
     /// A directory, e.g. on a shared volume.
     File,
 }
@@ -43,6 +47,7 @@ impl RemoteKind {
             Self::Redis => "redis",
             Self::Azblob => "azblob",
             Self::Webdav => "webdav",
+            Self::Gcs => "gcs",
             Self::File => "file",
         }
     }
@@ -65,8 +70,8 @@ pub struct RemoteConfig {
     pub url: String,
     /// The service.
     pub kind: RemoteKind,
-    /// Bucket (S3), container (Azure Blob), `scheme://host:port` (Redis,
-    /// WebDAV) or directory (file).
+    /// Bucket (S3, GCS), container (Azure Blob), `scheme://host:port`
+    /// (Redis, WebDAV) or directory (file).
     pub location: String,
     /// Key prefix inside the bucket or database (no leading or trailing `/`).
     pub prefix: String,
@@ -76,8 +81,12 @@ pub struct RemoteConfig {
     pub region: Option<String>,
     /// User name (WebDAV) or account (Azure Blob).
     pub username: Option<String>,
-    /// Password (WebDAV) or account key (Azure Blob).
+    /// Password (WebDAV), account key (Azure Blob) or OAuth2 access token
+    /// (GCS).
     pub password: Option<Secret>,
+    /// Credentials file (GCS: `GOOGLE_APPLICATION_CREDENTIALS`, a service
+    /// account or workload identity JSON file).
+    pub credentials_file: Option<String>,
     /// Read, never write.
     pub read_only: bool,
     /// HMAC key: sign written objects, ignore unsigned or mis-signed ones.
@@ -115,7 +124,7 @@ pub(crate) fn read(
         var: source_var(source),
         value: url.clone(),
         problem,
-        hint: "use `s3://bucket/prefix`, `azblob://container/prefix`, `webdav+https://host/path`, `redis://host:6379/0` or `file:///shared/dir`".into(),
+        hint: "use `s3://bucket/prefix`, `gcs://bucket/prefix`, `azblob://container/prefix`, `webdav+https://host/path`, `redis://host:6379/0` or `file:///shared/dir`".into(),
     })?;
     let endpoint = match text(vars::REMOTE_ENDPOINT)? {
         Some(e) => Some(e),
@@ -143,6 +152,10 @@ pub(crate) fn read(
         None => None,
     }
     .map(|p| Secret(p.into_bytes()));
+    let credentials_file = match kind {
+        RemoteKind::Gcs => text("GOOGLE_APPLICATION_CREDENTIALS")?,
+        _ => None,
+    };
     let read_only = match text(vars::REMOTE_READ_ONLY)? {
         Some(v) => crate::parse_bool(&v).ok_or_else(|| ConfigError {
             var: vars::REMOTE_READ_ONLY,
@@ -200,6 +213,7 @@ pub(crate) fn read(
         region,
         username,
         password,
+        credentials_file,
         read_only,
         signing_key,
         timeout,
@@ -312,6 +326,17 @@ pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
             }
             Ok((
                 RemoteKind::S3,
+                bucket.to_owned(),
+                prefix.trim_matches('/').to_owned(),
+            ))
+        }
+        "gcs" | "gs" => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err("no bucket name".into());
+            }
+            Ok((
+                RemoteKind::Gcs,
                 bucket.to_owned(),
                 prefix.trim_matches('/').to_owned(),
             ))

@@ -44,21 +44,23 @@ pub const ALL: &[&str] = &[
 /// only harmless ones) for `kiln explain --show-env-values`. Values can be
 /// secrets: use on trusted machines with a local store only.
 pub const EXPLAIN_ENV_VALUES: &str = "KILN_EXPLAIN_ENV_VALUES";
-/// Remote store URL: `s3://bucket/prefix`, `azblob://container/prefix`,
-/// `webdav+https://host/path`, `redis://host:port/db`, `file:///dir`; `off`
+/// Remote store URL: `s3://bucket/prefix`, `gcs://bucket/prefix`,
+/// `azblob://container/prefix`, `webdav+https://host/path`,
+/// `redis://host:port/db`, `file:///dir`; `off`
 /// for none, whatever `kiln.toml` or sccache's names say.
 pub const REMOTE: &str = "KILN_REMOTE";
 /// `1`: read from the remote store, never write to it (untrusted builds).
 pub const REMOTE_READ_ONLY: &str = "KILN_REMOTE_READ_ONLY";
-/// Endpoint of an S3-compatible service (default: `AWS_ENDPOINT_URL`, then AWS).
+/// Endpoint of an S3-compatible service (default: `AWS_ENDPOINT_URL`, then
+/// AWS), of Azure Blob or of a GCS emulator (plain `http://`: unsigned).
 pub const REMOTE_ENDPOINT: &str = "KILN_REMOTE_ENDPOINT";
 /// Region of the bucket (default: `AWS_REGION`, then `us-east-1`).
 pub const REMOTE_REGION: &str = "KILN_REMOTE_REGION";
 /// User name for a WebDAV store, or the account of an Azure Blob store
 /// (default: `AZURE_STORAGE_ACCOUNT`).
 pub const REMOTE_USERNAME: &str = "KILN_REMOTE_USERNAME";
-/// Password for a WebDAV store, or the account key of an Azure Blob store
-/// (default: `AZURE_STORAGE_KEY`).
+/// Password for a WebDAV store, the account key of an Azure Blob store
+/// (default: `AZURE_STORAGE_KEY`), or an OAuth2 access token for GCS.
 pub const REMOTE_PASSWORD: &str = "KILN_REMOTE_PASSWORD";
 /// Bound of one remote request, e.g. `10s` (default `15s`).
 pub const REMOTE_TIMEOUT: &str = "KILN_REMOTE_TIMEOUT";

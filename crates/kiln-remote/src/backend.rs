@@ -1,6 +1,6 @@
 //! Turns [`RemoteConfig`] into an opendal operator for its service, each
-//! service behind its own cargo feature (`s3` on by default, `azblob`,
-//! `webdav`, `redis`; `file://` is always available).
+//! service behind its own cargo feature (`s3` on by default, `gcs`,
+//! `azblob`, `webdav`, `redis`; `file://` is always available).
 //!
 //! Every operator gets the same bounded behaviour: a shared HTTP client with
 //! a short connect timeout and a connection pool, a per-request timeout, and
@@ -26,6 +26,7 @@ pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
         RemoteKind::Redis => redis(cfg)?,
         RemoteKind::Azblob => azblob(cfg)?,
         RemoteKind::Webdav => webdav(cfg)?,
+        RemoteKind::Gcs => gcs(cfg)?,
         RemoteKind::File => {
             let b = opendal::services::Fs::default().root(&cfg.location);
             Operator::new(b).map_err(|e| build_error(cfg, &e))?
@@ -102,7 +103,7 @@ fn redis(_: &RemoteConfig) -> Result<Operator, RemoteError> {
 }
 
 /// The password of `cfg` as text (opendal takes strings).
-#[cfg(any(feature = "azblob", feature = "webdav"))]
+#[cfg(any(feature = "azblob", feature = "webdav", feature = "gcs"))]
 fn password(cfg: &RemoteConfig) -> Option<String> {
     cfg.password
         .as_ref()
@@ -156,11 +157,51 @@ fn webdav(_: &RemoteConfig) -> Result<Operator, RemoteError> {
     Err(missing_feature("webdav"))
 }
 
+/// Google Cloud Storage. Credentials, first found: an OAuth2 access token
+/// (`KILN_REMOTE_PASSWORD`), the `GOOGLE_APPLICATION_CREDENTIALS` file, then
+/// Google's usual places (gcloud's application-default file, the metadata
+/// server of a Google VM). An emulator on a plain `http://` endpoint without
+/// credentials is used unsigned: Google itself only speaks HTTPS.
+#[cfg(feature = "gcs")]
+fn gcs(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
+    let mut b = opendal::services::Gcs::default()
+        .bucket(&cfg.location)
+        .root(&format!("/{}", cfg.prefix));
+    if let Some(e) = &cfg.endpoint {
+        b = b.endpoint(e);
+    }
+    let token = password(cfg);
+    let emulator = cfg
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
+    match (&token, &cfg.credentials_file) {
+        (Some(t), _) => b = b.token(t.clone()).disable_vm_metadata(),
+        (None, Some(path)) => {
+            if !std::path::Path::new(path).is_file() {
+                return Err(RemoteError::Setup(format!(
+                    "`GOOGLE_APPLICATION_CREDENTIALS` names `{path}`, which is not a file (hint: point it at the service account or workload identity JSON)"
+                )));
+            }
+            b = b.credential_path(path).disable_vm_metadata();
+        }
+        (None, None) if emulator => b = b.skip_signature().disable_vm_metadata(),
+        (None, None) => {}
+    }
+    Operator::new(b).map_err(|e| build_error(cfg, &e))
+}
+
+#[cfg(not(feature = "gcs"))]
+fn gcs(_: &RemoteConfig) -> Result<Operator, RemoteError> {
+    Err(missing_feature("gcs"))
+}
+
 #[cfg(any(
     not(feature = "s3"),
     not(feature = "redis"),
     not(feature = "azblob"),
-    not(feature = "webdav")
+    not(feature = "webdav"),
+    not(feature = "gcs")
 ))]
 fn missing_feature(name: &str) -> RemoteError {
     RemoteError::Setup(format!(

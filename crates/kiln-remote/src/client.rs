@@ -114,7 +114,12 @@ impl Remote {
         tokio::time::timeout(self.deadline, self.op.write(name, object))
             .await
             .map_err(|_| timed_out())?
-            .map_err(|e| classify(&e, self.kind))?;
+            .map_err(|e| match e.kind() {
+                // Writing an object cannot miss anything but its bucket
+                // (GCS and Azure say 404 without S3's `NoSuchBucket`).
+                ErrorKind::NotFound => RemoteError::Failed("the bucket does not exist".to_owned()),
+                _ => classify(&e, self.kind),
+            })?;
         Ok(len)
     }
 
@@ -175,6 +180,9 @@ fn credentials_hint(kind: kiln_config::RemoteKind) -> &'static str {
         RemoteKind::S3 => "`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` or the profile",
         RemoteKind::Azblob => "`AZURE_STORAGE_ACCOUNT` and `AZURE_STORAGE_KEY`",
         RemoteKind::Webdav => "`KILN_REMOTE_USERNAME` and `KILN_REMOTE_PASSWORD`",
+        RemoteKind::Gcs => {
+            "`GOOGLE_APPLICATION_CREDENTIALS` or the token in `KILN_REMOTE_PASSWORD`"
+        }
         RemoteKind::Redis => "the user and password in the `redis://` URL",
         RemoteKind::File => "the directory's permissions",
     }
@@ -207,6 +215,15 @@ fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
             let lower = chain.to_ascii_lowercase();
             if lower.contains("status: 401") || lower.contains("status: 403") {
                 denied()
+            } else if lower.contains("signing http request") {
+                // The signer's own reason, e.g. "failed to parse PKCS#8 RSA
+                // private key PEM", without what it wraps.
+                let why = text.rsplit("source: ").next().unwrap_or("");
+                let why = first_line(why).split(':').next().unwrap_or("").trim();
+                format!(
+                    "access denied: the credentials cannot sign requests ({why}; check {})",
+                    credentials_hint(kind)
+                )
             } else if lower.contains("connection refused") {
                 "unreachable (connection refused)".to_owned()
             } else if lower.contains("timed out") || lower.contains("timeout") {
@@ -216,7 +233,10 @@ fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
             } else if lower.contains("dns") || lower.contains("resolve") {
                 "unreachable (host not found)".to_owned()
             } else if lower.contains("credential") {
-                "access denied: no usable credentials (set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or a profile)".to_owned()
+                format!(
+                    "access denied: no usable credentials (set {})",
+                    credentials_hint(kind)
+                )
             } else if lower.contains("error sending request") || lower.contains("connect") {
                 "unreachable (cannot connect)".to_owned()
             } else {

