@@ -370,6 +370,7 @@ pub enum Fault {
 pub struct FaultProxy {
     pub port: u16,
     fault: std::sync::Arc<std::sync::Mutex<Fault>>,
+    connections: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FaultProxy {
@@ -378,9 +379,12 @@ impl FaultProxy {
         let port = listener.local_addr().unwrap().port();
         let shared = std::sync::Arc::new(std::sync::Mutex::new(fault));
         let mode = std::sync::Arc::clone(&shared);
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = std::sync::Arc::clone(&connections);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let fault = *mode.lock().unwrap();
                 std::thread::spawn(move || serve(conn, upstream, fault));
             }
@@ -388,7 +392,14 @@ impl FaultProxy {
         Self {
             port,
             fault: shared,
+            connections,
         }
+    }
+
+    /// Connections accepted so far (one per request with an error status:
+    /// those answers close the connection).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn endpoint(&self) -> String {
