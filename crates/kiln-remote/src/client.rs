@@ -167,10 +167,14 @@ fn timed_out() -> RemoteError {
     RemoteError::Failed("timed out".to_owned())
 }
 
-/// S3 answers 404 for a missing bucket too; only its error code tells.
+/// A missing bucket answers 404 like a missing object; only the error body
+/// tells: S3's `NoSuchBucket`, GCS's "The specified bucket does not exist.",
+/// Azure's `ContainerNotFound`.
 fn no_bucket(e: &opendal::Error) -> bool {
     let text = format!("{e:?}");
-    text.contains("NoSuchBucket")
+    ["NoSuchBucket", "bucket does not exist", "ContainerNotFound"]
+        .iter()
+        .any(|code| text.contains(code))
 }
 
 /// What to check when `kind` refuses the credentials.
@@ -257,5 +261,22 @@ fn first_line(s: &str) -> &str {
         &line[..end]
     } else {
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_bucket_is_told_from_a_missing_object() {
+        let missing = |msg: &str| opendal::Error::new(ErrorKind::NotFound, msg.to_owned());
+        assert!(no_bucket(&missing("<Code>NoSuchBucket</Code>")));
+        assert!(no_bucket(&missing(
+            r#"{"error":{"code":404,"message":"The specified bucket does not exist."}}"#
+        )));
+        assert!(no_bucket(&missing("<Code>ContainerNotFound</Code>")));
+        assert!(!no_bucket(&missing("<Code>NoSuchKey</Code>")));
+        assert!(!no_bucket(&missing("Not Found")));
     }
 }

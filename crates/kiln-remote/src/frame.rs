@@ -4,7 +4,7 @@
 //! hit waits for).
 //!
 //! ```text
-//! "KILNOBJ1"  magic
+//! "KILNOBJ2"  magic ("KILNOBJ1": written by versions before zstd, read)
 //! flags       1 byte: bit 0 = signed, bit 1 = body is LZ4 (size-prefixed;
 //!             read, no longer written), bit 2 = body is one zstd frame
 //! checksum    32 bytes: BLAKE3 of (name, 0, flags, body)
@@ -15,6 +15,10 @@
 //! Both digests cover the object's name (its path below the store prefix),
 //! so a valid object copied to another key is rejected like a damaged one;
 //! they are checked before the body is decompressed.
+//!
+//! The magic changed with zstd so that a kiln from before refuses these
+//! objects (as it refuses any damaged one) instead of taking a zstd body for
+//! a plain payload; this kiln still reads the objects those versions wrote.
 //!
 //! A compressed entry is kept compressed in the local store
 //! ([`kiln_store::packed`]): [`Object::entry_file`] hands over the body as
@@ -28,7 +32,9 @@ use hmac::{Hmac, Mac};
 use kiln_store::packed;
 use sha2::Sha256;
 
-const MAGIC: &[u8; 8] = b"KILNOBJ1";
+const MAGIC: &[u8; 8] = b"KILNOBJ2";
+/// The magic of objects written before zstd (plain or LZ4 bodies).
+const MAGIC_V1: &[u8; 8] = b"KILNOBJ1";
 const HEADER: usize = 8 + 1 + 32 + 32;
 const SIGNED: u8 = 1;
 const LZ4: u8 = 2;
@@ -190,7 +196,7 @@ fn inflate_lz4(body: &[u8]) -> Result<Vec<u8>, FrameError> {
 /// that key are accepted. Decompression comes later ([`Object::payload`],
 /// [`Object::entry_file`]), after these checks.
 pub fn open(name: &str, object: Vec<u8>, key: Option<&[u8]>) -> Result<Object, FrameError> {
-    if object.len() < HEADER || &object[..8] != MAGIC {
+    if object.len() < HEADER || (&object[..8] != MAGIC && &object[..8] != MAGIC_V1) {
         return Err(FrameError::Malformed);
     }
     let flags = object[8];
@@ -261,7 +267,7 @@ mod tests {
 
     /// Seals `body` under `flags` as an older kiln would have.
     fn seal_raw(name: &str, flags: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
+        let mut out = MAGIC_V1.to_vec();
         out.push(flags);
         out.extend_from_slice(&checksum(name, flags, body));
         out.extend_from_slice(&[0; 32]);
@@ -291,8 +297,11 @@ mod tests {
     fn a_compressed_entry_travels_and_lands_compressed() {
         let plain = b"KILNENT1".repeat(5000);
         let local = zstd::bulk::compress(&plain, 3).unwrap();
-        // Sent as it is, not compressed twice.
+        // Sent as it is, not compressed twice, under the magic that kiln
+        // versions from before zstd refuse rather than misread.
         let o = seal("entries/ab/e", &local, None);
+        assert_eq!(&o[..8], MAGIC);
+        assert_ne!(MAGIC, MAGIC_V1);
         assert_eq!(o.len(), HEADER + local.len());
         let opened = open("entries/ab/e", o.clone(), None).unwrap();
         assert_eq!(opened.wire_len(), o.len() as u64);

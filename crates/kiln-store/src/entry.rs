@@ -339,6 +339,11 @@ pub fn restore(
             let tmp = dest_dir.join(format!(".{}.kiln-{}", f.name, std::process::id()));
             let mut limited = (&mut r).take(f.len);
             let digest = if f.text {
+                // Text is held in memory to replace placeholders: bounded
+                // like the streams (dep-info files are kilobytes).
+                if limit(f.len).is_none() {
+                    return Err(corrupt(format!("{} is too large for text", f.name)));
+                }
                 let mut buf = Vec::new();
                 limited
                     .read_to_end(&mut buf)
@@ -583,6 +588,35 @@ mod tests {
             );
             assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "flip {at}");
         }
+    }
+
+    #[test]
+    fn a_text_file_too_large_to_hold_is_refused_before_it_is_read() {
+        let header = EntryHeader {
+            version: ENTRY_VERSION,
+            files: vec![EntryFile {
+                name: "huge.d".into(),
+                mode: 0o644,
+                len: 1 << 40,
+                digest: "00".repeat(32),
+                text: true,
+            }],
+            stdout_len: 0,
+            stderr_len: 0,
+            compile_ms: 0,
+            crate_name: "bomb".into(),
+            writer: "test".into(),
+        };
+        let json = serde_json::to_vec(&header).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&json);
+        // What follows would expand to a terabyte of zeros.
+        let source = std::io::Read::chain(&bytes[..], std::io::repeat(0));
+        let d = tempfile::tempdir().unwrap();
+        let err = restore(&Digest([0; 32]), source, d.path(), &|b| b.to_vec()).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
     }
 
     #[test]

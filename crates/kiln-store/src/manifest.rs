@@ -110,7 +110,11 @@ pub fn save(dir: &Path, key: &Digest, m: &Manifest) -> Result<(), StoreError> {
     let path = path_for(dir, key);
     let parent = path.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
-    let tmp = parent.join(format!(".{}.{}", std::process::id(), key.to_hex()));
+    // Unique per process and call: threads of one process (the build agent)
+    // may save the same manifest at once.
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = parent.join(format!(".{}.{n}.{}", std::process::id(), key.to_hex()));
     let json = serde_json::to_vec(m)
         .map_err(|e| StoreError::io("encode", &path, std::io::Error::other(e)))?;
     std::fs::write(&tmp, json).map_err(|e| StoreError::io("write", &tmp, e))?;

@@ -19,4 +19,4 @@ pub mod client;
 pub mod server;
 
 pub use client::AgentClient;
-pub use server::{Agent, AgentOptions, AgentReport, ScopeSource};
+pub use server::{Agent, AgentOptions, AgentReport};

@@ -31,16 +31,11 @@ const PREFETCH_PARALLELISM_AT_START: usize = 2;
 /// Parallel uploads.
 const UPLOAD_PARALLELISM: usize = 8;
 
-/// Computes the scope whose index to prefetch. It runs on the agent's
-/// threads, so the build does not wait for it (it may start programs, e.g.
-/// `rustc -vV`).
-pub type ScopeSource = Box<dyn FnOnce() -> String + Send + 'static>;
-
 /// What the agent should do besides serving.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AgentOptions {
     /// Scope whose index to prefetch (`None`: no prefetch).
-    pub prefetch_scope: Option<ScopeSource>,
+    pub prefetch_scope: Option<String>,
     /// Show a progress line for the prefetch (stderr is a terminal).
     pub progress: bool,
 }
@@ -438,6 +433,12 @@ async fn fetch(shared: Arc<Shared>, kind: Kind, key: Digest, by_prefetch: bool) 
                     credit(&shared, kind, key, n, by_prefetch);
                     Fetch::Found(n)
                 }
+                // A body that does not decompress or parse is a damaged
+                // object: rejected like a bad checksum, not asked again.
+                Ok(Err(kiln_store::StoreError::Corrupt { .. })) => {
+                    bump(&shared.counters.rejected, 1);
+                    Fetch::Absent
+                }
                 Ok(Err(e)) => Fetch::Failed(format!("cannot store the fetched object: {e}")),
                 Err(e) => Fetch::Failed(e.to_string()),
             }
@@ -531,11 +532,8 @@ async fn upload(shared: &Arc<Shared>, kind: Kind, key: &Digest) {
 }
 
 /// Fetches everything the index of `scope` lists that is not local yet.
-async fn prefetch(shared: Arc<Shared>, scope: ScopeSource, progress: bool) {
+async fn prefetch(shared: Arc<Shared>, scope: String, progress: bool) {
     let started = Instant::now();
-    let Ok(scope) = tokio::task::spawn_blocking(scope).await else {
-        return;
-    };
     prefetch_index(&shared, &scope, progress).await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     shared.counters.prefetch_ms.store(ms, Ordering::Relaxed);

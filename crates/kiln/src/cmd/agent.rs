@@ -7,7 +7,6 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
 
 use kiln_config::Config;
 use kiln_remote::agent::{Agent, AgentOptions, AgentReport};
@@ -19,33 +18,22 @@ use kiln_types::{Outcome, UnitRecord};
 /// A started agent and the scope of its build.
 pub struct RunAgent {
     pub agent: Agent,
-    /// Computed once, by the prefetch (while cargo starts) or at the end.
-    scope: Arc<OnceLock<String>>,
-    command: Vec<OsString>,
+    scope: String,
 }
 
 /// Starts the agent when a remote store is configured. A failure is a
 /// warning: the build then talks to the store from each call.
 pub fn start(cfg: &Config, command: &[OsString]) -> Option<RunAgent> {
     let remote = cfg.remote.as_ref().filter(|_| !cfg.disabled)?;
-    let scope = Arc::new(OnceLock::new());
-    let source = {
-        let scope = Arc::clone(&scope);
-        let command = command.to_vec();
-        move || scope.get_or_init(|| build_scope(&command)).clone()
-    };
+    // Before cargo, not beside it: `rustc -vV` may make rustup install the
+    // toolchain, and two rustup installs of one toolchain at once can fail.
+    let scope = build_scope(command);
     let options = AgentOptions {
-        prefetch_scope: remote
-            .prefetch
-            .then(|| Box::new(source) as kiln_remote::agent::ScopeSource),
+        prefetch_scope: remote.prefetch.then(|| scope.clone()),
         progress: std::io::stderr().is_terminal(),
     };
     match Agent::start(remote, LocalStore::new(&cfg.dir), options) {
-        Ok(agent) => Some(RunAgent {
-            agent,
-            scope,
-            command: command.to_vec(),
-        }),
+        Ok(agent) => Some(RunAgent { agent, scope }),
         Err(e) => {
             eprintln!(
                 "warning: kiln: remote `{}`: {e}; compiling without it",
@@ -103,8 +91,7 @@ pub fn finish(run: RunAgent, cfg: &Config, run_id: &str, records: &[UnitRecord])
     .with_candidates(used_candidates(cfg, &used));
     let records_file = kiln_record::records_dir(&cfg.dir).join(format!("{run_id}.jsonl"));
     let record_bytes = std::fs::read(&records_file).unwrap_or_default();
-    let scope = run.scope.get_or_init(|| build_scope(&run.command)).clone();
-    let index = (!idx.entries.is_empty()).then_some((scope.as_str(), &idx));
+    let index = (!idx.entries.is_empty()).then_some((run.scope.as_str(), &idx));
     let records = (!record_bytes.is_empty()).then_some((run_id, record_bytes.as_slice()));
     let mut report = run.agent.finish(wait, index, records);
     let prefetched: HashSet<&str> = report.prefetched_keys.iter().map(String::as_str).collect();
