@@ -11,8 +11,9 @@ One run measures, per workload and on this machine:
 and, with --remote (an S3-compatible server, s3s-fs, started on 127.0.0.1
 for each tool), for kiln and sccache: a cold build that fills the bucket,
 kiln's warm build from a full local dir, and warm builds with an empty local
-dir and the full bucket (kiln with and without prefetch; requests per unit
-from kiln's agent). It prints a Markdown table with ratios, writing Markdown
+dir and the full bucket (kiln with and without prefetch, and with the same
+objects read as a file:// store; requests per unit from kiln's agent; the S3
+server's CPU time, since it shares the build's cores). It prints a Markdown table with ratios, writing Markdown
 and JSON (machine, versions, date) to bench/results/.
 
 Usage:
