@@ -319,28 +319,8 @@ pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
         return Err("not a URL (no `scheme://`)".into());
     };
     match scheme {
-        "s3" => {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err("no bucket name".into());
-            }
-            Ok((
-                RemoteKind::S3,
-                bucket.to_owned(),
-                prefix.trim_matches('/').to_owned(),
-            ))
-        }
-        "gcs" | "gs" => {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err("no bucket name".into());
-            }
-            Ok((
-                RemoteKind::Gcs,
-                bucket.to_owned(),
-                prefix.trim_matches('/').to_owned(),
-            ))
-        }
+        "s3" => bucket_and_prefix(RemoteKind::S3, rest, "bucket"),
+        "gcs" | "gs" => bucket_and_prefix(RemoteKind::Gcs, rest, "bucket"),
         "redis" | "rediss" => {
             let (host, db) = rest.split_once('/').unwrap_or((rest, ""));
             if host.is_empty() {
@@ -355,17 +335,7 @@ pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
                 db.to_owned(),
             ))
         }
-        "azblob" => {
-            let (container, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if container.is_empty() {
-                return Err("no container name".into());
-            }
-            Ok((
-                RemoteKind::Azblob,
-                container.to_owned(),
-                prefix.trim_matches('/').to_owned(),
-            ))
-        }
+        "azblob" => bucket_and_prefix(RemoteKind::Azblob, rest, "container"),
         "webdav" | "webdav+https" | "webdav+http" => {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
             if host.is_empty() {
@@ -393,4 +363,18 @@ pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
         }
         other => Err(format!("unknown scheme `{other}`")),
     }
+}
+
+/// `bucket/prefix` of an object store URL (`noun`: what the service calls
+/// its bucket, for the message).
+fn bucket_and_prefix(
+    kind: RemoteKind,
+    rest: &str,
+    noun: &str,
+) -> Result<(RemoteKind, String, String), String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("no {noun} name"));
+    }
+    Ok((kind, bucket.to_owned(), prefix.trim_matches('/').to_owned()))
 }

@@ -25,6 +25,13 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The build's only remote warning (it must have exactly one).
+fn one_remote_warning(out: &std::process::Output) -> String {
+    let mut warnings = remote_warnings(out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(out));
+    warnings.remove(0)
+}
+
 fn remote_warnings(out: &std::process::Output) -> Vec<String> {
     stderr(out)
         .lines()
@@ -260,9 +267,8 @@ mod s3 {
         sb.set("AWS_SECRET_ACCESS_KEY", "not-the-secret");
         let ws = sb.workspace("basic", "ws");
         let out = sb.cargo(&ws, &["build", "--release"]);
-        let warnings = remote_warnings(&out);
-        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-        assert!(warnings[0].contains("access denied"), "{}", warnings[0]);
+        let warning = one_remote_warning(&out);
+        assert!(warning.contains("access denied"), "{warning}");
         let stats = sb.take_stats();
         assert!(counts(&stats).1 > 0, "compiled and cached locally: {stats}");
         assert!(s3.objects(BUCKET).is_empty());
@@ -276,13 +282,11 @@ mod s3 {
         let (sb, _s3, _proxy) = behind_proxy(Fault::Status(404));
         let ws = sb.workspace("basic", "ws");
         let out = sb.cargo(&ws, &["build", "--release"]);
-        let warnings = remote_warnings(&out);
-        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+        let warning = one_remote_warning(&out);
         assert!(
-            warnings[0].contains(&format!("s3://{BUCKET}/kiln"))
-                && warnings[0].contains("the bucket does not exist"),
-            "{}",
-            warnings[0]
+            warning.contains(&format!("s3://{BUCKET}/kiln"))
+                && warning.contains("the bucket does not exist"),
+            "{warning}"
         );
         let stats = sb.take_stats();
         assert!(counts(&stats).1 > 0, "compiled and cached locally: {stats}");
@@ -297,9 +301,8 @@ mod s3 {
         s3.kill();
         let ws = sb.workspace("basic", "ws");
         let out = sb.cargo(&ws, &["build", "--release"]);
-        let warnings = remote_warnings(&out);
-        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-        assert!(warnings[0].contains("unreachable"), "{}", warnings[0]);
+        let warning = one_remote_warning(&out);
+        assert!(warning.contains("unreachable"), "{warning}");
         let stats = sb.take_stats();
         assert_eq!(counts(&stats).2, 0, "{stats}");
         sb.run_program(&ws.join("target/release/app"));
@@ -368,9 +371,8 @@ mod s3 {
         // The server now accepts connections and never answers.
         proxy.set(Fault::Stall);
         let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
-        let warnings = remote_warnings(&out);
-        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-        assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+        let warning = one_remote_warning(&out);
+        assert!(warning.contains("timed out"), "{warning}");
         let stats = sb.take_stats();
         assert_eq!(counts(&stats), (0, misses, 0), "{stats}");
         sb.run_program(&ws.join("target/release/app"));
@@ -383,9 +385,8 @@ mod s3 {
         sb.set("KILN_UPLOAD_WAIT", "5s");
         let ws = sb.workspace("basic", "ws");
         let out = sb.cargo(&ws, &["build", "--release"]);
-        let warnings = remote_warnings(&out);
-        assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-        assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+        let warning = one_remote_warning(&out);
+        assert!(warning.contains("timed out"), "{warning}");
         sb.run_program(&ws.join("target/release/app"));
 
         // Each compiler call on its own (no agent): the first that times out
@@ -566,9 +567,8 @@ fn a_webdav_server_holds_a_shared_cache_too() {
     // A wrong password is one warning naming the cause; the build goes on.
     sb.set("KILN_REMOTE_PASSWORD", "wrong");
     let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-    assert!(warnings[0].contains("access denied"), "{}", warnings[0]);
+    let warning = one_remote_warning(&out);
+    assert!(warning.contains("access denied"), "{warning}");
 }
 
 #[cfg(feature = "azblob")]
@@ -589,12 +589,10 @@ fn an_azure_blob_container_holds_a_shared_cache_too() {
         "d3JvbmctYnV0LXdlbGwtZm9ybWVkLWJhc2U2NC1rZXktZm9yLXRoZS10ZXN0cy0hIQ==",
     );
     let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    let warning = one_remote_warning(&out);
     assert!(
-        warnings[0].contains("access denied") && warnings[0].contains("AZURE_STORAGE_KEY"),
-        "{}",
-        warnings[0]
+        warning.contains("access denied") && warning.contains("AZURE_STORAGE_KEY"),
+        "{warning}"
     );
 }
 
@@ -620,12 +618,10 @@ fn a_google_cloud_storage_bucket_holds_a_shared_cache_too() {
             .to_string(),
     );
     let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-3");
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    let warning = one_remote_warning(&out);
     assert!(
-        warnings[0].contains("GOOGLE_APPLICATION_CREDENTIALS"),
-        "{}",
-        warnings[0]
+        warning.contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{warning}"
     );
     let (_, cold_misses, _) = counts(&sb.take_stats());
     assert_eq!(cold_misses, misses);
@@ -638,25 +634,18 @@ fn a_google_cloud_storage_bucket_holds_a_shared_cache_too() {
         &bad_key.display().to_string(),
     );
     let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-4");
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    let warning = one_remote_warning(&out);
     assert!(
-        warnings[0].contains("GOOGLE_APPLICATION_CREDENTIALS"),
-        "{}",
-        warnings[0]
+        warning.contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{warning}"
     );
     sb.unset("GOOGLE_APPLICATION_CREDENTIALS");
 
     // A bucket that does not exist is named once.
     sb.set("KILN_REMOTE", "gcs://no-such-bucket/kiln");
     let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-5");
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-    assert!(
-        warnings[0].contains("the bucket does not exist"),
-        "{}",
-        warnings[0]
-    );
+    let warning = one_remote_warning(&out);
+    assert!(warning.contains("the bucket does not exist"), "{warning}");
 }
 
 #[cfg(feature = "redis")]
@@ -694,9 +683,8 @@ fn a_store_left_out_of_the_build_is_one_warning() {
     sb.set("KILN_REMOTE", url);
     let ws = sb.workspace("basic", "ws");
     let out = sb.cargo(&ws, &["build", "--release"]);
-    let warnings = remote_warnings(&out);
-    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
-    assert!(warnings[0].contains("built without"), "{}", warnings[0]);
+    let warning = one_remote_warning(&out);
+    assert!(warning.contains("built without"), "{warning}");
     assert!(counts(&sb.take_stats()).1 > 0);
 }
 
