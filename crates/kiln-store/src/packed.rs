@@ -8,7 +8,7 @@
 //! starts with the zstd magic: entries start with `KILNENT1`, everything
 //! else kiln stores is JSON.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// The first four bytes of a zstd frame.
 pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -19,23 +19,16 @@ pub fn is_zstd(bytes: &[u8]) -> bool {
 }
 
 /// A reader of the plain entry bytes of `source`, an entry file that is
-/// plain or compressed.
-pub fn reader<R: Read + Send + 'static>(mut source: R) -> io::Result<Box<dyn Read + Send>> {
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < head.len() {
-        match source.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let whole = io::Cursor::new(head[..got].to_vec()).chain(source);
-    if is_zstd(&head[..got]) {
-        Ok(Box::new(zstd::stream::read::Decoder::new(whole)?))
+/// plain or compressed. The first read of the file tells which: it is
+/// buffered, not read twice.
+pub fn reader<R: Read + Send + 'static>(source: R) -> io::Result<Box<dyn Read + Send>> {
+    let mut buffered = BufReader::with_capacity(256 * 1024, source);
+    if is_zstd(buffered.fill_buf()?) {
+        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(
+            buffered,
+        )?))
     } else {
-        Ok(Box::new(whole))
+        Ok(Box::new(buffered))
     }
 }
 

@@ -142,7 +142,7 @@ struct Shared {
     /// Requests the prefetch may have in flight; widened at the build's
     /// first wrapper call.
     prefetch_slots: Semaphore,
-    compiling: std::sync::atomic::AtomicBool,
+    widened: std::sync::Once,
 }
 
 impl Shared {
@@ -211,7 +211,7 @@ impl Agent {
             counters: Counters::default(),
             prefetched: Mutex::new(HashSet::new()),
             prefetch_slots: Semaphore::new(PREFETCH_PARALLELISM_AT_START),
-            compiling: std::sync::atomic::AtomicBool::new(false),
+            widened: std::sync::Once::new(),
         });
         runtime.spawn(accept(listener, Arc::clone(&shared)));
         let progress = options.progress;
@@ -357,11 +357,11 @@ async fn serve(conn: UnixStream, shared: Arc<Shared>) {
 }
 
 async fn answer(shared: &Arc<Shared>, line: &str) -> String {
-    if !shared.compiling.swap(true, Ordering::Relaxed) {
+    shared.widened.call_once(|| {
         shared
             .prefetch_slots
             .add_permits(PREFETCH_PARALLELISM - PREFETCH_PARALLELISM_AT_START);
-    }
+    });
     let mut words = line.split_ascii_whitespace();
     let (Some(verb), Some(kind), Some(key), None) =
         (words.next(), words.next(), words.next(), words.next())
