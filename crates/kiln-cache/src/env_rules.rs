@@ -8,6 +8,8 @@
 //! [`ALWAYS`] are keyed even when no read was observed: they change what
 //! rustc or clippy do before any crate code runs.
 
+use std::ffi::OsString;
+
 use kiln_config::PathMode;
 use kiln_key::Roots;
 
@@ -85,6 +87,50 @@ pub const IGNORED: &[&str] = &[
     "TERMINFO",
 ];
 
+/// The name under which a run's environment lookup answers with every
+/// variable's name (newline-separated, sorted, kiln's own left out). It holds
+/// `=`, so no variable can have it.
+pub const ALL_NAMES: &str = "=names";
+
+/// Variables that carry cargo's jobserver: which descriptors or which FIFO
+/// hands out job tokens changes every build and says nothing about outputs.
+const JOBSERVER: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
+
+/// `value` of `name` without the jobserver's address (`--jobserver-auth=…`,
+/// `--jobserver-fds=…`); everything else in it is kept.
+pub fn without_jobserver<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+    if !JOBSERVER.contains(&name) || !value.contains("--jobserver-") {
+        return value.into();
+    }
+    value
+        .split(' ')
+        .filter(|w| !w.starts_with("--jobserver-auth=") && !w.starts_with("--jobserver-fds="))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .into()
+}
+
+/// Names of the environment `vars` yields, as [`ALL_NAMES`] answers.
+pub fn all_names(vars: impl Iterator<Item = OsString>) -> OsString {
+    let mut names: Vec<String> = vars
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !kiln_internal(n))
+        .collect();
+    names.sort();
+    names.join("\n").into()
+}
+
+/// A variable's value as it enters a build-script run's key: for a package
+/// from `CARGO_HOME`, with every local root replaced (its outputs are
+/// restored for the new location the same way); otherwise as is.
+pub fn script_value(value: &str, roots: &Roots, mode: PathMode, from_cargo_home: bool) -> String {
+    if mode == PathMode::Normalize && from_cargo_home {
+        roots.normalize(value)
+    } else {
+        value.to_owned()
+    }
+}
+
 /// Whether an observed lookup of `name` is left out of keys.
 pub fn ignored(name: &str) -> bool {
     IGNORED.contains(&name) || kiln_internal(name)
@@ -92,7 +138,7 @@ pub fn ignored(name: &str) -> bool {
 
 /// kiln's own variables (and the observer's), never inputs of a compile.
 pub fn kiln_internal(name: &str) -> bool {
-    kiln_config::vars::ALL.contains(&name) || name.starts_with("KILN_")
+    kiln_config::vars::ALL.contains(&name) || name.starts_with("KILN_") || name == "LD_PRELOAD"
 }
 
 /// The value of `name` as it enters a key.
@@ -118,5 +164,28 @@ pub fn keyed_value(
             roots.normalize(value)
         }
         _ => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jobserver_address_is_not_keyed_and_the_rest_is() {
+        let v = "-j --jobserver-fds=3,4 --jobserver-auth=fifo:/tmp/x -j8";
+        assert_eq!(without_jobserver("CARGO_MAKEFLAGS", v), "-j -j8");
+        assert_eq!(without_jobserver("OTHER", v), v);
+        assert_eq!(without_jobserver("MAKEFLAGS", "-j4"), "-j4");
+    }
+
+    #[test]
+    fn all_names_are_sorted_without_kiln_s_own() {
+        let names = all_names(
+            ["PATH", "KILN_DIR", "CC", "LD_PRELOAD"]
+                .into_iter()
+                .map(OsString::from),
+        );
+        assert_eq!(names, "CC\nPATH");
     }
 }

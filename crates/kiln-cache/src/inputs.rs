@@ -45,8 +45,12 @@ pub struct Keying<'a> {
     pub from_cargo_home: bool,
     /// Content hashing.
     pub hasher: &'a FileHasher,
-    /// Environment lookup.
+    /// Environment lookup. [`env_rules::ALL_NAMES`] answers with every
+    /// variable's name, for runs keyed by their whole environment.
     pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// Values are keyed as a build-script run sees them: every value of a
+    /// package from `CARGO_HOME` has its paths normalized.
+    pub script: bool,
 }
 
 impl Keying<'_> {
@@ -64,13 +68,18 @@ impl Keying<'_> {
         }
     }
 
-    fn env_digest(&self, name: &str) -> Option<String> {
+    pub(crate) fn env_digest(&self, name: &str) -> Option<String> {
         let v = (self.env)(name)?;
         let Some(text) = v.to_str() else {
             // Not UTF-8: key the exact bytes.
             return Some(Digest::of(v.as_encoded_bytes()).to_hex());
         };
-        let keyed = env_rules::keyed_value(name, text, self.roots, self.mode, self.from_cargo_home);
+        let text = env_rules::without_jobserver(name, text);
+        let keyed = if self.script {
+            env_rules::script_value(text.as_ref(), self.roots, self.mode, self.from_cargo_home)
+        } else {
+            env_rules::keyed_value(name, &text, self.roots, self.mode, self.from_cargo_home)
+        };
         Some(Digest::of(keyed.as_bytes()).to_hex())
     }
 }
@@ -89,6 +98,9 @@ pub struct Exclusions<'a> {
     pub search_dirs: Vec<PathBuf>,
     /// Paths the compile wrote (scratch it may have deleted again).
     pub written: &'a BTreeSet<PathBuf>,
+    /// Every variable looked up is keyed: the ignore list holds only for
+    /// rustc's own lookups.
+    pub all_env: bool,
 }
 
 const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
@@ -164,8 +176,14 @@ pub fn gather(
                 o.listed.insert(d.clone());
             }
         }
-        o.env
-            .extend(t.env.iter().filter(|n| !env_rules::ignored(n)).cloned());
+        let keep = |n: &&String| {
+            if ex.all_env {
+                !env_rules::kiln_internal(n)
+            } else {
+                !env_rules::ignored(n)
+            }
+        };
+        o.env.extend(t.env.iter().filter(keep).cloned());
     }
     if let Some(dep) = dep {
         for f in dep.files.iter().filter(|f| f.as_os_str() != "-") {
@@ -226,34 +244,40 @@ pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
 }
 
 /// Whether the stored input list still holds on this machine.
+#[cfg(test)]
 pub fn verify(inputs: &Inputs, k: &Keying<'_>) -> bool {
+    mismatch(inputs, k).is_none()
+}
+
+/// The first stored input that does not hold on this machine, for people.
+pub fn mismatch(inputs: &Inputs, k: &Keying<'_>) -> Option<String> {
     for (name, digest) in &inputs.env {
         if k.env_digest(name) != *digest {
-            return false;
+            return Some(format!("env `{name}`"));
         }
     }
     for p in &inputs.absent {
         if k.local_path(p).exists() {
-            return false;
+            return Some(format!("`{}` exists", Roots::display(p)));
         }
     }
     for p in &inputs.present {
         if !k.local_path(p).exists() {
-            return false;
+            return Some(format!("`{}` is missing", Roots::display(p)));
         }
     }
     for (d, digest) in &inputs.listings {
         if listing_digest(&k.local_path(d)).ok().as_ref() != Some(digest) {
-            return false;
+            return Some(format!("listing of `{}`", Roots::display(d)));
         }
     }
     for (p, digest) in &inputs.files {
         match k.hasher.hash(&k.local_path(p)) {
             Ok(d) if d.to_hex() == *digest => {}
-            _ => return false,
+            _ => return Some(format!("`{}`", Roots::display(p))),
         }
     }
-    true
+    None
 }
 
 /// The entry key: the invocation key plus every input and its digest.
@@ -331,6 +355,7 @@ mod tests {
                 from_cargo_home: false,
                 hasher: &hasher,
                 env: &lookup,
+                script: false,
             };
             let o = Observed {
                 files: [cwd.join("src/lib.rs"), cwd.join("target/out/gen.rs")]
@@ -353,6 +378,7 @@ mod tests {
                 from_cargo_home: false,
                 hasher: &hasher,
                 env: &lookup,
+                script: false,
             };
             verify(inputs, &k)
         }
@@ -424,6 +450,7 @@ mod tests {
             outputs: &outputs,
             search_dirs: vec![],
             written: &outputs,
+            all_env: false,
         };
         let dep = DepInfo {
             files: vec![],

@@ -6,16 +6,24 @@
 //!     └▶ otherwise: lock key, compile under observation, collect outputs and
 //!        inputs, store the entry, add the input list to the manifest (miss)
 //! ```
+//! A build-script run is the second kind of cached action (`script/`):
+//! compiled build scripts are replaced by a launcher that brings their runs
+//! back through kiln, keyed and restored the same way.
+//!
 //! Every call leaves a record. Any internal failure becomes one
 //! `warning: kiln: …` line and a plain compile: kiln never fails a build that
 //! would succeed without it, and never stores the output of a failed compile.
 
 mod compile;
+mod components;
 mod env_rules;
 mod hit;
 mod inputs;
 mod invocation;
+mod lookup;
 mod miss;
+mod script;
 mod wrapper;
 
+pub use script::{COMMAND as BUILD_SCRIPT_COMMAND, run_build_script};
 pub use wrapper::{WrapperCall, run_wrapper};

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kiln_config::PathMode;
 use kiln_key::{Digest, Roots};
-use kiln_remote::Kind;
 use kiln_rustc::depinfo;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
@@ -27,7 +26,7 @@ pub(crate) fn compile_and_store(
     inv_key: &Digest,
     rec: &mut UnitRecord,
 ) -> i32 {
-    let staging = unit.store.staging_dir();
+    let staging = unit.tiers.store.staging_dir();
     let _ = std::fs::create_dir_all(&staging);
     let trace_file = staging.join(format!("trace-{}-{}", std::process::id(), nanos()));
     let mut cmd = Command::new(&unit.call.program);
@@ -50,12 +49,14 @@ pub(crate) fn compile_and_store(
     };
     rec.timings.compile_us = micros(compiled.elapsed);
     if compiled.code != 0 {
+        kiln_trace::forward_to_outer(&trace_file);
         let _ = std::fs::remove_file(&trace_file);
         rec.outcome = Outcome::CompileError;
         return compiled.code;
     }
     let store_start = Instant::now();
     let result = store(unit, k, inv_key, rec, &compiled, &trace_file, started_at);
+    kiln_trace::forward_to_outer(&trace_file);
     let _ = std::fs::remove_file(&trace_file);
     match result {
         Ok(Stored { key, bytes }) => {
@@ -64,7 +65,7 @@ pub(crate) fn compile_and_store(
             rec.bytes_written = bytes;
             rec.compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
             rec.timings.store_us = micros(store_start.elapsed());
-            maybe_gc(unit, &key);
+            maybe_gc(unit.cfg, &unit.tiers.store, &key);
         }
         Err(NotStored::Uncacheable(reason, detail)) => {
             log(
@@ -97,7 +98,7 @@ enum NotStored {
     Problem(String),
 }
 
-fn nanos() -> u128 {
+pub(crate) fn nanos() -> u128 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
@@ -141,6 +142,14 @@ fn store(
     let output_set: BTreeSet<PathBuf> = outputs.iter().cloned().collect();
     let scratch = vec![unit.cfg.dir.clone()];
     if let Some(t) = &trace {
+        // A proc macro that asks a database or a web service for what to
+        // expand to (sqlx's `query!` online, say) read something no key holds.
+        if let Some(what) = t.network.keys().next() {
+            return Err(NotStored::Uncacheable(
+                PassReason::Network,
+                format!("the compile used the network ({what})"),
+            ));
+        }
         if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
             return Err(NotStored::Uncacheable(
                 PassReason::LinkerNotObservable,
@@ -199,6 +208,7 @@ fn store(
         outputs: &output_set,
         search_dirs,
         written: trace.as_ref().map_or(&no_writes, |t| &t.writes),
+        all_env: false,
     };
     let observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
     if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
@@ -244,7 +254,7 @@ fn store(
     };
     let compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
     let written = EntryWriter::write(
-        &unit.store.staging_dir(),
+        &unit.tiers.store.staging_dir(),
         &files,
         &compiled.stdout,
         &stderr,
@@ -252,7 +262,7 @@ fn store(
         &rec.crate_name,
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Err(e) = unit.store.put(&key, &written.path) {
+    if let Err(e) = unit.tiers.store.put(&key, &written.path) {
         let _ = std::fs::remove_file(&written.path);
         return Err(NotStored::Problem(e.to_string()));
     }
@@ -265,7 +275,7 @@ fn store(
     let bytes = written.size;
     write_components(unit, &key, &inputs);
     manifest::add(
-        &unit.store.manifest_dir(),
+        &unit.tiers.store.manifest_dir(),
         inv_key,
         Candidate {
             inputs,
@@ -273,15 +283,10 @@ fn store(
         },
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
-    unit.with_remote(|tier| {
-        tier.upload(Kind::Entry, &key);
-        // Components written with every value in clear (opted in for local
-        // debugging) stay on this machine.
-        if !unit.cfg.explain_env_values {
-            tier.upload(Kind::Components, &key);
-        }
-        tier.upload(Kind::Manifest, inv_key);
-    });
+    // Components written with every value in clear (opted in for local
+    // debugging) stay on this machine.
+    unit.tiers
+        .upload(inv_key, &key, !unit.cfg.explain_env_values);
     Ok(Stored { key, bytes })
 }
 
@@ -311,7 +316,7 @@ fn collect_outputs(unit: &Unit<'_>, started_at: SystemTime) -> std::io::Result<V
 /// Writes what `key` covers, for `kiln explain`. Best effort: explanations
 /// are a convenience, the entry is what matters.
 fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
-    let short = |d: &str| d.get(..16).unwrap_or(d).to_owned();
+    let short = crate::components::short;
     let mut env = unit.parts.env.clone();
     env.extend(
         inputs
@@ -343,17 +348,7 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
         build_script_env: build_script_env(std::env::var_os("OUT_DIR").as_deref(), &env),
         env,
     };
-    let path = unit.store.components_path(key);
-    let Some(dir) = path.parent() else { return };
-    let Ok(json) = serde_json::to_vec(&components) else {
-        return;
-    };
-    if std::fs::create_dir_all(dir).is_ok() {
-        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, &path);
-        }
-    }
+    crate::components::save(&unit.tiers.store, key, &components);
 }
 
 /// Names among `env` that the crate's build script set for this compile: the
@@ -389,7 +384,7 @@ fn build_script_env(
 /// An input outside the target dir modified after the compile started: what
 /// rustc read may not be what is there now, so the result cannot be keyed by
 /// the current content.
-fn changed_since(
+pub(crate) fn changed_since(
     o: &crate::inputs::Observed,
     started_at: SystemTime,
     target: Option<&Path>,

@@ -16,11 +16,12 @@ use kiln_key::{Digest, FileHasher, Roots};
 use kiln_rustc::{Invocation, Plan};
 use kiln_store::LocalStore;
 use kiln_store::lock::{Locked, lock_key};
-use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitRecord};
+use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitKind, UnitRecord};
 
 use crate::compile::run_plain;
 use crate::inputs::Keying;
 use crate::invocation::{KeyContext, invocation_key};
+use crate::lookup::Tiers;
 use crate::{hit, miss};
 
 /// How long a call waits for another process compiling the same unit.
@@ -53,9 +54,9 @@ impl WrapperCall {
     }
 }
 
-/// Prints one kiln warning on stderr.
+/// Prints one kiln warning.
 pub(crate) fn warn(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "warning: kiln: {msg}");
+    kiln_diag::warn(msg);
 }
 
 /// Warns about unusable remote settings once per store and couple of
@@ -168,7 +169,7 @@ fn fallback(cfg: &Config, call: &WrapperCall, rec: &mut UnitRecord, problem: &st
 /// Peak resident memory of this process (children excluded), in KiB: the
 /// high-water mark of its own address space. (`getrusage` would also count
 /// the memory of the process that forked kiln before it exec'd, i.e. cargo.)
-fn max_rss_kb() -> u64 {
+pub(crate) fn max_rss_kb() -> u64 {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return 0;
     };
@@ -192,6 +193,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
     let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     UnitRecord {
         version: RECORD_VERSION,
+        kind: UnitKind::default(),
         run: cfg
             .run_id
             .clone()
@@ -232,7 +234,6 @@ pub(crate) struct Unit<'a> {
     pub cfg: &'a Config,
     pub call: &'a WrapperCall,
     pub inv: &'a Invocation,
-    pub store: LocalStore,
     pub roots: Roots,
     pub cwd: PathBuf,
     pub out_dir: PathBuf,
@@ -243,15 +244,8 @@ pub(crate) struct Unit<'a> {
     pub tracer: Option<kiln_trace::Tracer>,
     pub identity: kiln_rustc::compiler::CompilerIdentity,
     pub parts: crate::invocation::InvocationParts,
-    /// The remote tier, when a remote store is configured.
-    pub remote: RefCell<Option<kiln_remote::Tier>>,
-}
-
-impl Unit<'_> {
-    /// Runs `f` on the remote tier, if there is one.
-    pub(crate) fn with_remote<R>(&self, f: impl FnOnce(&mut kiln_remote::Tier) -> R) -> Option<R> {
-        self.remote.try_borrow_mut().ok()?.as_mut().map(f)
-    }
+    /// The local store and the remote tier behind it.
+    pub tiers: Tiers,
 }
 
 fn env_lookup(name: &str) -> Option<OsString> {
@@ -400,7 +394,6 @@ fn cached(
         cfg,
         call,
         inv,
-        store,
         roots,
         cwd,
         out_dir,
@@ -411,7 +404,10 @@ fn cached(
         tracer,
         identity,
         parts,
-        remote: RefCell::new(kiln_remote::Tier::new(cfg)),
+        tiers: Tiers {
+            store,
+            remote: RefCell::new(kiln_remote::Tier::new(cfg)),
+        },
     };
     let keying = Keying {
         roots: &unit.roots,
@@ -419,13 +415,32 @@ fn cached(
         from_cargo_home,
         hasher: &unit.hasher,
         env: &env_lookup,
+        script: false,
     };
     let code = serve(&unit, &keying, &inv_key, rec, hash_start);
-    rec.remote = unit.with_remote(|tier| {
-        tier.flush();
-        tier.usage().clone()
-    });
+    rec.remote = unit.tiers.finish();
+    if code == 0 && unit.tracer.is_some() && !call.is_clippy() && inv.is_build_script() {
+        install_launcher(&unit);
+    }
     code
+}
+
+/// Puts the launcher in place of a build script kiln just compiled or
+/// restored, so that cargo's run of it comes back through kiln.
+fn install_launcher(unit: &Unit<'_>) {
+    let Some(stem) = unit.stems.last() else {
+        return;
+    };
+    let program = unit.out_dir.join(stem);
+    let Ok(kiln) = std::env::current_exe() else {
+        return;
+    };
+    if let Err(e) = crate::script::launcher::install(&program, &kiln) {
+        warn(&format!(
+            "cannot put the build-script launcher at `{}`: {e}; its runs are not cached",
+            program.display()
+        ));
+    }
 }
 
 /// Answers a keyed call: a hit, or a compile (once per key at a time).
@@ -439,40 +454,65 @@ fn serve(
     if hit::lookup(unit, keying, inv_key, rec, hash_start) {
         return 0;
     }
-    let lock = match lock_key(&unit.store.lock_dir(), inv_key, SINGLE_FLIGHT_BOUND) {
-        Ok(Locked::Free(l)) => Some(l),
-        Ok(Locked::AfterWait(l, waited)) => {
-            rec.timings.wait_us = micros(waited);
-            if hit::lookup(unit, keying, inv_key, rec, Instant::now()) {
-                return 0;
-            }
-            Some(l)
-        }
-        Ok(Locked::TimedOut(waited)) => {
-            rec.timings.wait_us = micros(waited);
-            None
-        }
-        Err(e) => {
-            warn(&format!(
-                "cannot lock `{}`: {e}; compiling without waiting for others",
-                unit.store.lock_dir().display()
-            ));
-            None
-        }
-    };
+    let lock = single_flight(&unit.tiers.store, inv_key, rec);
+    if lock.waited && hit::lookup(unit, keying, inv_key, rec, Instant::now()) {
+        return 0;
+    }
     rec.timings.hash_us += micros(hash_start.elapsed()).saturating_sub(rec.timings.wait_us);
     let code = miss::compile_and_store(unit, keying, inv_key, rec);
     drop(lock);
     code
 }
 
+/// The right to run an action nobody has stored yet, held until dropped.
+pub(crate) struct Flight {
+    _lock: Option<kiln_store::lock::KeyLock>,
+    /// Another process held it first: look the action up again.
+    pub waited: bool,
+}
+
+/// Waits (bounded) while another process runs the same action, so that one
+/// run serves all. Trouble with locks never stops the action.
+pub(crate) fn single_flight(store: &LocalStore, inv_key: &Digest, rec: &mut UnitRecord) -> Flight {
+    match lock_key(&store.lock_dir(), inv_key, SINGLE_FLIGHT_BOUND) {
+        Ok(Locked::Free(l)) => Flight {
+            _lock: Some(l),
+            waited: false,
+        },
+        Ok(Locked::AfterWait(l, waited)) => {
+            rec.timings.wait_us = micros(waited);
+            Flight {
+                _lock: Some(l),
+                waited: true,
+            }
+        }
+        Ok(Locked::TimedOut(waited)) => {
+            rec.timings.wait_us = micros(waited);
+            Flight {
+                _lock: None,
+                waited: false,
+            }
+        }
+        Err(e) => {
+            warn(&format!(
+                "cannot lock `{}`: {e}; running without waiting for others",
+                store.lock_dir().display()
+            ));
+            Flight {
+                _lock: None,
+                waited: false,
+            }
+        }
+    }
+}
+
 /// Runs a size-bounded gc now and then (about one store in 64), skipping it
 /// when another process is already collecting.
-pub(crate) fn maybe_gc(unit: &Unit<'_>, key: &Digest) {
+pub(crate) fn maybe_gc(cfg: &Config, store: &LocalStore, key: &Digest) {
     if key.0[0] >= 4 {
         return;
     }
-    let lock_path = unit.store.lock_dir().join("gc");
+    let lock_path = store.lock_dir().join("gc");
     let Ok(f) = std::fs::File::options()
         .create(true)
         .truncate(false)
@@ -482,9 +522,9 @@ pub(crate) fn maybe_gc(unit: &Unit<'_>, key: &Digest) {
         return;
     };
     if f.try_lock().is_ok() {
-        if let Err(e) = unit.store.gc(unit.cfg.cache_size) {
+        if let Err(e) = store.gc(cfg.cache_size) {
             warn(&format!("cache size check failed: {e}"));
         }
-        kiln_record::prune(&unit.cfg.dir, 30);
+        kiln_record::prune(&cfg.dir, 30);
     }
 }

@@ -338,11 +338,12 @@ pub fn summarize(records: &[UnitRecord], top: usize) -> RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_types::{PassReason, RECORD_VERSION, Timings};
+    use kiln_types::{PassReason, RECORD_VERSION, Timings, UnitKind};
 
     fn rec(run: &str, outcome: Outcome, started_ms: u64) -> UnitRecord {
         UnitRecord {
             version: RECORD_VERSION,
+            kind: UnitKind::default(),
             run: run.into(),
             started_ms,
             crate_name: "foo".into(),

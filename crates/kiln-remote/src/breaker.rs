@@ -26,11 +26,7 @@ fn warn(url: &str, cause: &str) {
 }
 
 fn warn_then(url: &str, cause: &str, then: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "warning: kiln: remote `{url}` {}; {then}",
-        phrase(cause)
-    );
+    kiln_diag::warn(&format!("remote `{url}` {}; {then}", phrase(cause)));
 }
 
 /// "unreachable (…)" reads as is; other causes read "failed: …".

@@ -390,6 +390,15 @@ impl Invocation {
         self.crate_types.iter().any(|t| t == "proc-macro")
     }
 
+    /// Whether this compiles a package's build script into a program (cargo
+    /// names the crate `build_script_<target name>`).
+    pub fn is_build_script(&self) -> bool {
+        self.crate_name.starts_with("build_script_")
+            && self.crate_types == ["bin"]
+            && !self.test
+            && self.emit.iter().any(|e| e.kind == "link")
+    }
+
     /// Directory and file-name stems of the files rustc writes for this call.
     /// A file belongs to the call when its name equals a stem or starts with
     /// a stem followed by `.`.

@@ -11,6 +11,7 @@
 //! - [`manifest`]: per-invocation lists of the inputs earlier compiles read,
 //!   which turn an invocation key into an entry key without running rustc.
 //! - [`lock`]: per-key locks so that one compile serves concurrent callers.
+//! - [`tree`]: a directory tree as one file (a build script's `OUT_DIR`).
 //!
 //! Invariant: a store failure is an error value, never a panic; callers turn
 //! it into a warning and compile.
@@ -20,6 +21,7 @@ pub mod local;
 pub mod lock;
 pub mod manifest;
 pub mod packed;
+pub mod tree;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -58,6 +58,26 @@ impl Tracer {
     }
 }
 
+/// Hands what a traced child recorded in `trace_file` on to the trace of
+/// the run this process is itself part of, if any (kiln running inside an
+/// observed build script): the outer run saw this process, not its child.
+pub fn forward_to_outer(trace_file: &Path) {
+    use std::io::Write;
+    let Some(outer) = std::env::var_os("KILN_TRACE_FILE") else {
+        return;
+    };
+    let outer = Path::new(&outer);
+    if !outer.is_absolute() || outer == trace_file {
+        return;
+    }
+    let Ok(bytes) = std::fs::read(trace_file) else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(outer) {
+        let _ = f.write_all(&bytes);
+    }
+}
+
 /// `so` followed by the entries of `existing` that are not `so` already.
 fn preload_value(so: &Path, existing: Option<&OsStr>) -> OsString {
     let mut value = so.as_os_str().to_owned();

@@ -8,8 +8,10 @@
  *   W <path>   a file opened with write intent, created, or renamed into place
  *   A <path>   a file looked for and missing (ENOENT/ENOTDIR on open, stat,
  *              access or opendir)
- *   E <name>   an environment variable looked up
+ *   E <name>\t<exe>  an environment variable looked up, and by which program
  *   X <prog>   a program executed, as given (bare names are resolved later)
+ *   N <what>\t<exe>  a network connection or name lookup (`inet`, `unix`,
+ *              `dns`), and by which program
  *
  * Paths are made absolute (against the working directory, or the directory
  * descriptor of *at calls) but otherwise kept as given: no symlink or `..`
@@ -41,6 +43,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/socket.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -67,6 +71,8 @@ static THREAD_LOCAL int resolving;
 static char trace_path[PATH_MAX];
 static char trace_entry[sizeof "KILN_TRACE_FILE=" + PATH_MAX];
 static char self_path[PATH_MAX];
+/* This process's executable, for attributing lookups. */
+static char self_exe[PATH_MAX];
 static int configured;
 
 static const char *env_scan(char *const *env, const char *name) {
@@ -298,6 +304,9 @@ typedef DIR *(*opendir_fn)(const char *);
 typedef int (*rename_fn)(const char *, const char *);
 typedef int (*renameat_fn)(int, const char *, int, const char *);
 typedef int (*renameat2_fn)(int, const char *, int, const char *, unsigned);
+typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+typedef struct hostent *(*gethostbyname_fn)(const char *);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -336,6 +345,9 @@ REAL(opendir_fn, opendir)
 REAL(rename_fn, rename)
 REAL(renameat_fn, renameat)
 REAL(renameat2_fn, renameat2)
+REAL(connect_fn, connect)
+REAL(getaddrinfo_fn, getaddrinfo)
+REAL(gethostbyname_fn, gethostbyname)
 REAL(execve_fn, execve)
 REAL(execv_fn, execv)
 REAL(execv_fn, execvp)
@@ -632,8 +644,20 @@ int hook_renameat2(int fromfd, const char *from, int tofd, const char *to, unsig
 /* does: calling dlsym here could recurse (allocators read their settings   */
 /* through getenv while dlsym allocates).                                   */
 
+/* Logs KIND for WHAT, followed by a tab and this process's executable. */
+static void emit_by(char kind, const char *what) {
+    char rec[LINE_CAP];
+    size_t n = strlen(what), m = strlen(self_exe);
+    if (n + 1 + m + 1 > sizeof rec) return;
+    memcpy(rec, what, n);
+    rec[n] = '\t';
+    memcpy(rec + n + 1, self_exe, m + 1);
+    emit(kind, AT_FDCWD, rec, 0);
+}
+
 static void note_env(const char *name) {
-    if (name && !strchr(name, '=')) emit('E', AT_FDCWD, name, 0);
+    if (!name || strchr(name, '=') || strchr(name, '\t')) return;
+    emit_by('E', name);
 }
 
 EXPORT char *hook_getenv(const char *name) __asm__("getenv");
@@ -647,6 +671,35 @@ char *hook_secure_getenv(const char *name) {
     OBSERVE(note_env(name));
     if (getauxval(AT_SECURE)) return NULL;
     return (char *)env_scan(environ, name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The network: what comes from it is no input kiln can key.                */
+
+EXPORT int hook_connect(int fd, const struct sockaddr *addr, socklen_t len) __asm__("connect");
+int hook_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+    OBSERVE(emit_by('N', addr && addr->sa_family == AF_UNIX ? "unix" : "inet"));
+    connect_fn f = real_connect();
+    if (!f) return (int)syscall(SYS_connect, fd, addr, len);
+    return f(fd, addr, len);
+}
+
+EXPORT int hook_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                            struct addrinfo **res) __asm__("getaddrinfo");
+int hook_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                     struct addrinfo **res) {
+    OBSERVE(emit_by('N', "dns"));
+    getaddrinfo_fn f = real_getaddrinfo();
+    if (!f) return EAI_FAIL;
+    return f(node, service, hints, res);
+}
+
+EXPORT struct hostent *hook_gethostbyname(const char *name) __asm__("gethostbyname");
+struct hostent *hook_gethostbyname(const char *name) {
+    OBSERVE(emit_by('N', "dns"));
+    gethostbyname_fn f = real_gethostbyname();
+    if (!f) return NULL;
+    return f(name);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -848,6 +901,8 @@ __attribute__((constructor)) static void observer_start(void) {
         strcpy(trace_entry, "KILN_TRACE_FILE=");
         strcat(trace_entry, target);
     }
+    long exe_len = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", self_exe, sizeof self_exe - 1);
+    self_exe[exe_len > 0 ? exe_len : 0] = 0;
     Dl_info info;
     if (dladdr((void *)&observer_start, &info) && info.dli_fname && info.dli_fname[0] == '/'
         && strlen(info.dli_fname) < PATH_MAX)
@@ -865,6 +920,7 @@ __attribute__((constructor)) static void observer_start(void) {
     (void)real___fxstatat(), (void)real___fxstatat64();
     (void)real_access(), (void)real_faccessat(), (void)real_opendir();
     (void)real_rename(), (void)real_renameat(), (void)real_renameat2();
+    (void)real_connect(), (void)real_getaddrinfo(), (void)real_gethostbyname();
     (void)real_execve(), (void)real_execv(), (void)real_execvp(), (void)real_execvpe();
     (void)real_posix_spawn(), (void)real_posix_spawnp();
 

@@ -14,8 +14,8 @@
 //! files, probe for them, look up environment variables and start programs
 //! (`open`/`openat` and their `64` and `_FORTIFY_SOURCE` variants, `creat`,
 //! `fopen`, `freopen`, the `stat`/`statx`/`access`/`opendir` families,
-//! `rename*`, `getenv`, `secure_getenv`, the `exec*` family and
-//! `posix_spawn[p]`), forwards each call to the next definition
+//! `rename*`, `getenv`, `secure_getenv`, the `exec*` family,
+//! `posix_spawn[p]`, `connect`, `getaddrinfo` and `gethostbyname`), forwards each call to the next definition
 //! (`dlsym(RTLD_NEXT)`), and appends one line per event to the file named by
 //! `KILN_TRACE_FILE`. `LD_PRELOAD` is inherited, so the compiler's children
 //! (the linker driver `cc`, `collect2`, `ld`/`rust-lld`) are observed too; a
@@ -42,9 +42,14 @@
 //!            a stat, an access check or opendir
 //! P <path>   found present by a stat or access check
 //! D <path>   directory whose entries were listed (opendir)
-//! E <name>   environment variable looked up (getenv, secure_getenv)
+//! E <name>\t<exe>
+//!            environment variable looked up (getenv, secure_getenv), and
+//!            the executable of the process that looked it up
 //! X <prog>   program executed or spawned, as passed: a bare name for
-//!            execvp/posix_spawnp, resolved on PATH by the parser
+//!            execvp/posix_spawnp, resolved on PATH by the parser (the
+//!            candidates before the match become `A` records)
+//! N <what>   network use: `connect` (`inet` or `unix`), `getaddrinfo` or
+//!            `gethostbyname` (`dns`)
 //! ```
 //!
 //! Paths are made absolute against the working directory or the `*at`
@@ -66,14 +71,17 @@
 //! or crates built with proc macros.
 
 mod elf;
+mod environ;
 mod install;
 mod parse;
 mod paths;
+mod refs;
 
 use std::path::PathBuf;
 
 pub use elf::observable;
-pub use install::Tracer;
+pub use environ::{is_toolchain_program, rust_walks_environ, walks_environ};
+pub use install::{Tracer, forward_to_outer};
 pub use parse::{Trace, parse_trace};
 pub use paths::normalize_path;
 

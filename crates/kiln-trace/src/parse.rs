@@ -20,12 +20,17 @@ pub struct Trace {
     pub absent: BTreeSet<PathBuf>,
     /// Environment variables looked up.
     pub env: BTreeSet<String>,
+    /// Which programs looked each variable up (absent: not recorded).
+    pub env_readers: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
     /// Programs executed, as absolute paths.
     pub execs: BTreeSet<PathBuf>,
     /// Paths found present by a probe (`stat`, `access`), whatever they are.
     pub present: BTreeSet<PathBuf>,
     /// Directories whose entries were listed (`opendir`).
     pub listed: BTreeSet<PathBuf>,
+    /// Network use (`inet` or `unix` connections, `dns` lookups) and the
+    /// programs that made it (empty when not recorded).
+    pub network: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
 }
 
 /// Parses the trace file at `path`.
@@ -34,7 +39,8 @@ pub struct Trace {
 /// touching the filesystem). `execs` holds absolute paths: bare program names
 /// are resolved against `path_var` (the `PATH` the traced process had) to
 /// the first executable match, and dropped when nothing matches (the exec
-/// failed). A path both read and written is only in `writes`; a path that
+/// failed); the candidates tried before the match count as looked for and
+/// missing. A path both read and written is only in `writes`; a path that
 /// was missing and later read or written is not in `absent`.
 ///
 /// A missing trace file is [`TraceError::NotTraced`]: every traced process
@@ -54,6 +60,18 @@ pub fn parse_trace(path: &Path, path_var: Option<&OsStr>) -> Result<Trace, Trace
         }
     };
     Ok(parse_records(&bytes, path_var))
+}
+
+/// `what\t/program` → what and the program (when recorded and absolute).
+fn split_program(rest: &[u8]) -> (String, Option<PathBuf>) {
+    let (what, exe) = match rest.iter().position(|b| *b == b'\t') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let exe = exe
+        .filter(|e| e.starts_with(b"/"))
+        .map(|e| PathBuf::from(OsStr::from_bytes(e)));
+    (String::from_utf8_lossy(what).into_owned(), exe)
 }
 
 fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
@@ -79,10 +97,22 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             b'P' => t.present.extend(absolute()),
             b'D' => t.listed.extend(absolute()),
             b'E' => {
-                t.env.insert(String::from_utf8_lossy(rest).into_owned());
+                let (name, exe) = split_program(rest);
+                if let Some(exe) = exe {
+                    t.env_readers.entry(name.clone()).or_default().insert(exe);
+                }
+                t.env.insert(name);
             }
             b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
-            b'X' => t.execs.extend(find_program(text, path_var)),
+            b'X' => {
+                let (found, tried) = find_program(text, path_var);
+                t.execs.extend(found);
+                t.absent.extend(tried);
+            }
+            b'N' => {
+                let (what, exe) = split_program(rest);
+                t.network.entry(what).or_default().extend(exe);
+            }
             _ => {}
         }
     }
@@ -114,17 +144,28 @@ mod tests {
         std::fs::write(bin.join("cc"), "").unwrap();
         std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let text = "R /src/./lib.rs\nR /usr/lib/gcc/x86_64-linux-gnu/12/../../../x86_64-linux-gnu/crt1.o\n\
-                    W /out/libx.rlib\nA /src/missing.rs\nE FOO\nE FOO\nE BAR\nX cc\nX /usr/bin/../bin/ld\nX nowhere-to-be-found\n";
+                    W /out/libx.rlib\nA /src/missing.rs\nE FOO\nE FOO\t/usr/bin/cc\nE BAR\nX cc\nX /usr/bin/../bin/ld\nX nowhere-to-be-found\n";
         let t = parse_records(text.as_bytes(), Some(bin.as_os_str()));
         assert_eq!(
             t.reads,
             set(&["/src/lib.rs", "/usr/lib/x86_64-linux-gnu/crt1.o"])
         );
         assert_eq!(t.writes, set(&["/out/libx.rlib"]));
-        assert_eq!(t.absent, set(&["/src/missing.rs"]));
+        let mut absent = set(&["/src/missing.rs"]);
+        absent.insert(bin.join("nowhere-to-be-found"));
+        assert_eq!(
+            t.absent, absent,
+            "a program that would be found there later"
+        );
         assert_eq!(
             t.env,
             ["BAR", "FOO"].iter().map(|s| s.to_string()).collect()
+        );
+        assert_eq!(
+            t.env_readers
+                .get("FOO")
+                .map(|r| r.iter().collect::<Vec<_>>()),
+            Some(vec![&PathBuf::from("/usr/bin/cc")])
         );
         let mut execs = set(&["/usr/bin/ld"]);
         execs.insert(bin.join("cc"));

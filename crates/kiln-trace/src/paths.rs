@@ -31,17 +31,28 @@ pub fn normalize_path(p: &Path) -> PathBuf {
 pub(crate) use normalize_path as lexical;
 
 /// The first executable file named `name` in the directories of `path_var`,
-/// as the `exec*p` functions would pick it. Relative `PATH` entries are
-/// skipped: the traced process's working directory is not known here.
-pub(crate) fn find_program(name: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
-    std::env::split_paths(path_var?)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .map(|p| lexical(&p))
+/// as the `exec*p` functions would pick it, and the candidates tried before
+/// it (a program appearing there later would be picked instead). Relative
+/// `PATH` entries are skipped: the traced process's working directory is not
+/// known here.
+pub(crate) fn find_program(
+    name: &OsStr,
+    path_var: Option<&OsStr>,
+) -> (Option<PathBuf>, Vec<PathBuf>) {
+    let mut tried = Vec::new();
+    let Some(path_var) = path_var else {
+        return (None, tried);
+    };
+    for dir in std::env::split_paths(path_var).filter(|d| d.is_absolute()) {
+        let candidate = dir.join(name);
+        if std::fs::metadata(&candidate)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        {
+            return (Some(lexical(&candidate)), tried);
+        }
+        tried.push(lexical(&candidate));
+    }
+    (None, tried)
 }
 
 #[cfg(test)]
@@ -82,13 +93,21 @@ mod tests {
         std::fs::write(third.join("tool"), "").unwrap();
         std::fs::set_permissions(third.join("tool"), std::fs::Permissions::from_mode(0o755))
             .unwrap();
-        let path_var =
-            std::env::join_paths(["relative/bin".into(), first, second, third.clone()]).unwrap();
+        let path_var = std::env::join_paths([
+            "relative/bin".into(),
+            first.clone(),
+            second.clone(),
+            third.clone(),
+        ])
+        .unwrap();
+        let (found, tried) = find_program(OsStr::new("tool"), Some(&path_var));
+        assert_eq!(found, Some(third.join("tool")));
         assert_eq!(
-            find_program(OsStr::new("tool"), Some(&path_var)),
-            Some(third.join("tool"))
+            tried,
+            [first.join("tool"), second.join("tool")],
+            "a program appearing earlier on PATH would be picked instead"
         );
-        assert_eq!(find_program(OsStr::new("other"), Some(&path_var)), None);
-        assert_eq!(find_program(OsStr::new("tool"), None), None);
+        assert_eq!(find_program(OsStr::new("other"), Some(&path_var)).0, None);
+        assert_eq!(find_program(OsStr::new("tool"), None), (None, vec![]));
     }
 }

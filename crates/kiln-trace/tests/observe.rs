@@ -195,7 +195,7 @@ fn sees_reads_writes_env_missing_files_and_children_of_a_program() {
 
     let raw = std::fs::read_to_string(&trace_file).unwrap();
     assert_eq!(
-        raw.matches("E KILN_PROBE_VAR\n").count(),
+        raw.matches("E KILN_PROBE_VAR\t").count(),
         1,
         "a variable read 1000 times is logged once"
     );

@@ -10,5 +10,7 @@ mod record;
 mod stats;
 
 pub use components::{COMPONENTS_VERSION, KeyComponents, env_value_shown};
-pub use record::{Outcome, PassReason, RECORD_VERSION, RemoteUse, Timings, UnitRecord, is_run_id};
+pub use record::{
+    Outcome, PassReason, RECORD_VERSION, RemoteUse, Timings, UnitKind, UnitRecord, is_run_id,
+};
 pub use stats::{RemoteStats, STATS_VERSION, Stats};

@@ -53,6 +53,9 @@ pub enum PassReason {
     InputChanged,
     /// A linking call on a platform where kiln cannot observe the linker.
     LinkerNotObservable,
+    /// The action used the network (a connection or a name lookup): what
+    /// came back cannot be keyed.
+    Network,
     /// `KILN_DISABLE` is set.
     Disabled,
     /// kiln hit an internal problem (store, config) and fell back.
@@ -73,9 +76,29 @@ impl PassReason {
             Self::WritesOutsideOutDir => "writes_outside_out_dir",
             Self::InputChanged => "input_changed",
             Self::LinkerNotObservable => "linker_not_observable",
+            Self::Network => "network",
             Self::Disabled => "disabled",
             Self::KilnError => "kiln_error",
         }
+    }
+}
+
+/// What kind of cached action a record is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// A rustc (or clippy-driver) call.
+    #[default]
+    Rustc,
+    /// A run of a compiled build script (`build.rs`), which cargo starts
+    /// itself; `compile_ms` is then the run's time.
+    BuildScriptRun,
+}
+
+impl UnitKind {
+    /// Whether this is the default kind (left out of JSON).
+    pub fn is_rustc(&self) -> bool {
+        *self == Self::Rustc
     }
 }
 
@@ -99,6 +122,9 @@ pub struct Timings {
 pub struct UnitRecord {
     /// [`RECORD_VERSION`].
     pub version: u32,
+    /// What kind of action this is (absent: a rustc call).
+    #[serde(default, skip_serializing_if = "UnitKind::is_rustc")]
+    pub kind: UnitKind,
     /// Run this call belonged to (`kiln run` sets it; otherwise a per-day id).
     pub run: String,
     /// Unix time in milliseconds when the call started.
@@ -191,8 +217,12 @@ impl UnitRecord {
     /// keys: package, crate, crate types, test harness or not, target,
     /// profile and clippy.
     pub fn unit_id(&self) -> String {
+        let kind = match self.kind {
+            UnitKind::Rustc => "",
+            UnitKind::BuildScriptRun => "run|",
+        };
         format!(
-            "{}|{}|{}|{}|{}|{}|{}",
+            "{kind}{}|{}|{}|{}|{}|{}|{}",
             self.package.as_deref().unwrap_or(""),
             self.crate_name,
             self.crate_types.join(","),
@@ -211,7 +241,9 @@ impl UnitRecord {
             s.push_str(" v");
             s.push_str(v);
         }
-        if self.crate_name.starts_with("build_script_") {
+        if self.kind == UnitKind::BuildScriptRun {
+            s.push_str(" (build script run)");
+        } else if self.crate_name.starts_with("build_script_") {
             s.push_str(" (build script)");
         } else if !self.crate_types.is_empty() {
             s.push_str(" (");

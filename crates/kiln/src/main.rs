@@ -1,8 +1,10 @@
 //! The `kiln` binary: command-line parsing, exit codes and messages.
 //!
-//! Two ways in: as cargo's `RUSTC_WRAPPER` (the first argument is a compiler
-//! path; handled by `kiln-cache`), or as a command (`kiln run`, `kiln stats`,
-//! ...). Everything else lives in library crates.
+//! Three ways in: as cargo's `RUSTC_WRAPPER` (the first argument is a
+//! compiler path; handled by `kiln-cache`), as the runner of a build script
+//! kiln compiled (`kiln __build-script <program>`, started by the launcher
+//! kiln put in its place; also `kiln-cache`), or as a command (`kiln run`,
+//! `kiln stats`, ...). Everything else lives in library crates.
 
 mod cli;
 mod cmd;
@@ -18,6 +20,18 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == kiln_cache::BUILD_SCRIPT_COMMAND)
+        && let Some(program) = args.get(2)
+    {
+        let code = kiln_cache::run_build_script(
+            kiln_config::Config::from_env(),
+            std::path::Path::new(program),
+            &args[3..],
+        );
+        return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
+    }
     if let Some(call) = wrapper_call(&args) {
         let code = kiln_cache::run_wrapper(kiln_config::Config::from_env(), &call);
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));

@@ -26,7 +26,10 @@ fn registry_crates_hit_from_another_checkout_and_cargo_home() {
     sb.set("CARGO_HOME", home.to_str().unwrap());
     sb.cargo(&b, &["build", "--locked"]);
     let warm = sb.take_stats();
-    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}");
+    // Everything hits, build-script runs included. The two probes that
+    // proc-macro2's build script compiles through kiln do not run again:
+    // the script's run is restored instead.
+    assert_eq!(counts(&warm), (misses - 2, 0, 0), "{warm}");
     assert_eq!(sb.run_program(&b.join("target/debug/regapp")), expected);
 }
 

@@ -312,6 +312,8 @@ mod tests {
                 root_cause: None,
                 artifact: "x-1".into(),
                 externs: BTreeMap::new(),
+                package: None,
+                run_dir: None,
             }],
             root_causes: vec![],
         };

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kiln_types::{KeyComponents, Outcome, UnitRecord};
+use kiln_types::{KeyComponents, Outcome, UnitKind, UnitRecord};
 use serde::Serialize;
 
 mod diff;
@@ -87,6 +87,24 @@ pub enum Change {
 impl Change {
     fn is_dependency(&self) -> bool {
         matches!(self, Self::DependencyRebuilt { .. })
+    }
+
+    /// Whether the change is in what the crate's build script produced: a
+    /// file in its `OUT_DIR`, a variable it set, or `OUT_DIR` itself (a
+    /// rebuilt script runs in a new one). Such a change follows from the run
+    /// of the script when that missed too.
+    fn is_build_script_output(&self) -> bool {
+        match self {
+            Self::FileChanged { path } | Self::FileAdded { path } | Self::FileRemoved { path } => {
+                out_dir_of(path).is_some()
+            }
+            Self::EnvChanged {
+                name,
+                by_build_script,
+                ..
+            } => *by_build_script || name == "OUT_DIR",
+            _ => false,
+        }
     }
 
     /// One line for people.
@@ -162,15 +180,21 @@ impl Change {
     }
 }
 
+/// Where `path` sits in a build script's `OUT_DIR`: the run's directory
+/// name (`<package>-<hash>`) and the path inside `out/`.
+fn out_dir_of(path: &str) -> Option<(&str, String)> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let i = parts
+        .windows(3)
+        .position(|w| w[0] == "build" && w[1].contains('-') && w[2] == "out")?;
+    Some((parts[i + 1], parts[i + 3..].join("/")))
+}
+
 /// How a file is named for people: build-script outputs by their name in
 /// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
 fn file_label(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').collect();
-    let out = parts
-        .windows(3)
-        .position(|w| w[0] == "build" && w[1].contains('-') && w[2] == "out");
-    match out {
-        Some(i) => format!("`{}` (build script output)", parts[i + 3..].join("/")),
+    match out_dir_of(path) {
+        Some((_, inner)) => format!("`{inner}` (build script output)"),
         None => format!("`{path}`"),
     }
 }
@@ -194,6 +218,12 @@ pub struct UnitExplanation {
     /// The artifact each `--extern` name points to.
     #[serde(skip)]
     pub externs: BTreeMap<String, String>,
+    /// The package, when known.
+    #[serde(skip)]
+    pub package: Option<String>,
+    /// For a build-script run: its directory (`<package>-<hash>`).
+    #[serde(skip)]
+    pub run_dir: Option<String>,
 }
 
 /// A change that made a unit and everything depending on it miss.
@@ -310,6 +340,10 @@ pub fn explain(
                 r.extra_filename.as_deref().unwrap_or_default()
             ),
             externs,
+            package: r.package.clone(),
+            run_dir: (r.kind == UnitKind::BuildScriptRun)
+                .then(|| r.extra_filename.clone())
+                .flatten(),
         });
     }
     let root_causes = attribute(&mut misses);

@@ -92,18 +92,38 @@ pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
                 .find(|&j| j != i),
         }
     };
-    // Follow rebuilt dependencies that also missed in this run until a unit
-    // with a change of its own (or a dependency that did not miss).
+    // The run of the build script whose output a change is in: by the run's
+    // directory for files in `OUT_DIR`, else the package's run that missed.
+    let script_run = |i: usize, c: &Change| -> Option<usize> {
+        let dir = match c {
+            Change::FileChanged { path }
+            | Change::FileAdded { path }
+            | Change::FileRemoved { path } => super::out_dir_of(path).map(|(d, _)| d),
+            _ => None,
+        };
+        misses.iter().position(|m| {
+            m.run_dir.is_some()
+                && match dir {
+                    Some(d) => m.run_dir.as_deref() == Some(d),
+                    None => m.package.is_some() && m.package == misses[i].package,
+                }
+        })
+    };
+    let follows = |c: &Change| c.is_dependency() || c.is_build_script_output();
+    // Follow rebuilt dependencies and re-run build scripts that also missed
+    // in this run until a unit with a change of its own (or a dependency
+    // that did not miss).
     let root_of = |start: usize| -> usize {
         let mut seen = BTreeSet::new();
         let mut i = start;
         while seen.insert(i) {
             let u = &misses[i];
-            if u.changes.is_empty() || !u.changes.iter().all(Change::is_dependency) {
+            if u.changes.is_empty() || !u.changes.iter().all(follows) {
                 break;
             }
             let next = u.changes.iter().find_map(|c| match c {
                 Change::DependencyRebuilt { name } => dependency(i, name).filter(|&j| j != i),
+                c if c.is_build_script_output() => script_run(i, c).filter(|&j| j != i),
                 _ => None,
             });
             match next {
@@ -217,6 +237,8 @@ mod tests {
                 .iter()
                 .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                 .collect(),
+            package: None,
+            run_dir: None,
         }
     }
 
@@ -374,6 +396,52 @@ mod tests {
             causes[0].changes[0].describe(),
             "dependency `shared` was rebuilt"
         );
+    }
+
+    #[test]
+    fn build_script_outputs_lead_to_the_run_of_the_script() {
+        let env = |name: &str, by_build_script: bool| Change::EnvChanged {
+            name: name.into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script,
+        };
+        let mut run = miss(
+            "shared (build script run)",
+            "run-x",
+            5,
+            vec![env("MODE", false)],
+            &[],
+        );
+        run.package = Some("shared".into());
+        run.run_dir = Some("shared-1a".into());
+        let mut lib = miss(
+            "shared (lib)",
+            "shared-2b",
+            7,
+            vec![
+                Change::FileChanged {
+                    path: "{target}/debug/build/shared-1a/out/generated.rs".into(),
+                },
+                env("SHARED_SHA", true),
+            ],
+            &[],
+        );
+        lib.package = Some("shared".into());
+        let app = miss(
+            "app (bin)",
+            "app-3c",
+            9,
+            vec![rebuilt("shared")],
+            &[("shared", "shared-2b")],
+        );
+        let mut misses = vec![app, lib, run];
+        let causes = attribute(&mut misses);
+        assert_eq!(causes.len(), 1, "{causes:#?}");
+        assert_eq!(causes[0].unit, "shared (build script run)");
+        assert_eq!(causes[0].misses, 3);
     }
 
     #[test]

@@ -275,12 +275,11 @@ impl Agent {
             0
         });
         if abandoned > 0 {
-            let _ = writeln!(
-                std::io::stderr(),
-                "warning: kiln: {abandoned} uploads to `{}` did not finish within {}s; they are skipped (hint: raise `KILN_UPLOAD_WAIT`)",
+            kiln_diag::warn(&format!(
+                "{abandoned} uploads to `{}` did not finish within {}s; they are skipped (hint: raise `KILN_UPLOAD_WAIT`)",
                 self.shared.remote.url(),
                 wait.as_secs()
-            );
+            ));
         }
         let report = self.report(abandoned);
         self.runtime.shutdown_timeout(Duration::from_millis(200));

@@ -73,17 +73,25 @@ fn a_cold_run_fills_the_bucket_and_fresh_runners_hit_with_and_without_prefetch()
     // The index carries the manifests: one request for it, one per
     // entry, then the new index and the run's records.
     assert_eq!(report["requests"], misses + 3, "{report}");
-    // Fetched entries stay compressed on disk, a third of their size.
+    // Fetched entries stay compressed on disk, a third of their size (all
+    // but the smallest: bodies under 4 KiB travel as they are).
     let local_entries = walk_files(&sb.kiln_dir.join("entries"));
     assert_eq!(local_entries.len(), misses as usize);
+    let zstd = |e: &std::path::PathBuf| {
+        std::fs::read(e)
+            .unwrap()
+            .starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+    };
     for e in &local_entries {
-        let head = std::fs::read(e).unwrap();
+        let len = std::fs::metadata(e).unwrap().len();
         assert!(
-            head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
-            "{}",
+            zstd(e) || len <= 4096 + 256,
+            "{} ({len} bytes)",
             e.display()
         );
     }
+    let local_entries: Vec<_> = local_entries.into_iter().filter(|e| zstd(e)).collect();
+    assert!(local_entries.len() + 1 >= misses as usize);
 
     // A damaged compressed entry is caught while restoring, removed, and
     // fetched again: every unit still hits, the program is the same.
@@ -128,7 +136,9 @@ fn registry_crates_hit_from_the_bucket_in_another_checkout() {
     let b = sb.workspace("registry", "elsewhere/b");
     sb.cargo(&b, &["build", "--locked"]);
     let warm = sb.take_stats();
-    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}");
+    // proc-macro2's build script is restored, so the two probes it
+    // compiles through kiln do not run again.
+    assert_eq!(counts(&warm), (misses - 2, 0, 0), "{warm}");
     assert_eq!(sb.run_program(&b.join("target/debug/regapp")), expected);
 }
 
@@ -375,9 +385,10 @@ fn bare_calls_give_a_throttling_store_up_together() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(remote_warnings(&out).len(), 1, "{}", stderr(&out));
-    // The wrappers share the verdict through the local store: the build
-    // stops asking after the first few failures, not per process.
-    assert!(proxy.connections() <= 12, "{}", proxy.connections());
+    // The wrappers (and the build-script run) share the verdict through the
+    // local store: the build stops asking after the first few failures, not
+    // per process.
+    assert!(proxy.connections() <= 15, "{}", proxy.connections());
 }
 
 #[test]

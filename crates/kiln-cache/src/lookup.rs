@@ -1,0 +1,158 @@
+//! Looking an action up, whatever its kind: the stored input lists of its
+//! invocation key, the first whose inputs still hold on this machine, and its
+//! entry, from the local store or else fetched from the remote tier. The
+//! action's kind restores the entry ([`lookup`] takes the restore step as a
+//! function); a corrupt entry is removed and the next candidate tried.
+
+use std::cell::RefCell;
+use std::io::Read;
+
+use kiln_key::Digest;
+use kiln_remote::{Fetched, Kind, Tier};
+use kiln_store::{LocalStore, Store, StoreError, manifest};
+
+use crate::inputs::{Keying, entry_key, mismatch};
+
+/// The local store and, when configured, the remote tier behind it.
+pub(crate) struct Tiers {
+    /// The local store.
+    pub store: LocalStore,
+    /// The remote tier.
+    pub remote: RefCell<Option<Tier>>,
+}
+
+impl Tiers {
+    /// Runs `f` on the remote tier, if there is one.
+    pub(crate) fn with_remote<R>(&self, f: impl FnOnce(&mut Tier) -> R) -> Option<R> {
+        self.remote.try_borrow_mut().ok()?.as_mut().map(f)
+    }
+
+    fn fetch(&self, kind: Kind, key: &Digest) -> Fetched {
+        self.with_remote(|t| t.fetch(kind, key))
+            .unwrap_or(Fetched::Off)
+    }
+
+    /// Opens the entry of `key`, locally or else fetched from the remote
+    /// tier; says whether it was fetched.
+    fn open_entry(&self, key: &Digest) -> Result<Option<(Entry, bool)>, StoreError> {
+        match self.store.open(key)? {
+            Some(r) => Ok(Some((r, false))),
+            None if self.fetch(Kind::Entry, key) == Fetched::Found => {
+                Ok(self.store.open(key)?.map(|r| (r, true)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the entry and the updated manifest in the remote tier too.
+    pub(crate) fn upload(&self, inv_key: &Digest, key: &Digest, components: bool) {
+        self.with_remote(|tier| {
+            tier.upload(Kind::Entry, key);
+            if components {
+                tier.upload(Kind::Components, key);
+            }
+            tier.upload(Kind::Manifest, inv_key);
+        });
+    }
+
+    /// Sends pending uploads and returns what the call did remotely.
+    pub(crate) fn finish(&self) -> Option<kiln_types::RemoteUse> {
+        self.with_remote(|tier| {
+            tier.flush();
+            tier.usage().clone()
+        })
+    }
+}
+
+/// An opened entry.
+pub(crate) type Entry = Box<dyn Read + Send>;
+
+/// What a lookup found.
+pub(crate) enum Found<T> {
+    /// An entry whose inputs hold, restored.
+    Hit {
+        /// Its key.
+        key: Digest,
+        /// What restoring it produced.
+        value: T,
+    },
+    /// Nothing fits.
+    Miss,
+    /// The store failed (already warned about): compile without it.
+    Failed,
+}
+
+/// How a lookup went besides its result.
+#[derive(Debug, Default)]
+pub(crate) struct LookupNotes {
+    /// A corrupt entry was found and removed.
+    pub corrupt: bool,
+    /// What kept the stored candidates from matching, one line each.
+    pub mismatches: Vec<String>,
+}
+
+/// Finds and restores an entry for `inv_key`: local candidates first, then,
+/// when none fits, the remote store's manifest merged in and tried again.
+pub(crate) fn lookup<T>(
+    tiers: &Tiers,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    notes: &mut LookupNotes,
+    restore: &mut dyn FnMut(&Digest, Entry) -> Result<T, StoreError>,
+) -> Found<T> {
+    match try_candidates(tiers, k, inv_key, notes, restore) {
+        Found::Miss if tiers.fetch(Kind::Manifest, inv_key) == Fetched::Found => {
+            try_candidates(tiers, k, inv_key, notes, restore)
+        }
+        other => other,
+    }
+}
+
+fn try_candidates<T>(
+    tiers: &Tiers,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    notes: &mut LookupNotes,
+    restore: &mut dyn FnMut(&Digest, Entry) -> Result<T, StoreError>,
+) -> Found<T> {
+    let m = manifest::load(&tiers.store.manifest_dir(), inv_key);
+    for c in &m.candidates {
+        let key = entry_key(inv_key, &c.inputs);
+        if key.to_hex() != c.key {
+            continue;
+        }
+        if let Some(m) = mismatch(&c.inputs, k) {
+            notes.mismatches.push(m);
+            continue;
+        }
+        let (reader, fetched) = match tiers.open_entry(&key) {
+            Ok(Some(opened)) => opened,
+            Ok(None) => continue,
+            Err(e) => {
+                crate::wrapper::warn(&format!("cannot read {}: {e}", tiers.store.describe()));
+                return Found::Failed;
+            }
+        };
+        match restore(&key, reader) {
+            Ok(value) => {
+                if fetched {
+                    tiers.with_remote(Tier::mark_hit);
+                }
+                return Found::Hit { key, value };
+            }
+            Err(e @ StoreError::Corrupt { .. }) => {
+                crate::wrapper::warn(&format!("{e}; removed it"));
+                let _ = tiers.store.remove(&key);
+                notes.corrupt = true;
+            }
+            Err(e) => {
+                crate::wrapper::warn(&format!(
+                    "cannot restore from {}: {e}",
+                    tiers.store.describe()
+                ));
+                return Found::Failed;
+            }
+        }
+    }
+    Found::Miss
+}

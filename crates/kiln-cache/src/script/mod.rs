@@ -1,0 +1,335 @@
+//! A build-script run as a cached action.
+//!
+//! ```text
+//! cargo runs build-script-build ─▶ launcher (launcher.rs) ─▶ kiln __build-script <real>
+//!   prepare: key (key.rs) ─▶ lookup (shared with rustc calls)
+//!     ─▶ hit: OUT_DIR restored (outdir.rs), stdout and stderr replayed, exit 0
+//!     └▶ miss: run under observation (run.rs), check what it did, store
+//!        OUT_DIR as one tree, add the input list to the manifest
+//! ```
+//! Cargo's contract is kept: the directives on stdout reach cargo exactly
+//! as the script printed them (paths mapped to this machine), stderr is
+//! replayed, `OUT_DIR` holds what the script left, and a failing script is
+//! never stored. Any internal problem runs the script as cargo would, with
+//! one warning.
+
+pub mod key;
+pub mod launcher;
+mod outdir;
+mod run;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kiln_config::{Config, ConfigError, TraceMode};
+use kiln_key::{Digest, FileHasher, Roots};
+use kiln_store::LocalStore;
+use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitKind, UnitRecord};
+
+use crate::compile::run_plain;
+use crate::inputs::Keying;
+use crate::lookup::{Found, LookupNotes, Tiers, lookup};
+use crate::wrapper::{log, max_rss_kb, micros, warn};
+
+/// The hidden command the launcher runs.
+pub const COMMAND: &str = "__build-script";
+
+/// Everything about one run that lookup, run and store share.
+pub(crate) struct Run<'a> {
+    cfg: &'a Config,
+    program: PathBuf,
+    args: &'a [OsString],
+    cwd: PathBuf,
+    out_dir: PathBuf,
+    sysroot: PathBuf,
+    /// `rustc -vV` first line and identity digest of the compiler cargo
+    /// hands the script.
+    compiler: (String, String),
+    roots: Roots,
+    from_cargo_home: bool,
+    hasher: FileHasher,
+    tracer: kiln_trace::Tracer,
+    tiers: Tiers,
+    inv_key: Digest,
+}
+
+impl Run<'_> {
+    fn keying(&self) -> Keying<'_> {
+        Keying {
+            roots: &self.roots,
+            mode: self.cfg.paths,
+            from_cargo_home: self.from_cargo_home,
+            hasher: &self.hasher,
+            env: &script_env,
+            script: true,
+        }
+    }
+
+    fn text_rule(&self) -> outdir::TextRule<'_> {
+        outdir::TextRule {
+            roots: &self.roots,
+            normalize: self.from_cargo_home && self.cfg.paths == kiln_config::PathMode::Normalize,
+        }
+    }
+}
+
+/// The environment as a run sees it, and every name under
+/// [`crate::env_rules::ALL_NAMES`].
+fn script_env(name: &str) -> Option<OsString> {
+    if name == crate::env_rules::ALL_NAMES {
+        return Some(crate::env_rules::all_names(
+            std::env::vars_os().map(|(n, _)| n),
+        ));
+    }
+    std::env::var_os(name)
+}
+
+/// Why a run is not looked up.
+enum Skip {
+    /// It cannot be cached, for a recorded reason.
+    Pass(PassReason, String),
+    /// kiln failed: warn and run it uncached.
+    Problem(String),
+}
+
+/// Runs the build script `program` for cargo, from the cache when an
+/// earlier run with the same inputs is stored. Returns its exit code.
+pub fn run_build_script(
+    config: Result<Config, ConfigError>,
+    program: &Path,
+    args: &[OsString],
+) -> i32 {
+    kiln_diag::through_cargo();
+    let cfg = match config {
+        Ok(c) => c,
+        Err(e) => {
+            warn(&format!(
+                "{e}; running the build script without the cache (hint: {})",
+                e.hint
+            ));
+            return run_plain(&program.as_os_str().to_owned(), args).0;
+        }
+    };
+    let started = Instant::now();
+    let mut rec = new_record(&cfg, program);
+    let code = match prepare(&cfg, program, args) {
+        Err(skip) => {
+            let (reason, detail) = match skip {
+                Skip::Pass(r, d) => (r, d),
+                Skip::Problem(p) => {
+                    warn(&format!("{p}; running the build script without the cache"));
+                    (PassReason::KilnError, p)
+                }
+            };
+            log(
+                &cfg,
+                &format!("pass build script {}: {detail}", rec.label()),
+            );
+            rec.outcome = Outcome::NotCacheable;
+            rec.reason = Some(reason);
+            rec.detail = Some(detail);
+            let (code, took) = run_plain(&program.as_os_str().to_owned(), args);
+            rec.timings.compile_us = micros(took);
+            code
+        }
+        Ok(run) => {
+            rec.invocation_key = Some(run.inv_key.to_hex());
+            rec.timings.hash_us = micros(started.elapsed());
+            let code = serve(&run, &mut rec);
+            rec.remote = run.tiers.finish();
+            code
+        }
+    };
+    rec.exit_code = code;
+    rec.timings.total_us = micros(started.elapsed());
+    rec.wrapper_max_rss_kb = max_rss_kb();
+    let _ = kiln_record::append(&cfg.dir, &rec);
+    code
+}
+
+fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<Run<'a>, Skip> {
+    if cfg.disabled {
+        return Err(Skip::Pass(PassReason::Disabled, String::new()));
+    }
+    let out_dir = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .ok_or_else(|| {
+            Skip::Pass(
+                PassReason::UnsupportedOutput,
+                "no absolute `OUT_DIR`".into(),
+            )
+        })?;
+    let tracer = match cfg.trace {
+        TraceMode::Off => None,
+        TraceMode::Auto => kiln_trace::Tracer::install(&cfg.dir.join("lib"))
+            .map_err(|e| Skip::Problem(format!("cannot set up input observation: {e}")))?,
+    }
+    .ok_or_else(|| {
+        Skip::Pass(
+            PassReason::LinkerNotObservable,
+            "build-script runs are cached only under observation".into(),
+        )
+    })?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Skip::Problem(format!("cannot read the working directory: {e}")))?;
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
+    let identity =
+        kiln_rustc::compiler::identify(&cfg.dir, Path::new(&rustc), None, toolchain.as_deref())
+            .map_err(|e| Skip::Problem(format!("cannot identify the compiler: {e}")))?;
+    let target_dir = kiln_key::roots::find_target_dir(&out_dir);
+    let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
+    // A package from CARGO_HOME is placed by that root; the directory cargo
+    // was started in (the workspace, which holds the target dir) is the
+    // other one its run may see, as `PWD` say.
+    let workspace = target_dir
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|_| from_cargo_home)
+        .unwrap_or(&cwd)
+        .to_path_buf();
+    let roots = Roots::new(
+        &workspace,
+        target_dir.as_deref(),
+        cfg.cargo_home.as_deref(),
+        Some(&identity.sysroot),
+    );
+    let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
+    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let inv_key = key::invocation_key(&key::RunKeyInputs {
+        program,
+        args,
+        cwd: &cwd,
+        out_dir: &out_dir,
+        compiler: &identity.digest,
+        roots: &roots,
+        mode: cfg.paths,
+        from_cargo_home,
+        hasher: &hasher,
+        vars: &vars,
+    })
+    .map_err(|e| Skip::Problem(format!("cannot key the build script: {e}")))?;
+    Ok(Run {
+        cfg,
+        program: program.to_path_buf(),
+        args,
+        cwd,
+        out_dir,
+        sysroot: identity.sysroot,
+        compiler: (identity.version, identity.digest),
+        roots,
+        from_cargo_home,
+        hasher,
+        tracer,
+        tiers: Tiers {
+            store: LocalStore::new(&cfg.dir),
+            remote: std::cell::RefCell::new(kiln_remote::Tier::new(cfg)),
+        },
+        inv_key,
+    })
+}
+
+/// Answers a keyed run: a hit, or a real run (once per key at a time).
+fn serve(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
+    if try_hit(run, rec) {
+        return 0;
+    }
+    let lock = crate::wrapper::single_flight(&run.tiers.store, &run.inv_key, rec);
+    if lock.waited && try_hit(run, rec) {
+        return 0;
+    }
+    let code = run::run_and_store(run, rec);
+    drop(lock);
+    code
+}
+
+fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
+    let keying = run.keying();
+    let rule = run.text_rule();
+    let mut notes = LookupNotes::default();
+    let restore_start = Instant::now();
+    let found = lookup(
+        &run.tiers,
+        &keying,
+        &run.inv_key,
+        &mut notes,
+        &mut |key, reader| outdir::restore(key, reader, &run.out_dir, &rule),
+    );
+    rec.corrupt_entry |= notes.corrupt;
+    for m in &notes.mismatches {
+        log(
+            run.cfg,
+            &format!("{}: stored run differs in {m}", rec.label()),
+        );
+    }
+    let Found::Hit { key, value } = found else {
+        return false;
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&rule.to_local(&value.stdout));
+    let _ = out.flush();
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(&rule.to_local(&value.stderr));
+    let _ = err.flush();
+    rec.outcome = Outcome::Hit;
+    rec.key = Some(key.to_hex());
+    rec.compile_ms = value.compile_ms;
+    rec.bytes_read = value.bytes;
+    rec.timings.store_us = micros(restore_start.elapsed());
+    true
+}
+
+fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
+    let now = kiln_record::now_ms();
+    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let out_dir = env("OUT_DIR").map(PathBuf::from);
+    // `<target>/<profile>/build/<package>-<hash>/out`
+    let unit_dir = out_dir.as_deref().and_then(Path::parent);
+    let profile = unit_dir
+        .and_then(Path::parent)
+        .filter(|b| b.file_name().is_some_and(|n| n == "build"))
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned());
+    let crate_name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.split('-').next().map(str::to_owned))
+        .unwrap_or_else(|| "build_script_build".into());
+    UnitRecord {
+        version: RECORD_VERSION,
+        kind: UnitKind::BuildScriptRun,
+        run: cfg
+            .run_id
+            .clone()
+            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
+        started_ms: now,
+        crate_name,
+        package: env("CARGO_PKG_NAME"),
+        package_version: env("CARGO_PKG_VERSION"),
+        crate_types: Vec::new(),
+        target: None,
+        profile,
+        extra_filename: unit_dir
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned()),
+        clippy: false,
+        test: false,
+        outcome: Outcome::Miss,
+        reason: None,
+        detail: None,
+        invocation_key: None,
+        key: None,
+        compile_ms: 0,
+        timings: Timings::default(),
+        bytes_read: 0,
+        bytes_written: 0,
+        corrupt_entry: false,
+        exit_code: 0,
+        wrapper_max_rss_kb: 0,
+        remote: None,
+    }
+}

@@ -1,0 +1,345 @@
+//! The miss path of a build-script run: run it under observation, check that
+//! everything it did can be replayed, and store `OUT_DIR`, stdout and stderr
+//! under the inputs it read.
+//!
+//! Not stored, with a recorded reason: a run that used the network, ran a
+//! program the observer cannot follow (static or setuid), wrote outside
+//! `OUT_DIR` (temporary files it removed again excepted), saw an input change
+//! while it ran, or left something in `OUT_DIR` that is not a regular file or
+//! directory. A run that may have read its environment without `getenv` (it
+//! iterates it, or ran a shell, `make` or another program that does) is
+//! keyed by the whole environment.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+use kiln_key::Digest;
+use kiln_store::Store;
+use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::manifest::{self, Candidate};
+use kiln_trace::Trace;
+use kiln_types::{Outcome, PassReason, UnitRecord};
+
+use super::Run;
+use super::outdir::{self, TREE_FILE};
+use crate::compile::run_captured;
+use crate::env_rules;
+use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
+use crate::miss::changed_since;
+use crate::wrapper::{log, maybe_gc, micros, warn};
+
+/// Why a finished run was not stored.
+enum NotStored {
+    Uncacheable(PassReason, String),
+    Problem(String),
+}
+
+/// Runs the script, streams its output, and stores the result when it
+/// succeeded and everything it did is understood.
+pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
+    let staging = run.tiers.store.staging_dir();
+    let _ = std::fs::create_dir_all(&staging);
+    let trace_file = staging.join(format!(
+        "trace-{}-{}",
+        std::process::id(),
+        crate::miss::nanos()
+    ));
+    let mut cmd = Command::new(&run.program);
+    cmd.args(run.args);
+    run.tracer.inject(&mut cmd, &trace_file);
+    let started_at = SystemTime::now();
+    let ran = match run_captured(cmd) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&trace_file);
+            warn(&format!(
+                "cannot run the build script `{}`: {e}",
+                run.program.display()
+            ));
+            rec.outcome = Outcome::CompileError;
+            return 101;
+        }
+    };
+    rec.timings.compile_us = micros(ran.elapsed);
+    let compile_ms = u64::try_from(ran.elapsed.as_millis()).unwrap_or(u64::MAX);
+    if ran.code != 0 {
+        let _ = std::fs::remove_file(&trace_file);
+        rec.outcome = Outcome::CompileError;
+        return ran.code;
+    }
+    let store_start = Instant::now();
+    let result = store(
+        run,
+        &ran,
+        compile_ms,
+        &trace_file,
+        started_at,
+        &rec.crate_name,
+    );
+    let _ = std::fs::remove_file(&trace_file);
+    match result {
+        Ok((key, bytes)) => {
+            rec.outcome = Outcome::Miss;
+            rec.key = Some(key.to_hex());
+            rec.bytes_written = bytes;
+            rec.compile_ms = compile_ms;
+            rec.timings.store_us = micros(store_start.elapsed());
+            maybe_gc(run.cfg, &run.tiers.store, &key);
+        }
+        Err(NotStored::Uncacheable(reason, detail)) => {
+            log(run.cfg, &format!("not stored {}: {detail}", rec.label()));
+            rec.outcome = Outcome::NotCacheable;
+            rec.reason = Some(reason);
+            rec.detail = Some(detail);
+        }
+        Err(NotStored::Problem(detail)) => {
+            warn(&format!(
+                "could not store the build script's result: {detail}"
+            ));
+            rec.outcome = Outcome::NotCacheable;
+            rec.reason = Some(PassReason::KilnError);
+            rec.detail = Some(detail);
+        }
+    }
+    ran.code
+}
+
+/// Whether the run did only what a cache can replay.
+fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
+    // kiln itself (fetching a probe's entry for the script) is no input.
+    let kiln = std::env::current_exe().ok();
+    let by_others = |programs: &BTreeSet<PathBuf>| {
+        programs.is_empty()
+            || programs
+                .iter()
+                .any(|p| kiln.as_deref() != Some(p.as_path()))
+    };
+    if let Some((what, _)) = t.network.iter().find(|(_, p)| by_others(p)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::Network,
+            format!("the build script used the network ({what})"),
+        ));
+    }
+    if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::LinkerNotObservable,
+            format!("`{}` runs unobserved (static or setuid)", p.display()),
+        ));
+    }
+    let temp = std::env::temp_dir();
+    for w in &t.writes {
+        let allowed = w.starts_with(&run.out_dir)
+            || (w.starts_with(&temp) && !w.exists())
+            || w.starts_with(&run.cfg.dir)
+            || w.starts_with("/dev")
+            || w.starts_with("/proc");
+        if !allowed {
+            return Err(NotStored::Uncacheable(
+                PassReason::WritesOutsideOutDir,
+                format!("the build script wrote `{}`", w.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether anything in the run may have read variables without `getenv`.
+fn walks_environ(run: &Run<'_>, t: &Trace) -> bool {
+    let proc_environ = t
+        .reads
+        .iter()
+        .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"));
+    // kiln itself (a build script compiling a probe through
+    // `RUSTC_WRAPPER`) reads variables only by name.
+    let this = std::env::current_exe().ok();
+    let is_kiln = |p: &Path| this.as_deref() == Some(p) || same_file(this.as_deref(), p);
+    proc_environ
+        || kiln_trace::rust_walks_environ(&run.program)
+        || t.execs
+            .iter()
+            .any(|p| !is_kiln(p) && kiln_trace::walks_environ(p))
+}
+
+fn same_file(a: Option<&Path>, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(a), Ok(mb)) = (
+        a.and_then(|a| std::fs::metadata(a).ok()),
+        std::fs::metadata(b),
+    ) else {
+        return false;
+    };
+    a.dev() == mb.dev() && a.ino() == mb.ino()
+}
+
+/// What the run read, as inputs.
+fn observed(run: &Run<'_>, t: &Trace) -> Observed {
+    let own: BTreeSet<PathBuf> = [run.program.clone()].into_iter().collect();
+    let ex = Exclusions {
+        sysroot: &run.sysroot,
+        scratch: vec![run.cfg.dir.clone(), run.out_dir.clone()],
+        outputs: &own,
+        search_dirs: Vec::new(),
+        written: &t.writes,
+        all_env: true,
+    };
+    let mut o = gather(&run.cwd, None, Some(t), &ex);
+    // Lookups by kiln itself (compiling a probe for the script) are not the
+    // script's inputs: what kiln answers is the compile, observed in full.
+    // `PATH` read only by compilers and linkers chose the programs they ran:
+    // those are keyed by content, with every candidate tried before them.
+    let kiln = std::env::current_exe().ok();
+    let not_an_input = |name: &str, reader: &Path| {
+        kiln.as_deref() == Some(reader)
+            || (name == "PATH" && kiln_trace::is_toolchain_program(reader))
+    };
+    o.env.retain(|name| {
+        !t.env_readers
+            .get(name)
+            .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
+    });
+    if walks_environ(run, t) {
+        o.env.extend(
+            std::env::vars_os()
+                .map(|(n, _)| n.to_string_lossy().into_owned())
+                .filter(|n| !env_rules::kiln_internal(n)),
+        );
+        o.env.insert(env_rules::ALL_NAMES.to_owned());
+    }
+    o
+}
+
+/// What the key of a run covered, for `kiln explain`: the script program
+/// (named like an `--extern`, so that a rebuilt script leads back to its
+/// compile), cargo's description of the build and the observed inputs.
+fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::Inputs) {
+    use crate::components::short;
+    let keying = run.keying();
+    let script = run
+        .hasher
+        .hash(&run.program)
+        .map(|d| short(&d.to_hex()))
+        .unwrap_or_default();
+    let compiled = run
+        .program
+        .to_string_lossy()
+        .trim_end_matches(super::launcher::REAL_SUFFIX)
+        .to_owned();
+    let mut args = vec![format!(
+        "--extern=build_script_build={}",
+        run.roots.normalize(&compiled)
+    )];
+    args.extend(run.args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let mut env: Vec<(String, Option<String>)> = std::env::vars_os()
+        .filter_map(|(n, _)| n.into_string().ok())
+        .filter(|n| super::key::cargo_describes(n))
+        .map(|n| {
+            let d = keying.env_digest(&n).map(|d| short(&d));
+            (n, d)
+        })
+        .collect();
+    env.extend(
+        inputs
+            .env
+            .iter()
+            .map(|(n, d)| (n.clone(), d.as_deref().map(short))),
+    );
+    env.sort();
+    env.dedup();
+    let components = kiln_types::KeyComponents {
+        version: kiln_types::COMPONENTS_VERSION,
+        compiler: run.compiler.0.clone(),
+        compiler_digest: short(&run.compiler.1),
+        clippy: None,
+        args,
+        externs: vec![("build_script_build".into(), script)],
+        files: inputs
+            .files
+            .iter()
+            .map(|(p, d)| (kiln_key::Roots::display(p), short(d)))
+            .collect(),
+        absent: inputs
+            .absent
+            .iter()
+            .map(|p| kiln_key::Roots::display(p))
+            .collect(),
+        env_values: env
+            .iter()
+            .filter(|(name, digest)| {
+                digest.is_some()
+                    && (run.cfg.explain_env_values || kiln_types::env_value_shown(name))
+            })
+            .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
+            .collect(),
+        build_script_env: Vec::new(),
+        env,
+    };
+    crate::components::save(&run.tiers.store, key, &components);
+}
+
+fn store(
+    run: &Run<'_>,
+    ran: &crate::compile::Compiled,
+    compile_ms: u64,
+    trace_file: &Path,
+    started_at: SystemTime,
+    name: &str,
+) -> Result<(Digest, u64), NotStored> {
+    let path_var = std::env::var_os("PATH");
+    let t = kiln_trace::parse_trace(trace_file, path_var.as_deref())
+        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))?;
+    check(run, &t)?;
+    let o = observed(run, &t);
+    if let Some(p) = changed_since(&o, started_at, None) {
+        return Err(NotStored::Uncacheable(
+            PassReason::InputChanged,
+            format!("`{}` changed while the build script ran", p.display()),
+        ));
+    }
+    let keying = run.keying();
+    let inputs = snapshot(&o, &keying).map_err(NotStored::Problem)?;
+    let key = entry_key(&run.inv_key, &inputs);
+    let rule = run.text_rule();
+    let staging = run.tiers.store.staging_dir();
+    let tree = outdir::Scratch::new(&staging.join("tree"), "tree")
+        .map_err(|e| NotStored::Problem(format!("cannot create a staging dir: {e}")))?;
+    let tree_file = tree.0.join(TREE_FILE);
+    outdir::pack(&run.out_dir, &tree_file, &rule).map_err(|e| match e {
+        kiln_store::tree::TreeError::Special(p) => NotStored::Uncacheable(
+            PassReason::UnsupportedOutput,
+            format!("`OUT_DIR` holds `{}`", p.display()),
+        ),
+        other => NotStored::Problem(other.to_string()),
+    })?;
+    let stdout = rule
+        .to_store(&ran.stdout)
+        .unwrap_or_else(|| ran.stdout.clone());
+    let stderr = rule
+        .to_store(&ran.stderr)
+        .unwrap_or_else(|| ran.stderr.clone());
+    let files = [SourceFile {
+        name: TREE_FILE.to_owned(),
+        path: &tree_file,
+        content: None,
+    }];
+    let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
+        .map_err(|e| NotStored::Problem(e.to_string()))?;
+    if let Err(e) = run.tiers.store.put(&key, &written.path) {
+        let _ = std::fs::remove_file(&written.path);
+        return Err(NotStored::Problem(e.to_string()));
+    }
+    write_components(run, &key, &inputs);
+    manifest::add(
+        &run.tiers.store.manifest_dir(),
+        &run.inv_key,
+        Candidate {
+            inputs,
+            key: key.to_hex(),
+        },
+    )
+    .map_err(|e| NotStored::Problem(e.to_string()))?;
+    run.tiers
+        .upload(&run.inv_key, &key, !run.cfg.explain_env_values);
+    Ok((key, written.size))
+}

@@ -1,0 +1,247 @@
+//! Whether a program may read its environment without asking `getenv`.
+//!
+//! The observer sees `getenv` lookups. A program can also walk `environ`
+//! itself (a shell imports every variable as a shell variable, `make` as a
+//! make variable, Rust's `std::env::vars` iterates it), and what it finds
+//! there is invisible. Such a run is keyed by its whole environment.
+//!
+//! The rules, all erring towards "may walk":
+//! - a file that is not ELF (a script) may: its interpreter gets everything;
+//! - an ELF program that never names `environ` cannot (its reads go through
+//!   libc's `getenv`, which the observer answers);
+//! - an ELF program that names it may, unless it is one of the toolchain
+//!   programs in [`GETENV_ONLY`] (compilers, assemblers, linkers, archivers,
+//!   `pkg-config`), which hand `environ` to the programs they start and read
+//!   their own settings with `getenv`;
+//! - a Rust program ([`rust_walks_environ`]) names `environ` whenever it
+//!   starts processes; whether its own code iterates the environment is read
+//!   off its machine code (see [`crate::refs`]). Where that cannot be done
+//!   (no symbol table, another architecture) it may.
+
+use std::path::Path;
+
+/// Programs known to read their own settings only through `getenv`,
+/// matched by file name without a target prefix or version suffix.
+pub const GETENV_ONLY: &[&str] = &[
+    "cc",
+    "c++",
+    "cpp",
+    "gcc",
+    "g++",
+    "cc1",
+    "cc1plus",
+    "cc1obj",
+    "collect2",
+    "lto-wrapper",
+    "lto1",
+    "ld",
+    "ld.bfd",
+    "ld.gold",
+    "ld.lld",
+    "lld",
+    "mold",
+    "as",
+    "ar",
+    "ranlib",
+    "nm",
+    "objcopy",
+    "objdump",
+    "strip",
+    "clang",
+    "clang++",
+    "rustc",
+    "rustdoc",
+    "pkg-config",
+    "pkgconf",
+    "nasm",
+    "yasm",
+];
+
+/// Largest program read whole to look for symbols; bigger ones may walk.
+const MAX_READ: u64 = 512 << 20;
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+fn read(program: &Path) -> Option<Vec<u8>> {
+    let md = std::fs::metadata(program).ok()?;
+    if md.len() > MAX_READ {
+        return None;
+    }
+    std::fs::read(program).ok()
+}
+
+/// `gcc-12` → `gcc`, `x86_64-linux-gnu-ld.bfd` → `ld.bfd`.
+fn tool_name(file_name: &str) -> &str {
+    let unversioned = match file_name.rsplit_once('-') {
+        Some((head, v)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            head
+        }
+        _ => file_name,
+    };
+    if GETENV_ONLY.contains(&unversioned) {
+        return unversioned;
+    }
+    unversioned
+        .rsplit_once('-')
+        .map_or(unversioned, |(_, tool)| tool)
+}
+
+/// Whether `program` is one of the toolchain programs of [`GETENV_ONLY`]
+/// (by file name), which use `PATH` only to find the programs they run.
+pub fn is_toolchain_program(program: &Path) -> bool {
+    program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| GETENV_ONLY.contains(&tool_name(n)))
+}
+
+/// Whether an executed `program` may read environment variables without
+/// `getenv`.
+pub fn walks_environ(program: &Path) -> bool {
+    let Some(bytes) = read(program) else {
+        return true;
+    };
+    if !bytes.starts_with(b"\x7fELF") {
+        return true;
+    }
+    let names_environ = [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
+        .iter()
+        .any(|n| contains(&bytes, n));
+    if !names_environ {
+        return false;
+    }
+    let name = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    !GETENV_ONLY.contains(&tool_name(&name))
+}
+
+/// Whether a mangled name is `std::env::vars` or `std::env::vars_os`.
+fn is_env_iteration(name: &str) -> bool {
+    ["3std3env4vars", "3std3env7vars_os"].iter().any(|f| {
+        name.find(f).is_some_and(|i| {
+            let rest = &name[i + f.len()..];
+            rest.is_empty() || rest.starts_with("17h") || rest.starts_with('E')
+        })
+    })
+}
+
+/// Whether a Rust program (a build script, a proc macro) may iterate its
+/// environment.
+///
+/// On x86-64, with a symbol table, the answer is read off the code: the
+/// program walks only if something other than std's own process spawning
+/// (which merges the environment for a child it changes it for, and hands it
+/// on) calls `std::env::vars`/`vars_os`, or code outside std refers to
+/// `environ`. Everywhere else, and when the code cannot be followed, it may.
+pub fn rust_walks_environ(program: &Path) -> bool {
+    let Some(bytes) = read(program) else {
+        return true;
+    };
+    let Some(p) = crate::refs::Program::parse(&bytes) else {
+        return true;
+    };
+    let iterators: Vec<&crate::refs::Func> = p
+        .funcs
+        .iter()
+        .filter(|f| is_env_iteration(&f.name))
+        .collect();
+    let addrs: Vec<u64> = iterators.iter().map(|f| f.addr).collect();
+    let calls = crate::refs::find_refs(&p, &addrs, &[]);
+    let spawning = |n: &str| n.contains("3std") && n.contains("11capture_env");
+    if calls.escapes
+        || calls
+            .from
+            .iter()
+            .any(|n| !is_env_iteration(n) && !spawning(n))
+    {
+        return true;
+    }
+    let raw = crate::refs::find_refs(&p, &[], &["environ", "__environ", "_environ"]);
+    raw.escapes || raw.from.iter().any(|n| !n.contains("3std"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn tool_names_lose_prefix_and_version() {
+        assert_eq!(tool_name("gcc-12"), "gcc");
+        assert_eq!(tool_name("x86_64-linux-gnu-ld.bfd"), "ld.bfd");
+        assert_eq!(tool_name("x86_64-linux-gnu-g++-12"), "g++");
+        assert_eq!(tool_name("clang-14"), "clang");
+        assert_eq!(tool_name("c++"), "c++");
+        assert_eq!(tool_name("bash"), "bash");
+    }
+
+    #[test]
+    fn shells_and_scripts_may_walk_and_compilers_do_not() {
+        assert!(walks_environ(Path::new("/bin/sh")), "a shell");
+        let d = tempfile::tempdir().unwrap();
+        let script = d.path().join("gen.sh");
+        std::fs::write(&script, "#!/bin/sh\necho $X\n").unwrap();
+        assert!(walks_environ(&script), "a script");
+        assert!(walks_environ(&d.path().join("missing")), "unreadable");
+        for cc in ["/usr/bin/gcc", "/usr/bin/cc"] {
+            let p = std::fs::canonicalize(cc).unwrap();
+            assert!(!walks_environ(&p), "{}", p.display());
+        }
+    }
+
+    fn build_rust(d: &Path, name: &str, body: &str, strip: bool) -> std::path::PathBuf {
+        let src = d.join(format!("{name}.rs"));
+        std::fs::write(&src, body).unwrap();
+        let out = d.join(name);
+        let mut c = std::process::Command::new("rustc");
+        c.arg(&src).arg("-o").arg(&out).arg("-Copt-level=0");
+        if strip {
+            c.arg("-Cstrip=symbols");
+        }
+        assert!(c.status().unwrap().success());
+        out
+    }
+
+    #[test]
+    fn rust_programs_walk_only_through_std_env_vars() {
+        let d = tempfile::tempdir().unwrap();
+        let getenv = build_rust(
+            d.path(),
+            "getenv",
+            "fn main() { let _ = std::process::Command::new(\"true\").status(); println!(\"{:?}\", std::env::var(\"X\")); }",
+            false,
+        );
+        assert!(!rust_walks_environ(&getenv), "spawns and asks getenv");
+        let vars = build_rust(
+            d.path(),
+            "vars",
+            "fn main() { for (k, _) in std::env::vars() { println!(\"{k}\"); } }",
+            false,
+        );
+        assert!(rust_walks_environ(&vars), "iterates the environment");
+        let spawn_env = build_rust(
+            d.path(),
+            "spawn_env",
+            "fn main() { let _ = std::process::Command::new(\"true\").env(\"A\", \"b\").status(); }",
+            false,
+        );
+        assert!(
+            !rust_walks_environ(&spawn_env),
+            "std merges the environment for a child: handed on, not read"
+        );
+        let raw = build_rust(
+            d.path(),
+            "raw",
+            "unsafe extern \"C\" { static environ: *const *const u8; } fn main() { println!(\"{:?}\", unsafe { environ }); }",
+            false,
+        );
+        assert!(rust_walks_environ(&raw), "reads environ itself");
+        let stripped = build_rust(d.path(), "stripped", "fn main() {}", true);
+        assert!(rust_walks_environ(&stripped), "no symbols: may walk");
+    }
+}

@@ -1,0 +1,450 @@
+//! Build-script runs as cached actions, on a `-sys`-style fixture: a crate
+//! whose build script compiles C with the system compiler, generates Rust
+//! into `OUT_DIR`, reads files and variables, and hands `links` metadata to
+//! a dependent's build script.
+//!
+//! The differential tests change one input, `cargo clean`, build through
+//! kiln and compare the program with a plain cargo build of the same inputs;
+//! then they go back and expect every unit, build-script runs included, to
+//! hit.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{Sandbox, records};
+use serde_json::Value;
+
+struct Fixture {
+    sb: Sandbox,
+    ws: PathBuf,
+    plain_target: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let sb = Sandbox::new();
+        let ws = sb.workspace("native", "ws");
+        let plain_target = sb.root.path().join("plain-target");
+        Self {
+            sb,
+            ws,
+            plain_target,
+        }
+    }
+
+    /// `kiln run -- cargo build` after `cargo clean`; the program's output
+    /// and this build's build-script run records.
+    fn kiln_build(&self) -> (String, Vec<Value>) {
+        self.clean();
+        let before = records(&self.sb.kiln_dir).len();
+        let out = self.sb.cargo(&self.ws, &["build", "--locked"]);
+        assert_no_kiln_warning(&out);
+        let runs = records(&self.sb.kiln_dir)
+            .into_iter()
+            .skip(before)
+            .collect::<Vec<_>>();
+        (self.run_app(&self.ws.join("target/debug/app")), runs)
+    }
+
+    fn clean(&self) {
+        let out = self
+            .sb
+            .command("cargo", &self.ws)
+            .args(["clean", "-q"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+
+    /// A plain cargo build of the same workspace, no wrapper, after
+    /// `cargo clean`.
+    fn plain_build(&self) -> String {
+        let _ = std::fs::remove_dir_all(&self.plain_target);
+        let out = self
+            .sb
+            .command("cargo", &self.ws)
+            .args(["build", "--locked", "--target-dir"])
+            .arg(&self.plain_target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.run_app(&self.plain_target.join("debug/app"))
+    }
+
+    fn run_app(&self, path: &Path) -> String {
+        self.sb.run_program(path).trim().to_owned()
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let p = self.ws.join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+
+    /// Builds, applies `change`, checks kiln against plain cargo and that
+    /// the changed build-script runs missed, undoes it and expects all hits.
+    fn differential(&mut self, change: impl Fn(&mut Self), undo: impl Fn(&mut Self)) -> String {
+        let (first, _) = self.kiln_build();
+        change(self);
+        let (changed, recs) = self.kiln_build();
+        assert_eq!(changed, self.plain_build(), "kiln and plain cargo differ");
+        assert_ne!(changed, first, "the change must show in the program");
+        assert!(
+            script_runs(&recs).iter().any(|r| r["outcome"] == "miss"),
+            "a build-script run missed: {recs:#?}"
+        );
+        undo(self);
+        let (back, recs) = self.kiln_build();
+        assert_eq!(back, first);
+        assert_all_hit(&recs);
+        changed
+    }
+}
+
+fn script_runs(recs: &[Value]) -> Vec<&Value> {
+    recs.iter()
+        .filter(|r| r["kind"] == "build_script_run")
+        .collect()
+}
+
+fn assert_all_hit(recs: &[Value]) {
+    let cached: Vec<_> = recs.iter().filter(|r| r["outcome"] != "probe").collect();
+    assert!(
+        script_runs(recs).len() == 2,
+        "both build scripts ran through kiln: {recs:#?}"
+    );
+    for r in cached {
+        assert_eq!(r["outcome"], "hit", "{r:#}");
+    }
+}
+
+fn assert_no_kiln_warning(out: &Output) {
+    let w = common::kiln_warnings(out);
+    assert!(w.is_empty(), "{w:?}");
+}
+
+#[test]
+fn a_warm_build_hits_every_build_script_run_and_the_program_is_the_same() {
+    let f = Fixture::new();
+    let (first, recs) = f.kiln_build();
+    assert_eq!(
+        first,
+        "value=42 data=alpha mode=plain extra= tag=alpha-plain"
+    );
+    assert_eq!(script_runs(&recs).len(), 2);
+    let (second, recs) = f.kiln_build();
+    assert_eq!(second, first);
+    assert_all_hit(&recs);
+    // cargo's own files about the run are as a real run leaves them.
+    let output = std::fs::read_dir(f.ws.join("target/debug/build"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("output"))
+        .find(|p| {
+            p.exists()
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("rustc-link-lib=static=value")
+        })
+        .expect("csys's output file");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let out_dir = output.parent().unwrap().join("out");
+    assert!(
+        text.contains(&format!(
+            "cargo:rustc-link-search=native={}",
+            out_dir.display()
+        )),
+        "{text}"
+    );
+    assert!(out_dir.join("libvalue.a").is_file());
+    assert!(out_dir.join("gen/consts.rs").is_file());
+}
+
+#[test]
+fn a_c_header_change_reruns_the_build_script() {
+    let mut f = Fixture::new();
+    let changed = f.differential(
+        |f| f.edit("csys/c/value.h", "40", "50"),
+        |f| f.edit("csys/c/value.h", "50", "40"),
+    );
+    assert!(changed.starts_with("value=52"), "{changed}");
+}
+
+#[test]
+fn a_c_source_change_reruns_the_build_script() {
+    let mut f = Fixture::new();
+    let changed = f.differential(
+        |f| f.edit("csys/c/value.c", "#define CSYS_ADD 2", "#define CSYS_ADD 3"),
+        |f| f.edit("csys/c/value.c", "#define CSYS_ADD 3", "#define CSYS_ADD 2"),
+    );
+    assert!(changed.starts_with("value=43"), "{changed}");
+}
+
+#[test]
+fn cflags_are_keyed() {
+    let mut f = Fixture::new();
+    f.differential(
+        |f| f.sb.set("CFLAGS", "-DCSYS_ADD=7"),
+        |f| f.sb.unset("CFLAGS"),
+    );
+}
+
+#[test]
+fn the_compiler_named_by_cc_is_keyed_by_content() {
+    let mut f = Fixture::new();
+    let bin = f.sb.root.path().join("tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("my-cc");
+    std::fs::write(&wrapper, "#!/bin/sh\nexec cc -DCSYS_ADD=5 \"$@\"\n").unwrap();
+    make_executable(&wrapper);
+    let cc = wrapper.to_str().unwrap().to_owned();
+    f.differential(move |f| f.sb.set("CC", &cc), |f| f.sb.unset("CC"));
+    // Same name, new content: the wrapper itself is an input.
+    f.sb.set("CC", wrapper.to_str().unwrap());
+    let (five, _) = f.kiln_build();
+    assert!(five.starts_with("value=45"), "{five}");
+    std::fs::write(&wrapper, "#!/bin/sh\nexec cc -DCSYS_ADD=6 \"$@\"\n").unwrap();
+    let (six, _) = f.kiln_build();
+    assert_eq!(six, f.plain_build());
+    assert!(six.starts_with("value=46"), "{six}");
+}
+
+#[test]
+fn another_compiler_first_on_path_is_seen() {
+    let mut f = Fixture::new();
+    let bin = f.sb.root.path().join("shadow");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cc = bin.join("cc");
+    std::fs::write(&cc, "#!/bin/sh\nexec /usr/bin/cc -DCSYS_ADD=9 \"$@\"\n").unwrap();
+    make_executable(&cc);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    f.sb.set("PATH", &path);
+    std::fs::rename(&cc, bin.join("cc.off")).unwrap();
+    let changed = f.differential(
+        |f| {
+            std::fs::rename(
+                f.sb.root.path().join("shadow/cc.off"),
+                f.sb.root.path().join("shadow/cc"),
+            )
+            .unwrap();
+        },
+        |f| {
+            std::fs::rename(
+                f.sb.root.path().join("shadow/cc"),
+                f.sb.root.path().join("shadow/cc.off"),
+            )
+            .unwrap();
+        },
+    );
+    assert!(changed.starts_with("value=49"), "{changed}");
+}
+
+#[test]
+fn a_feature_of_the_sys_crate_is_keyed() {
+    let mut f = Fixture::new();
+    let changed = f.differential(
+        |f| {
+            f.edit(
+                "app/Cargo.toml",
+                "path = \"../csys\" }",
+                "path = \"../csys\", features = [\"extra\"] }",
+            );
+        },
+        |f| {
+            f.edit(
+                "app/Cargo.toml",
+                "path = \"../csys\", features = [\"extra\"] }",
+                "path = \"../csys\" }",
+            );
+        },
+    );
+    assert!(changed.starts_with("value=140"), "{changed}");
+}
+
+#[test]
+fn variables_read_with_and_without_rerun_if_env_changed_are_keyed() {
+    let mut f = Fixture::new();
+    let changed = f.differential(
+        |f| f.sb.set("CSYS_MODE", "fancy"),
+        |f| f.sb.unset("CSYS_MODE"),
+    );
+    assert!(
+        changed.contains("mode=fancy extra= tag=alpha-fancy"),
+        "{changed}"
+    );
+    let changed = f.differential(
+        |f| f.sb.set("CSYS_EXTRA", "yes"),
+        |f| f.sb.unset("CSYS_EXTRA"),
+    );
+    assert!(changed.contains("extra=yes"), "{changed}");
+}
+
+#[test]
+fn a_file_read_without_rerun_if_changed_and_the_links_metadata_it_feeds_are_keyed() {
+    let mut f = Fixture::new();
+    let changed = f.differential(
+        |f| f.edit("csys/data.txt", "alpha", "beta"),
+        |f| f.edit("csys/data.txt", "beta", "alpha"),
+    );
+    // The dependent's build script read `DEP_CSYS_TAG`: it ran again too.
+    assert!(
+        changed.contains("data=beta") && changed.contains("tag=beta-plain"),
+        "{changed}"
+    );
+}
+
+#[test]
+fn a_failing_build_script_fails_the_same_and_is_never_stored() {
+    let mut f = Fixture::new();
+    f.sb.set("CSYS_FAIL", "1");
+    for _ in 0..2 {
+        f.clean();
+        let out = f.sb.cargo_unchecked(&f.ws, &["build", "--locked"]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("csys: failing on purpose"), "{stderr}");
+        assert!(stderr.contains("exit status: 3"), "{stderr}");
+    }
+    let recs = records(&f.sb.kiln_dir);
+    let failed: Vec<_> = script_runs(&recs)
+        .into_iter()
+        .filter(|r| r["package"] == "csys")
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed
+            .iter()
+            .all(|r| r["outcome"] == "compile_error" && r["exit_code"] == 3)
+    );
+    f.sb.unset("CSYS_FAIL");
+    let (ok, _) = f.kiln_build();
+    assert_eq!(ok, f.plain_build());
+}
+
+#[test]
+fn warnings_of_a_build_script_are_replayed_on_a_hit() {
+    let mut f = Fixture::new();
+    f.sb.set("CSYS_WARN", "hello");
+    for _ in 0..2 {
+        f.clean();
+        let out = f.sb.cargo(&f.ws, &["build", "--locked"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("warning: csys@0.1.0: csys says hello"),
+            "{stderr}"
+        );
+    }
+    let recs = records(&f.sb.kiln_dir);
+    let last = script_runs(&recs)
+        .into_iter()
+        .rfind(|r| r["package"] == "csys")
+        .unwrap()
+        .clone();
+    assert_eq!(last["outcome"], "hit");
+}
+
+#[test]
+fn a_build_script_running_a_shell_is_keyed_by_the_whole_environment() {
+    let mut f = Fixture::new();
+    f.edit(
+        "csys/build.rs",
+        "let data = std::fs::read_to_string(\"data.txt\").unwrap();",
+        "let data = String::from_utf8(Command::new(\"sh\").arg(\"-c\").arg(\"echo alpha$SHELL_ONLY\").output().unwrap().stdout).unwrap();",
+    );
+    let changed = f.differential(
+        |f| f.sb.set("SHELL_ONLY", "-from-sh"),
+        |f| f.sb.unset("SHELL_ONLY"),
+    );
+    assert!(changed.contains("data=alpha-from-sh"), "{changed}");
+}
+
+/// The `native` fixture with `csys` as a registry package: vendored under
+/// `CARGO_HOME` and found through a directory source, as `cargo vendor`
+/// leaves it, so its package id (and cargo's hashes) do not depend on where
+/// it is.
+fn vendored_layout(root: &Path) -> (PathBuf, PathBuf) {
+    let home = root.join("cargo-home");
+    let vendor = home.join("vendor");
+    let ws = root.join("ws");
+    common::copy_fixture("native", &ws);
+    std::fs::create_dir_all(&vendor).unwrap();
+    std::fs::rename(ws.join("csys"), vendor.join("csys-0.1.0")).unwrap();
+    std::fs::write(
+        vendor.join("csys-0.1.0/.cargo-checksum.json"),
+        r#"{"files":{},"package":null}"#,
+    )
+    .unwrap();
+    std::fs::remove_file(ws.join("Cargo.lock")).unwrap();
+    for (file, from, to) in [
+        (
+            "Cargo.toml",
+            r#"members = ["csys", "app"]"#,
+            r#"members = ["app"]"#,
+        ),
+        (
+            "app/Cargo.toml",
+            r#"csys = { path = "../csys" }"#,
+            r#"csys = "0.1.0""#,
+        ),
+    ] {
+        let p = ws.join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+    std::fs::create_dir_all(ws.join(".cargo")).unwrap();
+    std::fs::write(
+        ws.join(".cargo/config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"vendored\"\n[source.vendored]\ndirectory = {:?}\n",
+            vendor.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    (ws, home)
+}
+
+#[test]
+fn sys_crates_from_cargo_home_hit_from_another_checkout_and_cargo_home() {
+    let mut sb = Sandbox::new();
+    let mut seen = Vec::new();
+    for layout in ["one", "two/deeper"] {
+        let (ws, home) = vendored_layout(&sb.root.path().join(layout));
+        sb.set("CARGO_HOME", home.to_str().unwrap());
+        let before = records(&sb.kiln_dir).len();
+        sb.cargo(&ws, &["build", "--offline"]);
+        let recs: Vec<Value> = records(&sb.kiln_dir).into_iter().skip(before).collect();
+        let csys: Vec<Value> = recs
+            .iter()
+            .filter(|r| r["package"] == "csys" && r["outcome"] != "probe")
+            .cloned()
+            .collect();
+        assert_eq!(
+            csys.len(),
+            3,
+            "compile of the script, its run, the lib: {csys:#?}"
+        );
+        seen.push((sb.run_program(&ws.join("target/debug/app")), csys));
+    }
+    assert_eq!(seen[0].0, seen[1].0);
+    assert!(seen[0].1.iter().all(|r| r["outcome"] == "miss"));
+    for r in &seen[1].1 {
+        assert_eq!(
+            r["outcome"], "hit",
+            "another checkout and CARGO_HOME: {r:#}"
+        );
+    }
+}
+
+fn make_executable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
