@@ -17,7 +17,7 @@ server's CPU time, since it shares the build's cores). It prints a Markdown tabl
 and JSON (machine, versions, date) to bench/results/.
 
 Usage:
-  python3 bench/bench.py [--workload small|ripgrep|seed|all] [--reps N]
+  python3 bench/bench.py [--workload small|ripgrep|seed|seed-aws|bat|all] [--reps N]
                          [--cold-reps N] [--other-cold-reps N]
                          [--tools kiln,sccache,kache] [--out DIR] [--kiln PATH]
                          [--remote] [--remote-only]
@@ -67,6 +67,22 @@ WORKLOADS = {
         "path": ROOT / "bench" / "workloads" / "seed",
         "build": ["build", "--workspace", "--bins", "--profile", "ci", "--locked"],
         "profile_dir": "ci",
+    },
+    # The same with the AWS SDK on its default features, as most teams use
+    # it: TLS through aws-lc-rs, whose build script compiles C (aws-lc-sys),
+    # beside ring's. Build scripts dominate a warm build without their cache.
+    "seed-aws": {
+        "path": ROOT / "bench" / "workloads" / "seed",
+        "build": ["build", "--workspace", "--bins", "--profile", "ci", "--locked",
+                  "--features", "worker/aws-default"],
+        "profile_dir": "ci",
+    },
+    # A C-heavy application from its published source: libgit2-sys, onig_sys
+    # and libz-sys build scripts compile C.
+    "bat": {
+        "crate": ("bat", "0.24.0"),
+        "build": ["build", "--release", "--locked"],
+        "profile_dir": "release",
     },
 }
 
@@ -237,6 +253,7 @@ class Kiln(Tool):
             "not_cacheable_reasons": s["not_cacheable"],
             "median_hit_overhead_ms": round(statistics.median(hits_overhead), 2) if hits_overhead else None,
             "wrapper_peak_rss_mb": round(max(rss) / 1024, 1) if rss else None,
+            "build_script_runs": s.get("build_script_runs"),
         }
 
 
@@ -642,6 +659,9 @@ def summarize(r):
         ts, st = t["times_s"], t["stats"]
         cell = lambda k: f"{med(ts[k]):.2f}s (min {min(ts[k]):.2f})" if ts[k] else "-"
         w = st.get("warm", {})
+        runs = (st.get("other_dir_home") or {}).get("build_script_runs")
+        if runs:
+            ratios.setdefault(name, {})
         lines.append(f"| {name} | {cell('cold')} | {cell('warm')} | {cell('other_dir')} | {cell('other_dir_home')} | "
                      f"{w.get('hits')}/{w.get('misses')}/{w.get('not_cacheable')} | "
                      f"{hit_rate(st.get('other_dir_home'))}% | {st.get('cache_bytes', 0) / 1e6:.0f} MB |")
@@ -657,6 +677,10 @@ def summarize(r):
             if w.get("hits") else None,
             "peak_rss_mb": w.get("peak_rss_mb"),
         }
+        if runs:
+            done = runs["hits"] + runs["misses"]
+            ratios[name]["build_script_run_hit_rate_other_dir_home"] = (
+                round(100 * runs["hits"] / done, 1) if done else None)
     k = r["tools"].get("kiln")
     if k:
         kw = med(k["times_s"]["warm"])

@@ -46,6 +46,24 @@ pub struct Stats {
     /// Use of the remote store (all zero without one).
     #[serde(default)]
     pub remote: RemoteStats,
+    /// The build-script runs among the counts above.
+    #[serde(default)]
+    pub build_script_runs: KindStats,
+}
+
+/// Counts of one kind of action (included in the totals of [`Stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindStats {
+    /// Restored from the cache.
+    pub hits: u64,
+    /// Run and stored.
+    pub misses: u64,
+    /// Run without caching.
+    pub not_cacheable: u64,
+    /// Time the hits did not have to spend, in ms.
+    pub ms_saved: u64,
+    /// Time spent running them, in ms.
+    pub ms_spent: u64,
 }
 
 /// Remote store counts, separate from the local ones above.
@@ -96,6 +114,21 @@ impl Stats {
             }
         }
         let compiled_ms = r.timings.compile_us / 1000;
+        if r.kind == crate::UnitKind::BuildScriptRun {
+            let k = &mut self.build_script_runs;
+            match r.outcome {
+                Outcome::Hit => {
+                    k.hits += 1;
+                    k.ms_saved += r.compile_ms;
+                }
+                Outcome::Miss => k.misses += 1,
+                Outcome::NotCacheable => k.not_cacheable += 1,
+                _ => {}
+            }
+            if r.outcome != Outcome::Hit {
+                k.ms_spent += compiled_ms;
+            }
+        }
         match r.outcome {
             Outcome::Hit => {
                 self.hits += 1;

@@ -64,7 +64,7 @@ fn run_summary_names_hits_and_misses() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let summary: Vec<&str> = stderr.lines().filter(|l| l.starts_with("kiln:")).collect();
     assert!(
-        summary[0].contains("6 units, 0 hits, 6 misses, 0 not cacheable"),
+        summary[0].contains("7 units, 0 hits, 7 misses, 0 not cacheable"),
         "{summary:?}"
     );
     assert!(

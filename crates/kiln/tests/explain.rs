@@ -60,9 +60,12 @@ fn per_commit_value_in_a_shared_crate_is_the_root_cause() {
         .filter(|l| l.starts_with("kiln: root cause") || l.starts_with("kiln: hint"))
         .collect();
     assert_eq!(root.len(), 2, "{stderr}");
+    // The variable reaches the build script's run, which sets
+    // `SHARED_GIT_SHA` for the crate: one root cause for the run, the crate
+    // and the binary.
     assert!(
-        root[0].contains("env `SHARED_GIT_SHA` (set by the build script) changed")
-            && root[0].contains("`shared v0.1.0 (lib)` → 2 misses"),
+        root[0].contains("env `FIXTURE_BUILD_VALUE` was set")
+            && root[0].contains("`shared v0.1.0 (build script run)` → 3 misses"),
         "{root:?}"
     );
     assert!(root[1].contains("leaf crate"), "{root:?}");
@@ -83,8 +86,8 @@ fn per_commit_value_in_a_shared_crate_is_the_root_cause() {
     let json = sb.kiln(&["explain", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["root_causes"].as_array().unwrap().len(), 1);
-    assert_eq!(v["root_causes"][0]["misses"], 2);
-    assert_eq!(v["misses"].as_array().unwrap().len(), 2);
+    assert_eq!(v["root_causes"][0]["misses"], 3);
+    assert_eq!(v["misses"].as_array().unwrap().len(), 3);
 
     let unit = sb.kiln(&["explain", "--unit", "app"]);
     let unit = String::from_utf8_lossy(&unit.stdout);
@@ -156,7 +159,7 @@ fn per_commit_value_in_a_leaf_crate_misses_only_the_leaf_and_binaries() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "kiln: root cause: env `BUILD_GIT_SHA` (set by the build script) changed in `build-info v0.1.0 (lib)` → 3 misses"
+            "kiln: root cause: env `FIXTURE_BUILD_VALUE` was set in `build-info v0.1.0 (build script run)` → 4 misses"
         ),
         "{stderr}"
     );
@@ -171,7 +174,7 @@ fn per_commit_value_in_a_leaf_crate_misses_only_the_leaf_and_binaries() {
     missed.sort_unstable();
     assert_eq!(
         missed,
-        ["app", "build_info", "worker"],
+        ["app", "build_info", "build_script_build", "worker"],
         "shared is untouched"
     );
 }
@@ -285,7 +288,7 @@ fn every_kind_of_change_is_one_root_cause_of_exactly_its_misses() {
     assert_eq!(
         root_cause_lines(&out),
         [
-            "kiln: root cause: env `SHARED_GIT_SHA` (set by the build script) changed in `shared v0.1.0 (lib)` → 6 misses, [time]"
+            "kiln: root cause: `{cwd}/.git/refs/heads/main` changed in `shared v0.1.0 (build script run)` → 7 misses, [time]"
         ]
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -297,8 +300,11 @@ fn every_kind_of_change_is_one_root_cause_of_exactly_its_misses() {
     let v: serde_json::Value =
         serde_json::from_slice(&sb.kiln(&["explain", "--json"]).stdout).unwrap();
     assert_eq!(v["root_causes"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["root_causes"][0]["misses"], 6);
-    assert_eq!(v["root_causes"][0]["changes"][0]["by_build_script"], true);
+    assert_eq!(v["root_causes"][0]["misses"], 7);
+    assert_eq!(
+        v["root_causes"][0]["changes"][0]["kind"], "file_changed",
+        "{v}"
+    );
 
     // One source edit in the middle of the graph: that crate and what
     // depends on it.
@@ -320,11 +326,18 @@ fn every_kind_of_change_is_one_root_cause_of_exactly_its_misses() {
         ["kiln: root cause: feature `tls` added in `models v0.1.0 (lib)` → 5 misses, [time]"]
     );
 
-    // RUSTFLAGS: every unit changed the same way, one root cause.
+    // RUSTFLAGS: every compile changed the same way, one root cause. The
+    // run of `shared`'s build script (which runs `git`, so it is keyed by
+    // its whole environment) sees a new variable and new encoded flags.
     sb.set("RUSTFLAGS", "--cfg kiln_probe");
     let out = sb.cargo(&ws, &["build", "--release", "--features", "models/tls"]);
     let lines = root_cause_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[1].contains("the set of environment variables changed")
+            && lines[1].contains("in `shared v0.1.0 (build script run)` → 1 miss"),
+        "{lines:?}"
+    );
     assert!(
         lines[0].starts_with("kiln: root cause: `--cfg kiln_probe` added in 7 units (")
             && lines[0].ends_with("→ 7 misses, [time]"),

@@ -182,13 +182,13 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
             .map_err(|e| Skip::Problem(format!("cannot identify the compiler: {e}")))?;
     let target_dir = kiln_key::roots::find_target_dir(&out_dir);
     let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
-    // A package from CARGO_HOME is placed by that root; the directory cargo
-    // was started in (the workspace, which holds the target dir) is the
-    // other one its run may see, as `PWD` say.
+    // The workspace (the target dir's parent, as cargo lays it out) is the
+    // root for what the run sees outside its package: `PWD`, `.git`, other
+    // members. A package from CARGO_HOME is placed by that root.
     let workspace = target_dir
         .as_deref()
         .and_then(Path::parent)
-        .filter(|_| from_cargo_home)
+        .filter(|w| from_cargo_home || cwd.starts_with(w))
         .unwrap_or(&cwd)
         .to_path_buf();
     let roots = Roots::new(

@@ -130,6 +130,9 @@ impl Change {
             Self::FileChanged { path } => format!("{} changed", file_label(path)),
             Self::FileAdded { path } => format!("{} is read now", file_label(path)),
             Self::FileRemoved { path } => format!("{} is no longer read", file_label(path)),
+            Self::EnvChanged { name, .. } if name == "=names" => {
+                "the set of environment variables changed".into()
+            }
             Self::EnvChanged {
                 name,
                 was_set,
@@ -161,6 +164,10 @@ impl Change {
 
     /// Whether the change looks like a value that differs on every commit or build.
     pub fn looks_per_commit(&self) -> bool {
+        if let Self::FileChanged { path } | Self::FileAdded { path } = self {
+            // `.git/HEAD`, `.git/refs/…`, `.git/index`: a new commit.
+            return path.contains("/.git/");
+        }
         let Self::EnvChanged { name, .. } = self else {
             return false;
         };

@@ -32,9 +32,18 @@ pub(super) fn extern_artifacts(args: &[String]) -> BTreeMap<String, String> {
 }
 
 /// The hint for a root cause, when kiln knows what to do about it.
-fn hint_for(changes: &[Change], misses: usize, roots: usize) -> Option<String> {
+fn hint_for(
+    changes: &[Change],
+    consequences: &[&Change],
+    misses: usize,
+    roots: usize,
+) -> Option<String> {
     let any = |f: fn(&Change) -> bool| changes.iter().any(f);
-    if misses > 1 && any(Change::looks_per_commit) {
+    // A build script that reads the commit shows as the file it read; the
+    // crate it feeds shows the value it set (`GIT_SHA`).
+    let per_commit =
+        any(Change::looks_per_commit) || consequences.iter().any(|c| c.looks_per_commit());
+    if misses > 1 && per_commit {
         return Some("move per-commit values (git SHA, build time) into a small leaf crate that only the binaries depend on; run `kiln doctor` to find them".into());
     }
     if any(|c| matches!(c, Change::Compiler { .. })) {
@@ -178,7 +187,9 @@ pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
             } else {
                 own
             };
-            let hint = hint_for(&changes, members.len(), roots.len());
+            let consequences: Vec<&Change> =
+                members.iter().flat_map(|&m| &misses[m].changes).collect();
+            let hint = hint_for(&changes, &consequences, members.len(), roots.len());
             let cause = RootCause {
                 unit: first.unit.clone(),
                 roots: {
