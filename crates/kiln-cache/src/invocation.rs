@@ -82,9 +82,11 @@ pub fn invocation_key(
     for arg in &inv.args {
         // Paths inside linker arguments (`-Wl,-rpath,…`) end up in the
         // program: keyed as they are.
+        // rustc accepts `_` for `-` in `-C` option names.
+        let spelled = arg.replace('_', "-");
         let link_arg = ["link-arg", "-Clink-arg", "--codegen=link-arg"]
             .iter()
-            .any(|p| arg.starts_with(p))
+            .any(|p| spelled.starts_with(p))
             && (after_codegen || arg.starts_with('-'));
         after_codegen = arg == "-C" || arg == "--codegen";
         if link_arg {
@@ -109,6 +111,7 @@ pub fn invocation_key(
     }
     // `native` CPU settings compile for this machine's processor.
     if inv.args.iter().any(|a| {
+        let a = a.replace('_', "-");
         a.contains("target-cpu=native") || (a.contains("target-feature") && a.contains("native"))
     }) {
         h.field("host-cpu", host_cpu());
@@ -158,7 +161,7 @@ pub fn invocation_key(
 
 /// The processor model and feature flags (`/proc/cpuinfo`), for calls that
 /// compile for the host CPU.
-fn host_cpu() -> String {
+pub(crate) fn host_cpu() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     info.lines()
         .filter(|l| {
@@ -297,12 +300,29 @@ mod tests {
             "-l static=foo",
             "--error-format=json",
             "-C target-cpu=native",
+            "-Ctarget_cpu=native",
         ] {
             assert_ne!(
                 w.key(&format!("{BASE} {extra}")),
                 base,
                 "`{extra}` must change the key"
             );
+        }
+    }
+
+    #[test]
+    fn native_cpu_is_keyed_in_every_spelling() {
+        // Only the host CPU's model and flags tell these keys apart from a
+        // plain `-C target-cpu=x`; here the spellings must all key it.
+        let w = World::new();
+        for spelling in [
+            "-Ctarget-cpu=native",
+            "-Ctarget_cpu=native",
+            "-C target_cpu=native",
+        ] {
+            let with = w.key(&format!("{BASE} {spelling}"));
+            let named = w.key(&format!("{BASE} {}", spelling.replace("native", "x")));
+            assert_ne!(with, named, "{spelling}");
         }
     }
 

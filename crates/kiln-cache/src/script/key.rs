@@ -4,7 +4,9 @@
 //! Covered: kiln's key format and path mode, the script program's content,
 //! the identity of the compiler cargo hands it (`RUSTC`), its arguments and
 //! working directory, every variable through which cargo describes the build
-//! ([`cargo_describes`]), and what `OUT_DIR` holds before the run (empty
+//! ([`cargo_describes`]), the host processor when any variable asks for
+//! `native` code (`-march=native`, `target-cpu=native`), and what `OUT_DIR`
+//! holds before the run (empty
 //! after `cargo clean`; a re-run sees what the last run left). Variables the
 //! run reads besides, files, probes, listings and programs are observed and
 //! keyed by their values in the entry key.
@@ -257,6 +259,17 @@ mod tests {
         let base = w.key();
         w.vars.push(("HOME".into(), "/elsewhere".into()));
         assert_eq!(w.key(), base);
+    }
+
+    #[test]
+    fn asking_for_native_code_keys_the_host_cpu() {
+        let mut w = World::new();
+        let base = w.key();
+        w.vars.push(("CFLAGS".into(), "-O2".into()));
+        assert_eq!(w.key(), base, "CFLAGS is keyed when the run reads it");
+        w.vars.pop();
+        w.vars.push(("CFLAGS".into(), "-march=native".into()));
+        assert_ne!(w.key(), base, "the processor is an input now");
     }
 
     #[test]
