@@ -101,6 +101,14 @@ pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, String> {
             None => h.field("raw", v.as_encoded_bytes()),
         };
     }
+    // `-march=native` in `CFLAGS`, `target-cpu=native` in the encoded
+    // rustflags: the compilers ask the processor itself, which no trace sees.
+    if k.vars.iter().any(|(_, v)| {
+        v.to_str()
+            .is_some_and(|v| v.replace('_', "-").contains("=native"))
+    }) {
+        h.field("host-cpu", crate::invocation::host_cpu());
+    }
     let initial =
         tree_digest(k.out_dir).map_err(|e| format!("`OUT_DIR` `{}`: {e}", k.out_dir.display()))?;
     h.field("out-dir", initial.0);
