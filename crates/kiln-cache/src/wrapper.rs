@@ -16,7 +16,7 @@ use kiln_key::{Digest, FileHasher, Roots};
 use kiln_rustc::{Invocation, Plan};
 use kiln_store::LocalStore;
 use kiln_store::lock::{Locked, lock_key};
-use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitKind, UnitRecord};
+use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::compile::run_plain;
 use crate::inputs::Keying;
@@ -192,7 +192,6 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
     };
     let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     UnitRecord {
-        version: RECORD_VERSION,
         kind: UnitKind::default(),
         run: cfg
             .run_id
@@ -213,19 +212,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
             .filter(|s| !s.is_empty()),
         clippy: call.is_clippy(),
         test: inv.is_some_and(|i| i.test),
-        outcome: Outcome::Miss,
-        reason: None,
-        detail: None,
-        invocation_key: None,
-        key: None,
-        compile_ms: 0,
-        timings: Timings::default(),
-        bytes_read: 0,
-        bytes_written: 0,
-        corrupt_entry: false,
-        exit_code: 0,
-        wrapper_max_rss_kb: 0,
-        remote: None,
+        ..UnitRecord::starting()
     }
 }
 

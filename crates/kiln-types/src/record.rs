@@ -213,6 +213,38 @@ pub struct RemoteUse {
 }
 
 impl UnitRecord {
+    /// A record of an action about to start: a miss until told otherwise,
+    /// nothing measured yet. Callers fill in what names the unit.
+    pub fn starting() -> Self {
+        Self {
+            version: RECORD_VERSION,
+            kind: UnitKind::Rustc,
+            run: String::new(),
+            started_ms: 0,
+            crate_name: String::new(),
+            package: None,
+            package_version: None,
+            crate_types: Vec::new(),
+            target: None,
+            profile: None,
+            extra_filename: None,
+            clippy: false,
+            test: false,
+            outcome: Outcome::Miss,
+            reason: None,
+            detail: None,
+            invocation_key: None,
+            key: None,
+            compile_ms: 0,
+            timings: Timings::default(),
+            bytes_read: 0,
+            bytes_written: 0,
+            corrupt_entry: false,
+            exit_code: 0,
+            wrapper_max_rss_kb: 0,
+            remote: None,
+        }
+    }
     /// What makes two records the same unit across builds, whatever their
     /// keys: package, crate, crate types, test harness or not, target,
     /// profile and clippy.

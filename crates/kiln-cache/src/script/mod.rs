@@ -26,7 +26,7 @@ use std::time::Instant;
 use kiln_config::{Config, ConfigError, TraceMode};
 use kiln_key::{Digest, FileHasher, Roots};
 use kiln_store::LocalStore;
-use kiln_types::{Outcome, PassReason, RECORD_VERSION, Timings, UnitKind, UnitRecord};
+use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::compile::run_plain;
 use crate::inputs::Keying;
@@ -300,7 +300,6 @@ fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
         .and_then(|n| n.split('-').next().map(str::to_owned))
         .unwrap_or_else(|| "build_script_build".into());
     UnitRecord {
-        version: RECORD_VERSION,
         kind: UnitKind::BuildScriptRun,
         run: cfg
             .run_id
@@ -318,18 +317,6 @@ fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
             .map(|n| n.to_string_lossy().into_owned()),
         clippy: false,
         test: false,
-        outcome: Outcome::Miss,
-        reason: None,
-        detail: None,
-        invocation_key: None,
-        key: None,
-        compile_ms: 0,
-        timings: Timings::default(),
-        bytes_read: 0,
-        bytes_written: 0,
-        corrupt_entry: false,
-        exit_code: 0,
-        wrapper_max_rss_kb: 0,
-        remote: None,
+        ..UnitRecord::starting()
     }
 }
