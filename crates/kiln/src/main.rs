@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         let code = kiln_cache::run_wrapper(kiln_config::Config::from_env(), &call);
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
     }
+    exit_quietly_on_closed_pipe();
     let cli = cli::Cli::parse();
     match cmd::dispatch(cli) {
         Ok(code) => code,
@@ -43,6 +44,17 @@ fn main() -> ExitCode {
             error::report(&e);
             ExitCode::from(2)
         }
+    }
+}
+
+/// A command whose output goes to a pipe that closes (`kiln stats | head`)
+/// ends there, as a shell tool does, instead of failing on every write.
+/// Wrapper mode keeps Rust's default: it reports write errors itself.
+fn exit_quietly_on_closed_pipe() {
+    // SAFETY: called before any thread is started; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -131,3 +131,21 @@ fn gc_and_clean() {
     sb.cargo(&ws, &["build", "--release"]);
     assert_eq!(sb.take_stats()["hits"], 0, "clean emptied the store");
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    let mut child = sb
+        .command(common::kiln_bin(), sb.root.path())
+        .args(["history", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -86,6 +86,25 @@ fn script_env(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
 
+/// Whether cargo runs this build with kiln as its wrapper (cargo hands the
+/// wrapper to build scripts as `RUSTC_WRAPPER`/`RUSTC_WORKSPACE_WRAPPER`).
+fn kiln_wraps_this_build() -> bool {
+    let this = std::env::current_exe().ok();
+    ["RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let w = Path::new(&w);
+            w.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("kiln"))
+                || this.as_deref().is_some_and(|t| {
+                    std::fs::canonicalize(w).ok().as_deref()
+                        == std::fs::canonicalize(t).ok().as_deref()
+                })
+        })
+}
+
 /// Why a run is not looked up.
 enum Skip {
     /// It cannot be cached, for a recorded reason.
@@ -101,6 +120,11 @@ pub fn run_build_script(
     program: &Path,
     args: &[OsString],
 ) -> i32 {
+    if !kiln_wraps_this_build() {
+        // A target dir kiln built, now built without it: the script runs as
+        // cargo would run it, and kiln stays out of the way.
+        return run_plain(&program.as_os_str().to_owned(), args).0;
+    }
     kiln_diag::through_cargo();
     let cfg = match config {
         Ok(c) => c,
