@@ -39,10 +39,18 @@ pub(crate) fn lookup(
     let Found::Hit {
         key,
         value: (restored, started),
+        inputs,
     } = found
     else {
         return false;
     };
+    // Inside an observed build-script run, the run depends on what this
+    // compile depended on.
+    let always = crate::env_rules::ALWAYS.iter().copied();
+    kiln_trace::forward_lookups(
+        always.chain(inputs.env.iter().map(|(n, _)| n.as_str())),
+        std::path::Path::new(&unit.call.program),
+    );
     rec.timings.hash_us += micros(started.saturating_duration_since(hash_start));
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(&restored.stdout);

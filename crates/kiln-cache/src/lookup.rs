@@ -75,6 +75,8 @@ pub(crate) enum Found<T> {
         key: Digest,
         /// What restoring it produced.
         value: T,
+        /// The inputs that matched.
+        inputs: kiln_store::manifest::Inputs,
     },
     /// Nothing fits.
     Miss,
@@ -138,7 +140,11 @@ fn try_candidates<T>(
                 if fetched {
                     tiers.with_remote(Tier::mark_hit);
                 }
-                return Found::Hit { key, value };
+                return Found::Hit {
+                    key,
+                    value,
+                    inputs: c.inputs.clone(),
+                };
             }
             Err(e @ StoreError::Corrupt { .. }) => {
                 crate::wrapper::warn(&format!("{e}; removed it"));

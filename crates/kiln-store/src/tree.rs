@@ -186,6 +186,9 @@ pub fn unpack(
     }
     std::fs::create_dir(dest).map_err(io_err("create", dest))?;
     let mut size = TreeSize::default();
+    // Directory modes are set last: a read-only directory still takes its
+    // files first.
+    let mut dirs = Vec::new();
     loop {
         let mut kind = [0u8; 1];
         if r.read(&mut kind).map_err(io_err("read tree for", dest))? == 0 {
@@ -206,8 +209,7 @@ pub fn unpack(
         match kind[0] {
             0 => {
                 std::fs::create_dir(&path).map_err(io_err("create", &path))?;
-                std::fs::set_permissions(&path, PermissionsExt::from_mode(mode | 0o700))
-                    .map_err(io_err("set mode of", &path))?;
+                dirs.push((path, mode));
             }
             1 | 2 => {
                 size.files += 1;
@@ -215,6 +217,10 @@ pub fn unpack(
             }
             _ => return Err(bad("unknown record")),
         }
+    }
+    for (path, mode) in dirs.iter().rev() {
+        std::fs::set_permissions(path, PermissionsExt::from_mode(*mode))
+            .map_err(io_err("set mode of", path))?;
     }
     Ok(size)
 }

@@ -57,6 +57,17 @@ pub const GETENV_ONLY: &[&str] = &[
     "yasm",
 ];
 
+/// Libraries that make a program an interpreter of scripts.
+const INTERPRETER_LIBS: &[&[u8]] = &[
+    b"\0libpython",
+    b"\0libperl",
+    b"\0libtcl",
+    b"\0libruby",
+    b"\0liblua",
+    b"\0libnode",
+    b"\0libguile",
+];
+
 /// Largest program read whole to look for symbols; bigger ones may walk.
 const MAX_READ: u64 = 512 << 20;
 
@@ -104,6 +115,11 @@ pub fn walks_environ(program: &Path) -> bool {
         return true;
     };
     if !bytes.starts_with(b"\x7fELF") {
+        return true;
+    }
+    // An interpreter whose code lives in a library (tclsh, python3 or perl
+    // built shared): the library reads the environment.
+    if INTERPRETER_LIBS.iter().any(|l| contains(&bytes, l)) {
         return true;
     }
     let names_environ = [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
@@ -188,6 +204,11 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\necho $X\n").unwrap();
         assert!(walks_environ(&script), "a script");
         assert!(walks_environ(&d.path().join("missing")), "unreadable");
+        let fake_tclsh = d.path().join("tclsh");
+        let mut elf = b"\x7fELF".to_vec();
+        elf.extend_from_slice(b"\0libtcl8.6.so\0");
+        std::fs::write(&fake_tclsh, elf).unwrap();
+        assert!(walks_environ(&fake_tclsh), "an interpreter in a library");
         for cc in ["/usr/bin/gcc", "/usr/bin/cc"] {
             let p = std::fs::canonicalize(cc).unwrap();
             assert!(!walks_environ(&p), "{}", p.display());

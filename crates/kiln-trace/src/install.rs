@@ -78,6 +78,27 @@ pub fn forward_to_outer(trace_file: &Path) {
     }
 }
 
+/// Tells the trace of the run this process is part of, if any, that
+/// `program` looked up `names`: what a compile restored from the cache
+/// depended on, which the outer run would have seen had it run.
+pub fn forward_lookups<'a>(names: impl Iterator<Item = &'a str>, program: &Path) {
+    use std::io::Write;
+    let Some(outer) = std::env::var_os("KILN_TRACE_FILE") else {
+        return;
+    };
+    let mut lines = Vec::new();
+    for n in names.filter(|n| !n.contains(['\n', '\t'])) {
+        lines.extend_from_slice(b"E ");
+        lines.extend_from_slice(n.as_bytes());
+        lines.push(b'\t');
+        lines.extend_from_slice(program.as_os_str().as_encoded_bytes());
+        lines.push(b'\n');
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(outer) {
+        let _ = f.write_all(&lines);
+    }
+}
+
 /// `so` followed by the entries of `existing` that are not `so` already.
 fn preload_value(so: &Path, existing: Option<&OsStr>) -> OsString {
     let mut value = so.as_os_str().to_owned();

@@ -28,6 +28,9 @@ pub struct Trace {
     pub present: BTreeSet<PathBuf>,
     /// Directories whose entries were listed (`opendir`).
     pub listed: BTreeSet<PathBuf>,
+    /// A program was run by name, found through `PATH` (which libc reads
+    /// without a lookup the observer sees).
+    pub searched_path: bool,
     /// Network use (`inet` or `unix` connections, `dns` lookups) and the
     /// programs that made it (empty when not recorded).
     pub network: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
@@ -105,6 +108,7 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             }
             b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
             b'X' => {
+                t.searched_path = true;
                 let (found, tried) = find_program(text, path_var);
                 t.execs.extend(found);
                 t.absent.extend(tried);

@@ -448,3 +448,20 @@ fn make_executable(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn a_directory_put_in_front_of_path_is_seen() {
+    let mut f = Fixture::new();
+    let bin = f.sb.root.path().join("new-tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cc = bin.join("cc");
+    std::fs::write(&cc, "#!/bin/sh\nexec /usr/bin/cc -DCSYS_ADD=8 \"$@\"\n").unwrap();
+    make_executable(&cc);
+    let old = std::env::var("PATH").unwrap();
+    let new = format!("{}:{old}", bin.display());
+    let changed = f.differential(
+        move |f| f.sb.set("PATH", &new),
+        move |f| f.sb.set("PATH", &old),
+    );
+    assert!(changed.starts_with("value=48"), "{changed}");
+}

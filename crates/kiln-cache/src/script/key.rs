@@ -4,9 +4,9 @@
 //! Covered: kiln's key format and path mode, the script program's content,
 //! the identity of the compiler cargo hands it (`RUSTC`), its arguments and
 //! working directory, every variable through which cargo describes the build
-//! ([`cargo_describes`]), the host processor when any variable asks for
-//! `native` code (`-march=native`, `target-cpu=native`), and what `OUT_DIR`
-//! holds before the run (empty
+//! ([`cargo_describes`]), the host processor (model and feature flags: a
+//! script may ask the processor what it supports, unobserved), and what
+//! `OUT_DIR` holds before the run (empty
 //! after `cargo clean`; a re-run sees what the last run left). Variables the
 //! run reads besides, files, probes, listings and programs are observed and
 //! keyed by their values in the entry key.
@@ -101,14 +101,9 @@ pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, String> {
             None => h.field("raw", v.as_encoded_bytes()),
         };
     }
-    // `-march=native` in `CFLAGS`, `target-cpu=native` in the encoded
-    // rustflags: the compilers ask the processor itself, which no trace sees.
-    if k.vars.iter().any(|(_, v)| {
-        v.to_str()
-            .is_some_and(|v| v.replace('_', "-").contains("=native"))
-    }) {
-        h.field("host-cpu", crate::invocation::host_cpu());
-    }
+    // A script (or a compiler with `-march=native`) may ask the processor
+    // itself (`cpuid`, `is_x86_feature_detected!`), which no trace sees.
+    h.field("host-cpu", crate::invocation::host_cpu());
     let initial =
         tree_digest(k.out_dir).map_err(|e| format!("`OUT_DIR` `{}`: {e}", k.out_dir.display()))?;
     h.field("out-dir", initial.0);
@@ -270,14 +265,11 @@ mod tests {
     }
 
     #[test]
-    fn asking_for_native_code_keys_the_host_cpu() {
+    fn variables_a_run_may_read_are_left_to_observation() {
         let mut w = World::new();
         let base = w.key();
-        w.vars.push(("CFLAGS".into(), "-O2".into()));
-        assert_eq!(w.key(), base, "CFLAGS is keyed when the run reads it");
-        w.vars.pop();
         w.vars.push(("CFLAGS".into(), "-march=native".into()));
-        assert_ne!(w.key(), base, "the processor is an input now");
+        assert_eq!(w.key(), base, "CFLAGS is keyed when the run reads it");
     }
 
     #[test]

@@ -186,6 +186,14 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
                 "no absolute `OUT_DIR`".into(),
             )
         })?;
+    // A re-run in the same target dir sees what the last run left, and tools
+    // like make decide from file times, which no key holds.
+    if std::fs::read_dir(&out_dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Skip::Pass(
+            PassReason::UnsupportedOutput,
+            "`OUT_DIR` holds files of an earlier run".into(),
+        ));
+    }
     let tracer = match cfg.trace {
         TraceMode::Off => None,
         TraceMode::Auto => kiln_trace::Tracer::install(&cfg.dir.join("lib"))
@@ -289,7 +297,7 @@ fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
             &format!("{}: stored run differs in {m}", rec.label()),
         );
     }
-    let Found::Hit { key, value } = found else {
+    let Found::Hit { key, value, .. } = found else {
         return false;
     };
     let mut out = std::io::stdout().lock();
