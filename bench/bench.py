@@ -107,6 +107,9 @@ def base_env():
                    or k in ("RUSTFLAGS", "CARGO_TARGET_DIR"))}
     env["CARGO_INCREMENTAL"] = "0"
     env["CARGO_TERM_COLOR"] = "never"
+    # Workloads are built under bench/work, inside this repository: git run
+    # by a build (bat's git-version) must not see kiln's own work tree.
+    env["GIT_CEILING_DIRECTORIES"] = str(WORK)
     return env
 
 
