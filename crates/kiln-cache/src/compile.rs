@@ -133,3 +133,13 @@ pub fn run_captured(mut cmd: Command) -> io::Result<Compiled> {
         elapsed: start.elapsed(),
     })
 }
+
+/// Writes a stored action's messages as it printed them.
+pub fn replay(stdout: &[u8], stderr: &[u8]) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(stdout);
+    let _ = out.flush();
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(stderr);
+    let _ = err.flush();
+}

@@ -2,12 +2,11 @@
 //! (found by [`crate::lookup`]) has its outputs restored and its messages
 //! replayed. rustc does not run.
 
-use std::io::Write;
 use std::time::Instant;
 
 use kiln_key::Digest;
 use kiln_store::entry;
-use kiln_types::{Outcome, UnitRecord};
+use kiln_types::UnitRecord;
 
 use crate::inputs::Keying;
 use crate::lookup::{Found, LookupNotes, lookup as find};
@@ -52,21 +51,12 @@ pub(crate) fn lookup(
         std::path::Path::new(&unit.call.program),
     );
     rec.timings.hash_us += micros(started.saturating_duration_since(hash_start));
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&restored.stdout);
-    let _ = out.flush();
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&unit.roots.restore(&restored.stderr));
-    let _ = err.flush();
+    crate::compile::replay(&restored.stdout, &unit.roots.restore(&restored.stderr));
     for (_, dest, digest) in &restored.files {
         if let Some(d) = digest {
             unit.hasher.remember(dest, *d);
         }
     }
-    rec.outcome = Outcome::Hit;
-    rec.key = Some(key.to_hex());
-    rec.compile_ms = restored.compile_ms;
-    rec.bytes_read = restored.bytes;
-    rec.timings.store_us = micros(started.elapsed());
+    crate::lookup::record_hit(rec, &key, &restored, started);
     true
 }

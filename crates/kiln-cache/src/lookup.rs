@@ -162,3 +162,17 @@ fn try_candidates<T>(
     }
     Found::Miss
 }
+
+/// Records a hit: the entry's key, the time it saves, what was restored.
+pub(crate) fn record_hit(
+    rec: &mut kiln_types::UnitRecord,
+    key: &Digest,
+    restored: &kiln_store::entry::Restored,
+    restore_started: std::time::Instant,
+) {
+    rec.outcome = kiln_types::Outcome::Hit;
+    rec.key = Some(key.to_hex());
+    rec.compile_ms = restored.compile_ms;
+    rec.bytes_read = restored.bytes;
+    rec.timings.store_us = crate::wrapper::micros(restore_started.elapsed());
+}

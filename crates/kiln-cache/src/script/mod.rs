@@ -19,7 +19,6 @@ mod outdir;
 mod run;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -300,17 +299,8 @@ fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
     let Found::Hit { key, value, .. } = found else {
         return false;
     };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&rule.to_local(&value.stdout));
-    let _ = out.flush();
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(&rule.to_local(&value.stderr));
-    let _ = err.flush();
-    rec.outcome = Outcome::Hit;
-    rec.key = Some(key.to_hex());
-    rec.compile_ms = value.compile_ms;
-    rec.bytes_read = value.bytes;
-    rec.timings.store_us = micros(restore_start.elapsed());
+    crate::compile::replay(&rule.to_local(&value.stdout), &rule.to_local(&value.stderr));
+    crate::lookup::record_hit(rec, &key, &value, restore_start);
     true
 }
 
