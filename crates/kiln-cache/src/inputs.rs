@@ -18,7 +18,7 @@ use kiln_rustc::depinfo::DepInfo;
 use kiln_store::manifest::Inputs;
 use kiln_trace::{Trace, normalize_path};
 
-use crate::env_rules;
+use crate::{env_rules, searches};
 
 /// What a compile read, as local paths and names.
 #[derive(Debug, Default)]
@@ -69,6 +69,10 @@ impl Keying<'_> {
     }
 
     pub(crate) fn env_digest(&self, name: &str) -> Option<String> {
+        if let Some(program) = name.strip_prefix(searches::WHICH) {
+            let found = searches::resolve(program, (self.env)("PATH").as_deref())?;
+            return Some(Digest::of(self.key_path(&found).as_bytes()).to_hex());
+        }
         let v = (self.env)(name)?;
         let Some(text) = v.to_str() else {
             // Not UTF-8: key the exact bytes.
@@ -101,6 +105,8 @@ pub struct Exclusions<'a> {
     /// Every variable looked up is keyed: the ignore list holds only for
     /// rustc's own lookups.
     pub all_env: bool,
+    /// The caller's `PATH`, on which lookups resolve programs run by name.
+    pub caller_path: Option<OsString>,
 }
 
 const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
@@ -156,7 +162,15 @@ pub fn gather(
                 o.files.insert(p.clone());
             }
         }
-        for p in &t.absent {
+        let mut searched = Observed::default();
+        searches::observe(
+            &t.searches,
+            ex.caller_path.as_deref(),
+            &|p| ex.skip_absent(p),
+            &mut searched,
+        );
+        o.env.extend(searched.env);
+        for p in t.absent.iter().chain(&searched.absent) {
             if p.exists() || o.files.contains(p) {
                 continue;
             }
@@ -451,6 +465,7 @@ mod tests {
             search_dirs: vec![],
             written: &outputs,
             all_env: false,
+            caller_path: None,
         };
         let dep = DepInfo {
             files: vec![],

@@ -23,6 +23,7 @@ mod invocation;
 mod lookup;
 mod miss;
 mod script;
+mod searches;
 mod wrapper;
 
 pub use script::{COMMAND as BUILD_SCRIPT_COMMAND, run_build_script};

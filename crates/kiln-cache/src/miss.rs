@@ -209,6 +209,7 @@ fn store(
         search_dirs,
         written: trace.as_ref().map_or(&no_writes, |t| &t.writes),
         all_env: false,
+        caller_path: std::env::var_os("PATH"),
     };
     let observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
     if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {

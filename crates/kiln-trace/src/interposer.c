@@ -708,7 +708,25 @@ struct hostent *hook_gethostbyname(const char *name) {
 /* SEARCHED: the name is looked up on PATH when it has no slash. */
 static void note_exec(const char *prog, int searched) {
     if (!prog) return;
-    emit('X', AT_FDCWD, prog, !(searched && !strchr(prog, '/')));
+    int by_name = searched && !strchr(prog, '/');
+    if (by_name && !strchr(prog, '\t')) {
+        /* The search path this process looks the name up on: `S name\tPATH`,
+         * or `S name` when PATH is unset (libc's default path). */
+        char rec[LINE_CAP];
+        const char *path = env_scan(environ, "PATH");
+        size_t n = strlen(prog), m = path ? strlen(path) : 0;
+        if (n + 1 + m + 1 <= sizeof rec) {
+            memcpy(rec, prog, n);
+            if (path) {
+                rec[n] = '\t';
+                memcpy(rec + n + 1, path, m + 1);
+            } else {
+                rec[n] = 0;
+            }
+            emit('S', AT_FDCWD, rec, 0);
+        }
+    }
+    emit('X', AT_FDCWD, prog, !by_name);
 }
 
 static int has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }

@@ -46,8 +46,10 @@
 //!            environment variable looked up (getenv, secure_getenv), and
 //!            the executable of the process that looked it up
 //! X <prog>   program executed or spawned, as passed: a bare name for
-//!            execvp/posix_spawnp, resolved on PATH by the parser (the
-//!            candidates before the match become `A` records)
+//!            execvp/posix_spawnp, resolved by the parser
+//! S <name>\t<PATH>
+//!            the search path a bare name was looked up on (the calling
+//!            process's `PATH`; no tab when it was unset)
 //! N <what>   network use: `connect` (`inet` or `unix`), `getaddrinfo` or
 //!            `gethostbyname` (`dns`)
 //! ```
@@ -82,7 +84,8 @@ use std::path::PathBuf;
 pub use elf::observable;
 pub use environ::{is_toolchain_program, rust_walks_environ, walks_environ};
 pub use install::{Tracer, forward_lookups, forward_to_outer};
-pub use parse::{Trace, parse_trace};
+pub use parse::{Search, Trace, parse_trace};
+pub use paths::find_program;
 pub use paths::normalize_path;
 
 /// Problems installing the observer or reading its trace.

@@ -1,7 +1,8 @@
 //! Reading a trace file back into sets of paths, names and programs.
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -28,13 +29,33 @@ pub struct Trace {
     pub present: BTreeSet<PathBuf>,
     /// Directories whose entries were listed (`opendir`).
     pub listed: BTreeSet<PathBuf>,
-    /// A program was run by name, found through `PATH` (which libc reads
-    /// without a lookup the observer sees).
-    pub searched_path: bool,
+    /// Programs run by name, found through a search path that libc reads
+    /// without a lookup the observer sees.
+    pub searches: Vec<Search>,
     /// Network use (`inet` or `unix` connections, `dns` lookups) and the
     /// programs that made it (empty when not recorded).
     pub network: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
 }
+
+/// A program run by name (`execvp`, `posix_spawnp`) and how the name
+/// resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// The name as passed.
+    pub name: OsString,
+    /// The search path the process had: `Some(None)` when `PATH` was unset
+    /// (libc's default path), `None` when it was not recorded (too long) and
+    /// the caller's `PATH` was assumed.
+    pub path: Option<Option<OsString>>,
+    /// The file the name resolved to, if any.
+    pub found: Option<PathBuf>,
+    /// The candidates tried before it, all missing: a program appearing at
+    /// one of them would run instead.
+    pub tried: Vec<PathBuf>,
+}
+
+/// The search path of `execvp` when `PATH` is unset.
+const LIBC_DEFAULT_PATH: &str = "/bin:/usr/bin";
 
 /// Parses the trace file at `path`.
 ///
@@ -79,6 +100,8 @@ fn split_program(rest: &[u8]) -> (String, Option<PathBuf>) {
 
 fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
     let mut t = Trace::default();
+    let mut by_name: BTreeSet<OsString> = BTreeSet::new();
+    let mut search_paths: BTreeMap<OsString, BTreeSet<Option<OsString>>> = BTreeMap::new();
     // Every record ends with a newline; a last line without one was cut short.
     let complete = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(end) => &bytes[..end],
@@ -108,16 +131,47 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             }
             b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
             b'X' => {
-                t.searched_path = true;
-                let (found, tried) = find_program(text, path_var);
-                t.execs.extend(found);
-                t.absent.extend(tried);
+                by_name.insert(text.to_owned());
+            }
+            b'S' => {
+                let (name, path) = match rest.iter().position(|b| *b == b'\t') {
+                    Some(i) => (
+                        &rest[..i],
+                        Some(OsStr::from_bytes(&rest[i + 1..]).to_owned()),
+                    ),
+                    None => (rest, None),
+                };
+                search_paths
+                    .entry(OsStr::from_bytes(name).to_owned())
+                    .or_default()
+                    .insert(path);
             }
             b'N' => {
                 let (what, exe) = split_program(rest);
                 t.network.entry(what).or_default().extend(exe);
             }
             _ => {}
+        }
+    }
+    for name in by_name {
+        let paths: Vec<Option<Option<OsString>>> = match search_paths.remove(&name) {
+            Some(recorded) => recorded.into_iter().map(Some).collect(),
+            None => vec![None],
+        };
+        for path in paths {
+            let used = match &path {
+                Some(Some(p)) => Some(p.as_os_str()),
+                Some(None) => Some(OsStr::new(LIBC_DEFAULT_PATH)),
+                None => path_var,
+            };
+            let (found, tried) = find_program(&name, used);
+            t.execs.extend(found.clone());
+            t.searches.push(Search {
+                name: name.clone(),
+                path,
+                found,
+                tried,
+            });
         }
     }
     t.reads.retain(|p| !t.writes.contains(p));
@@ -155,12 +209,19 @@ mod tests {
             set(&["/src/lib.rs", "/usr/lib/x86_64-linux-gnu/crt1.o"])
         );
         assert_eq!(t.writes, set(&["/out/libx.rlib"]));
-        let mut absent = set(&["/src/missing.rs"]);
-        absent.insert(bin.join("nowhere-to-be-found"));
+        assert_eq!(t.absent, set(&["/src/missing.rs"]));
+        let nowhere = t
+            .searches
+            .iter()
+            .find(|s| s.name == "nowhere-to-be-found")
+            .unwrap();
+        assert_eq!(nowhere.found, None);
         assert_eq!(
-            t.absent, absent,
+            nowhere.tried,
+            [bin.join("nowhere-to-be-found")],
             "a program that would be found there later"
         );
+        assert_eq!(nowhere.path, None, "no search path recorded");
         assert_eq!(
             t.env,
             ["BAR", "FOO"].iter().map(|s| s.to_string()).collect()
@@ -174,6 +235,25 @@ mod tests {
         let mut execs = set(&["/usr/bin/ld"]);
         execs.insert(bin.join("cc"));
         assert_eq!(t.execs, execs);
+    }
+
+    #[test]
+    fn a_name_resolves_on_the_search_path_recorded_with_it() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        for dir in [&a, &b] {
+            std::fs::create_dir(dir).unwrap();
+            let tool = dir.join("tool");
+            std::fs::write(&tool, "").unwrap();
+            std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let text = format!("S tool\t{}\nX tool\n", b.display());
+        let t = parse_records(text.as_bytes(), Some(a.as_os_str()));
+        assert_eq!(t.execs, [b.join("tool")].into_iter().collect());
+        assert_eq!(t.searches.len(), 1);
+        assert_eq!(t.searches[0].path, Some(Some(b.into_os_string())));
+        let unset = parse_records(b"S tool\nX tool\n", Some(a.as_os_str()));
+        assert_eq!(unset.searches[0].path, Some(None), "libc's default path");
     }
 
     #[test]

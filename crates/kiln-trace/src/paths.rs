@@ -35,10 +35,7 @@ pub(crate) use normalize_path as lexical;
 /// it (a program appearing there later would be picked instead). Relative
 /// `PATH` entries are skipped: the traced process's working directory is not
 /// known here.
-pub(crate) fn find_program(
-    name: &OsStr,
-    path_var: Option<&OsStr>,
-) -> (Option<PathBuf>, Vec<PathBuf>) {
+pub fn find_program(name: &OsStr, path_var: Option<&OsStr>) -> (Option<PathBuf>, Vec<PathBuf>) {
     let mut tried = Vec::new();
     let Some(path_var) = path_var else {
         return (None, tried);

@@ -140,7 +140,12 @@ fn run_traced(cmd: &mut Command, trace_file: &Path) -> Trace {
         assert!(
             matches!(
                 line,
-                [b'R' | b'W' | b'A' | b'P' | b'D' | b'E' | b'X', b' ', _, ..]
+                [
+                    b'R' | b'W' | b'A' | b'P' | b'D' | b'E' | b'X' | b'S' | b'N',
+                    b' ',
+                    _,
+                    ..
+                ]
             ),
             "malformed record {:?}",
             String::from_utf8_lossy(line)
@@ -187,6 +192,12 @@ fn sees_reads_writes_env_missing_files_and_children_of_a_program() {
             .any(|p| p.is_absolute() && p.file_name() == Some(OsStr::new("true"))),
         "bare `true` resolved on PATH: {:?}",
         t.execs
+    );
+    let search = t.searches.iter().find(|s| s.name == "true").unwrap();
+    assert_eq!(
+        search.path,
+        Some(std::env::var_os("PATH")),
+        "the search path the program had is recorded"
     );
     assert!(
         !t.reads.iter().chain(&t.writes).any(|p| p == &trace_file),

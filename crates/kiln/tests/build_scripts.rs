@@ -416,9 +416,13 @@ fn vendored_layout(root: &Path) -> (PathBuf, PathBuf) {
 fn sys_crates_from_cargo_home_hit_from_another_checkout_and_cargo_home() {
     let mut sb = Sandbox::new();
     let mut seen = Vec::new();
+    let path = std::env::var("PATH").unwrap();
     for layout in ["one", "two/deeper"] {
         let (ws, home) = vendored_layout(&sb.root.path().join(layout));
         sb.set("CARGO_HOME", home.to_str().unwrap());
+        // As rustup runs cargo: `CARGO_HOME/bin` first on `PATH`.
+        std::fs::create_dir_all(home.join("bin")).unwrap();
+        sb.set("PATH", &format!("{}:{path}", home.join("bin").display()));
         let before = records(&sb.kiln_dir).len();
         sb.cargo(&ws, &["build", "--offline"]);
         let recs: Vec<Value> = records(&sb.kiln_dir).into_iter().skip(before).collect();

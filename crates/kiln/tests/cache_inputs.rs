@@ -151,3 +151,59 @@ fn dependency_change_misses_dependents_only() {
     assert_eq!(missed, ["app", "macros"]);
     assert!(out.contains("env_answer=not set"), "{out}");
 }
+
+/// A linker driver found first on `PATH` on one machine and not on another:
+/// the key holds where `cc` resolves, not the `PATH` of the first build.
+#[test]
+fn the_linker_a_path_resolves_to_is_keyed_not_the_path_text() {
+    let (mut sb, ws) = {
+        let mut sb = Sandbox::new();
+        let ws = sb.workspace("basic", "ws");
+        let quiet = sb.root.path().join("quiet-tools");
+        std::fs::create_dir_all(&quiet).unwrap();
+        let path = format!("{}:{}", quiet.display(), std::env::var("PATH").unwrap());
+        sb.set("PATH", &path);
+        build(&sb, &ws, &[]);
+        (sb, ws)
+    };
+    // Another machine: another directory in front, holding a `cc` that links
+    // in an object printing a banner.
+    let loud = sb.root.path().join("loud-tools");
+    std::fs::create_dir_all(&loud).unwrap();
+    let banner = loud.join("banner.c");
+    std::fs::write(
+        &banner,
+        "#include <stdio.h>\n__attribute__((constructor)) static void b(void) { puts(\"banner\"); }\n",
+    )
+    .unwrap();
+    let obj = loud.join("banner.o");
+    let cc_out = std::process::Command::new("cc")
+        .args(["-c", "-fPIC", "-o"])
+        .arg(&obj)
+        .arg(&banner)
+        .output()
+        .unwrap();
+    assert!(cc_out.status.success());
+    let shim = loud.join("cc");
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\nexec /usr/bin/cc \"$@\" {}\n", obj.display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let original = std::env::var("PATH").unwrap();
+    sb.set("PATH", &format!("{}:{original}", loud.display()));
+    let (missed, out) = rebuild_from_scratch(&sb, &ws, &[]);
+    assert!(out.contains("banner"), "linked by the shim: {out}");
+    assert!(missed.contains(&"app".to_owned()), "{missed:?}");
+    // And a `PATH` that differs only in directories holding no `cc` hits.
+    let elsewhere = sb.root.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    sb.set("PATH", &format!("{}:{original}", elsewhere.display()));
+    let (missed, out) = rebuild_from_scratch(&sb, &ws, &[]);
+    assert!(!out.contains("banner"), "{out}");
+    assert!(missed.is_empty(), "{missed:?}");
+}

@@ -183,6 +183,7 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         search_dirs: Vec::new(),
         written: &t.writes,
         all_env: true,
+        caller_path: std::env::var_os("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
     // Lookups by kiln itself (compiling a probe for the script) are not the
@@ -199,11 +200,6 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
             .get(name)
             .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
     });
-    // A program run by name was found through `PATH`, which libc reads
-    // unobserved: a directory put in front of it would change what runs.
-    if t.searched_path {
-        o.env.insert("PATH".to_owned());
-    }
     if walks_environ(run, t) {
         o.env.extend(
             std::env::vars_os()

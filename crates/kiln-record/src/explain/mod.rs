@@ -137,6 +137,19 @@ impl Change {
                 name,
                 was_set,
                 is_set,
+                ..
+            } if name.starts_with("=which ") => {
+                let program = name.trim_start_matches("=which ");
+                match (was_set, is_set) {
+                    (true, true) => format!("`{program}` on `PATH` resolves to another file"),
+                    (false, true) => format!("`{program}` is found on `PATH` now"),
+                    _ => format!("`{program}` is no longer found on `PATH`"),
+                }
+            }
+            Self::EnvChanged {
+                name,
+                was_set,
+                is_set,
                 from,
                 to,
                 by_build_script,

@@ -1,0 +1,173 @@
+//! Programs run by name: keyed by where the name resolves, not by the text
+//! of `PATH`.
+//!
+//! A C compiler run as `cc` is whatever `cc` comes first on the search path
+//! of the process that ran it. libc reads that path without a lookup the
+//! observer sees, so the trace records it with the name (`S` records). The
+//! key holds what the search got back:
+//!
+//! - the search path is the caller's `PATH`, maybe with directories put in
+//!   front of it (rustc puts its own tool directories first for the linker;
+//!   a rustup proxy puts `CARGO_HOME/bin` first): every candidate tried in
+//!   those directories is keyed as missing, and where the name was not found
+//!   in them, the key holds `=which <name>`, the file the name resolves to on
+//!   `PATH` (its path, normalized like every path in a key). The program's
+//!   content is keyed with every other program run.
+//! - anything else (a search path a build script made up, one too long to
+//!   record, relative entries): the whole `PATH` text and every candidate.
+//!
+//! So a runner and a laptop whose `PATH`s differ but find the same `cc` share
+//! entries, and a `cc` put in front of the one a run used changes the key.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use kiln_trace::Search;
+
+use crate::inputs::Observed;
+
+/// The name under which a key holds where a program name resolves on
+/// `PATH`: `=which cc`. It holds `=`, so no variable can have it.
+pub const WHICH: &str = "=which ";
+
+/// Adds what the searches of a run depend on to `o`. `path_now` is the
+/// caller's `PATH` (the one lookups resolve names on); `skip` tells which
+/// candidates are keyed elsewhere (inside the compiler's sysroot).
+pub(crate) fn observe(
+    searches: &[Search],
+    path_now: Option<&OsStr>,
+    skip: &dyn Fn(&Path) -> bool,
+    o: &mut Observed,
+) {
+    for s in searches {
+        match prefix_of(s, path_now) {
+            Some(prefix) => {
+                let found_in_prefix = s
+                    .found
+                    .as_ref()
+                    .is_some_and(|f| prefix.iter().any(|d| f.parent() == Some(d.as_path())));
+                let missing = s
+                    .tried
+                    .iter()
+                    .filter(|c| c.parent().is_some_and(|d| prefix.iter().any(|p| p == d)));
+                o.absent.extend(missing.filter(|c| !skip(c)).cloned());
+                if !found_in_prefix {
+                    o.env.insert(format!("{WHICH}{}", s.name.to_string_lossy()));
+                }
+            }
+            None => {
+                o.env.insert("PATH".to_owned());
+                o.absent
+                    .extend(s.tried.iter().filter(|c| !skip(c)).cloned());
+            }
+        }
+    }
+}
+
+/// The directories the search tried before the caller's `PATH`, when its
+/// search path is that `PATH` with (maybe) absolute directories in front.
+fn prefix_of(s: &Search, path_now: Option<&OsStr>) -> Option<Vec<PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let recorded = s.path.as_ref()?.as_ref()?.as_bytes();
+    let now = path_now?.as_bytes();
+    if s.name.as_bytes().contains(&b'\n') || !all_absolute(now) {
+        return None;
+    }
+    let front = if recorded == now {
+        &[][..]
+    } else {
+        let at = recorded.len().checked_sub(now.len() + 1)?;
+        if &recorded[at + 1..] != now || recorded[at] != b':' {
+            return None;
+        }
+        &recorded[..at]
+    };
+    if !all_absolute(front) {
+        return None;
+    }
+    Some(
+        std::env::split_paths(OsStr::from_bytes(front))
+            .filter(|d| !d.as_os_str().is_empty())
+            .collect(),
+    )
+}
+
+/// Whether every entry of a search path is an absolute directory (an empty
+/// entry means the working directory).
+fn all_absolute(path: &[u8]) -> bool {
+    path.is_empty() || path.split(|b| *b == b':').all(|d| d.first() == Some(&b'/'))
+}
+
+/// Where `name` resolves on `path`, for a key.
+pub(crate) fn resolve(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    kiln_trace::find_program(OsStr::new(name), path).0
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn search(path: Option<&str>, found: Option<&str>, tried: &[&str]) -> Search {
+        Search {
+            name: "cc".into(),
+            path: Some(path.map(OsString::from)),
+            found: found.map(PathBuf::from),
+            tried: tried.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    fn observed(s: &Search, now: &str) -> Observed {
+        let mut o = Observed::default();
+        observe(
+            std::slice::from_ref(s),
+            Some(OsStr::new(now)),
+            &|p| p.starts_with("/sysroot"),
+            &mut o,
+        );
+        o
+    }
+
+    #[test]
+    fn the_callers_path_keys_the_resolution_not_the_text() {
+        let s = search(Some("/a:/usr/bin"), Some("/usr/bin/cc"), &["/a/cc"]);
+        let o = observed(&s, "/a:/usr/bin");
+        assert_eq!(o.env.iter().collect::<Vec<_>>(), ["=which cc"]);
+        assert!(o.absent.is_empty(), "the resolution covers the candidates");
+    }
+
+    #[test]
+    fn directories_put_in_front_are_keyed_by_their_candidates() {
+        let s = search(
+            Some("/sysroot/bin:/home/u/.cargo/bin:/usr/bin"),
+            Some("/usr/bin/cc"),
+            &["/sysroot/bin/cc", "/home/u/.cargo/bin/cc"],
+        );
+        let o = observed(&s, "/usr/bin");
+        assert_eq!(o.env.iter().collect::<Vec<_>>(), ["=which cc"]);
+        assert_eq!(
+            o.absent.iter().collect::<Vec<_>>(),
+            [Path::new("/home/u/.cargo/bin/cc")]
+        );
+        let in_front = search(Some("/sysroot/bin:/usr/bin"), Some("/sysroot/bin/cc"), &[]);
+        assert!(observed(&in_front, "/usr/bin").env.is_empty());
+    }
+
+    #[test]
+    fn any_other_search_path_keys_path_and_every_candidate() {
+        for (recorded, now) in [
+            (Some("/mine:/usr/bin"), "/usr/local/bin:/usr/bin"),
+            (Some("x:/usr/bin"), "/usr/bin"),
+            (Some("/usr/bin:"), "/usr/bin:"),
+            (None, "/usr/bin"),
+        ] {
+            let s = search(recorded, Some("/usr/bin/cc"), &["/mine/cc"]);
+            let o = observed(&s, now);
+            assert!(o.env.contains("PATH"), "{recorded:?} {now}");
+            assert_eq!(o.absent.len(), 1, "{recorded:?} {now}");
+        }
+    }
+}
