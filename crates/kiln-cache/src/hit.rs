@@ -45,11 +45,9 @@ pub(crate) fn lookup(
     };
     // Inside an observed build-script run, the run depends on what this
     // compile depended on.
-    let always = crate::env_rules::ALWAYS.iter().copied();
-    kiln_trace::forward_lookups(
-        always.chain(inputs.env.iter().map(|(n, _)| n.as_str())),
-        std::path::Path::new(&unit.call.program),
-    );
+    let program = std::path::Path::new(&unit.call.program);
+    kiln_trace::forward_lookups(crate::env_rules::ALWAYS.iter().copied(), program);
+    crate::lookup::forward_inputs(&inputs, k, program);
     rec.timings.hash_us += micros(started.saturating_duration_since(hash_start));
     crate::compile::replay(&restored.stdout, &unit.roots.restore(&restored.stderr));
     for (_, dest, digest) in &restored.files {

@@ -61,7 +61,7 @@ impl Keying<'_> {
         }
     }
 
-    fn local_path(&self, s: &str) -> PathBuf {
+    pub(crate) fn local_path(&self, s: &str) -> PathBuf {
         match self.mode {
             PathMode::Normalize => self.roots.local_path(s),
             PathMode::Exact => PathBuf::from(s),
@@ -91,7 +91,7 @@ impl Keying<'_> {
 /// Places whose reads are not inputs of a unit.
 pub struct Exclusions<'a> {
     /// The compiler's sysroot (keyed by the compiler identity).
-    pub sysroot: &'a Path,
+    pub sysroot: Option<&'a Path>,
     /// Directories whose files are never inputs (kiln's own store).
     pub scratch: Vec<PathBuf>,
     /// The call's outputs.
@@ -113,7 +113,7 @@ const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
 
 impl Exclusions<'_> {
     fn skip_read(&self, p: &Path) -> bool {
-        p.starts_with(self.sysroot)
+        self.sysroot.is_some_and(|s| p.starts_with(s))
             || SYSTEM_SCRATCH.iter().any(|s| p.starts_with(s))
             || self.scratch.iter().any(|s| p.starts_with(s))
             || self.outputs.contains(p)
@@ -459,7 +459,7 @@ mod tests {
         let sys = PathBuf::from("/nonexistent-sysroot");
         let outputs = BTreeSet::new();
         let ex = Exclusions {
-            sysroot: &sys,
+            sysroot: Some(&sys),
             scratch: vec![],
             outputs: &outputs,
             search_dirs: vec![],

@@ -8,12 +8,15 @@
 //! ```
 //! A build-script run is the second kind of cached action (`script/`):
 //! compiled build scripts are replaced by a launcher that brings their runs
-//! back through kiln, keyed and restored the same way.
+//! back through kiln, keyed and restored the same way. The C and C++
+//! compiles a run starts are the third (`cc/`): the observer starts them
+//! through kiln.
 //!
 //! Every call leaves a record. Any internal failure becomes one
 //! `warning: kiln: …` line and a plain compile: kiln never fails a build that
 //! would succeed without it, and never stores the output of a failed compile.
 
+mod cc;
 mod compile;
 mod components;
 mod env_rules;
@@ -26,5 +29,6 @@ mod script;
 mod searches;
 mod wrapper;
 
+pub use cc::{COMMAND as C_COMPILE_COMMAND, LAUNCHER_VAR as C_COMPILE_LAUNCHER_VAR, run_c_compile};
 pub use script::{COMMAND as BUILD_SCRIPT_COMMAND, run_build_script};
 pub use wrapper::{WrapperCall, run_wrapper};

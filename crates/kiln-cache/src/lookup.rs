@@ -176,3 +176,28 @@ pub(crate) fn record_hit(
     rec.bytes_read = restored.bytes;
     rec.timings.store_us = crate::wrapper::micros(restore_started.elapsed());
 }
+
+/// Hands what a restored action depended on to the trace of the run this
+/// process is part of, if any (a build script compiling a probe or C code):
+/// the run is keyed by it as if the action had run. Lookups are attributed
+/// to `program`.
+pub(crate) fn forward_inputs(inputs: &manifest::Inputs, k: &Keying<'_>, program: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let path = |s: &str| k.local_path(s).as_os_str().as_bytes().to_vec();
+    let files = inputs.files.iter().map(|(p, _)| (b'R', path(p)));
+    let absent = inputs.absent.iter().map(|p| (b'A', path(p)));
+    let present = inputs.present.iter().map(|p| (b'P', path(p)));
+    let listed = inputs.listings.iter().map(|(p, _)| (b'D', path(p)));
+    let exe = program.as_os_str().as_bytes();
+    let env = inputs
+        .env
+        .iter()
+        .filter(|(n, _)| !n.contains('\t'))
+        .map(|(n, _)| {
+            let mut rest = n.as_bytes().to_vec();
+            rest.push(b'\t');
+            rest.extend_from_slice(exe);
+            (b'E', rest)
+        });
+    kiln_trace::forward(files.chain(absent).chain(present).chain(listed).chain(env));
+}

@@ -203,7 +203,7 @@ fn store(
         .collect();
     search_dirs.push(unit.out_dir.clone());
     let ex = Exclusions {
-        sysroot: &unit.sysroot,
+        sysroot: Some(&unit.sysroot),
         scratch,
         outputs: &output_set,
         search_dirs,

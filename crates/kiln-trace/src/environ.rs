@@ -111,6 +111,11 @@ pub fn is_toolchain_program(program: &Path) -> bool {
 /// Whether an executed `program` may read environment variables without
 /// `getenv`.
 pub fn walks_environ(program: &Path) -> bool {
+    if is_toolchain_program(program) {
+        // Its settings come through `getenv` whatever it names: only a
+        // script under that name (a wrapper) may walk.
+        return !is_elf(program);
+    }
     let Some(bytes) = read(program) else {
         return true;
     };
@@ -122,17 +127,18 @@ pub fn walks_environ(program: &Path) -> bool {
     if INTERPRETER_LIBS.iter().any(|l| contains(&bytes, l)) {
         return true;
     }
-    let names_environ = [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
+    [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
         .iter()
-        .any(|n| contains(&bytes, n));
-    if !names_environ {
-        return false;
-    }
-    let name = program
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    !GETENV_ONLY.contains(&tool_name(&name))
+        .any(|n| contains(&bytes, n))
+}
+
+/// Whether `program` starts with the ELF magic.
+fn is_elf(program: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(program)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"\x7fELF")
 }
 
 /// Whether a mangled name is `std::env::vars` or `std::env::vars_os`.

@@ -82,16 +82,28 @@ pub fn forward_to_outer(trace_file: &Path) {
 /// `program` looked up `names`: what a compile restored from the cache
 /// depended on, which the outer run would have seen had it run.
 pub fn forward_lookups<'a>(names: impl Iterator<Item = &'a str>, program: &Path) {
+    let exe = program.as_os_str().as_bytes();
+    forward(names.filter(|n| !n.contains('\t')).map(|n| {
+        let mut rest = n.as_bytes().to_vec();
+        rest.push(b'\t');
+        rest.extend_from_slice(exe);
+        (b'E', rest)
+    }));
+}
+
+/// Appends records (kind letter and the rest of the line) to the trace of
+/// the run this process is part of, if any: what an action restored from
+/// the cache read, which the outer run would have seen had it run. Records
+/// holding a newline are left out.
+pub fn forward(records: impl Iterator<Item = (u8, Vec<u8>)>) {
     use std::io::Write;
     let Some(outer) = std::env::var_os("KILN_TRACE_FILE") else {
         return;
     };
     let mut lines = Vec::new();
-    for n in names.filter(|n| !n.contains(['\n', '\t'])) {
-        lines.extend_from_slice(b"E ");
-        lines.extend_from_slice(n.as_bytes());
-        lines.push(b'\t');
-        lines.extend_from_slice(program.as_os_str().as_encoded_bytes());
+    for (kind, rest) in records.filter(|(_, r)| !r.is_empty() && !r.contains(&b'\n')) {
+        lines.extend_from_slice(&[kind, b' ']);
+        lines.extend_from_slice(&rest);
         lines.push(b'\n');
     }
     if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(outer) {

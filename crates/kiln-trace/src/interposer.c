@@ -27,6 +27,11 @@
  *   - Without KILN_TRACE_FILE every hook only forwards.
  *   - A child whose environment lost LD_PRELOAD or KILN_TRACE_FILE (say
  *     `Command::env_clear`) gets them back, so nothing escapes observation.
+ *   - With KILN_CC_LAUNCHER=<kiln> in the environment a program starts with,
+ *     a C or C++ compile (`cc`, `gcc`, `clang++`, ... with `-c`) starts as
+ *     `<kiln> __cc <program> <argv0> <args>` instead, which answers it from
+ *     kiln's cache or runs it; kiln starts the real compiler without the
+ *     variable.
  */
 #undef _FORTIFY_SOURCE
 #undef _FILE_OFFSET_BITS
@@ -798,11 +803,72 @@ static size_t env_count(char *const *envp) {
     char env_preload_[PATH_MAX + 4096];                                              \
     char *const *env_out = busy ? env_in_ : child_env(env_in_, env_n_, env_slots_, env_preload_, sizeof env_preload_)
 
+/* ------------------------------------------------------------------------ */
+/* C and C++ compiles through kiln's compile cache.                          */
+
+/* Whether NAME (a path or a bare name) names a C or C++ compiler driver:
+ * cc, c++, gcc, g++, clang, clang++, with an optional target prefix
+ * (`x86_64-linux-gnu-gcc`) and version suffix (`gcc-12`, `clang-17`). */
+static int is_c_compiler(const char *name) {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    size_t n = strlen(base), end = n, i = n;
+    while (i > 0 && ((base[i - 1] >= '0' && base[i - 1] <= '9') || base[i - 1] == '.')) i--;
+    if (i < n && i > 1 && base[i - 1] == '-') end = i - 1;
+    static const char *const drivers[] = {"cc", "c++", "gcc", "g++", "clang", "clang++", NULL};
+    for (const char *const *d = drivers; *d; d++) {
+        size_t m = strlen(*d);
+        if (end == m && strncmp(base, *d, m) == 0) return 1;
+        if (end > m && base[end - m - 1] == '-' && strncmp(base + end - m, *d, m) == 0) return 1;
+    }
+    return 0;
+}
+
+/* The kiln executable a compile of PROG with ARGV and ENV goes through, or
+ * NULL. A bare name goes through kiln only when ENV searches the same PATH
+ * the caller would (execvpe and posix_spawnp search the caller's). */
+static const char *cc_launcher(const char *prog, char *const argv[], char *const *env, int searched) {
+    if (busy || !prog || !argv || !argv[0]) return NULL;
+    const char *launcher = env_scan(env, "KILN_CC_LAUNCHER");
+    if (!launcher || launcher[0] != '/' || !is_c_compiler(prog)) return NULL;
+    int compiles = 0;
+    for (size_t i = 1; argv[i]; i++)
+        if (strcmp(argv[i], "-c") == 0) compiles = 1;
+    if (!compiles) return NULL;
+    if (searched && !strchr(prog, '/')) {
+        const char *a = env_scan(env, "PATH"), *b = env_scan(environ, "PATH");
+        if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0)) return NULL;
+    }
+    return launcher;
+}
+
+static size_t argv_count(char *const argv[]) {
+    size_t n = 0;
+    while (argv[n]) n++;
+    return n;
+}
+
+/* Declares NEW_ARGV, the launcher's arguments for PROG and ARGV: room for
+ * argc + 4 entries on the caller's stack. */
+#define LAUNCHER_ARGV(new_argv, launcher, prog, argv)                         \
+    size_t launch_n_ = (launcher) ? argv_count(argv) : 0;                      \
+    char *new_argv[launch_n_ + 4];                                             \
+    if (launcher) {                                                            \
+        new_argv[0] = (char *)(launcher);                                      \
+        new_argv[1] = (char *)"__cc";                                          \
+        new_argv[2] = (char *)(prog);                                          \
+        for (size_t i_ = 0; i_ < launch_n_; i_++) new_argv[3 + i_] = (argv)[i_]; \
+        new_argv[launch_n_ + 3] = NULL;                                        \
+    }
+
 EXPORT int hook_execve(const char *path, char *const argv[], char *const envp[]) __asm__("execve");
 int hook_execve(const char *path, char *const argv[], char *const envp[]) {
     OBSERVE(note_exec(path, 0));
     CHILD_ENV(env, envp);
     execve_fn f = real_execve();
+    const char *launcher = cc_launcher(path, argv, env, 0);
+    LAUNCHER_ARGV(launch_argv, launcher, path, argv);
+    if (launcher && f) f(launcher, launch_argv, env); /* returns only when it failed */
     if (!f) return (int)syscall(SYS_execve, path, argv, env);
     return f(path, argv, env);
 }
@@ -811,6 +877,12 @@ EXPORT int hook_execv(const char *path, char *const argv[]) __asm__("execv");
 int hook_execv(const char *path, char *const argv[]) {
     OBSERVE(note_exec(path, 0));
     CHILD_ENV(env, environ);
+    const char *launcher = cc_launcher(path, argv, env, 0);
+    LAUNCHER_ARGV(launch_argv, launcher, path, argv);
+    if (launcher) {
+        execve_fn g = real_execve();
+        if (g) g(launcher, launch_argv, env); /* returns only when it failed */
+    }
     if (env != environ) {
         execve_fn f = real_execve();
         if (f) return f(path, argv, env);
@@ -827,6 +899,12 @@ EXPORT int hook_execvpe(const char *file, char *const argv[], char *const envp[]
 int hook_execvpe(const char *file, char *const argv[], char *const envp[]) {
     OBSERVE(note_exec(file, 1));
     CHILD_ENV(env, envp);
+    const char *launcher = cc_launcher(file, argv, env, 1);
+    LAUNCHER_ARGV(launch_argv, launcher, file, argv);
+    if (launcher) {
+        execve_fn g = real_execve();
+        if (g) g(launcher, launch_argv, env); /* returns only when it failed */
+    }
     execve_fn f = real_execvpe();
     if (!f) {
         errno = ENOSYS;
@@ -839,6 +917,12 @@ EXPORT int hook_execvp(const char *file, char *const argv[]) __asm__("execvp");
 int hook_execvp(const char *file, char *const argv[]) {
     OBSERVE(note_exec(file, 1));
     CHILD_ENV(env, environ);
+    const char *launcher = cc_launcher(file, argv, env, 1);
+    LAUNCHER_ARGV(launch_argv, launcher, file, argv);
+    if (launcher) {
+        execve_fn g = real_execve();
+        if (g) g(launcher, launch_argv, env); /* returns only when it failed */
+    }
     if (env != environ) {
         execve_fn f = real_execvpe();
         if (f) return f(file, argv, env);
@@ -900,8 +984,14 @@ int hook_execle(const char *path, const char *arg, ...) {
                    const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) { \
         OBSERVE(note_exec(path, searched));                                                \
         CHILD_ENV(env, envp);                                                              \
+        const char *launcher = cc_launcher(path, argv, env, searched);                     \
+        LAUNCHER_ARGV(launch_argv, launcher, path, argv);                                  \
         spawn_fn f = real_##sym();                                                         \
         if (!f) return ENOSYS;                                                             \
+        if (launcher) {                                                                    \
+            spawn_fn g = real_posix_spawn();                                               \
+            if (g && g(pid, launcher, fa, attr, launch_argv, env) == 0) return 0;          \
+        }                                                                                  \
         return f(pid, path, fa, attr, argv, env);                                          \
     }
 

@@ -83,7 +83,7 @@ use std::path::PathBuf;
 
 pub use elf::observable;
 pub use environ::{is_toolchain_program, rust_walks_environ, walks_environ};
-pub use install::{Tracer, forward_lookups, forward_to_outer};
+pub use install::{Tracer, forward, forward_lookups, forward_to_outer};
 pub use parse::{Search, Trace, parse_trace};
 pub use paths::find_program;
 pub use paths::normalize_path;

@@ -93,6 +93,9 @@ pub enum UnitKind {
     /// A run of a compiled build script (`build.rs`), which cargo starts
     /// itself; `compile_ms` is then the run's time.
     BuildScriptRun,
+    /// A C or C++ compile started by a build-script run (`crate_name` is the
+    /// source file, relative to the package); `compile_ms` is its time.
+    CCompile,
 }
 
 impl UnitKind {
@@ -252,6 +255,7 @@ impl UnitRecord {
         let kind = match self.kind {
             UnitKind::Rustc => "",
             UnitKind::BuildScriptRun => "run|",
+            UnitKind::CCompile => "cc|",
         };
         format!(
             "{kind}{}|{}|{}|{}|{}|{}|{}",
@@ -275,6 +279,10 @@ impl UnitRecord {
         }
         if self.kind == UnitKind::BuildScriptRun {
             s.push_str(" (build script run)");
+        } else if self.kind == UnitKind::CCompile {
+            s.push_str(" (C compile `");
+            s.push_str(&self.crate_name);
+            s.push_str("`)");
         } else if self.crate_name.starts_with("build_script_") {
             s.push_str(" (build script)");
         } else if !self.crate_types.is_empty() {

@@ -49,6 +49,11 @@ pub struct Stats {
     /// The build-script runs among the counts above.
     #[serde(default)]
     pub build_script_runs: KindStats,
+    /// C and C++ compiles inside build-script runs. They are part of their
+    /// runs (whose time includes theirs), so they are not in the counts and
+    /// times above.
+    #[serde(default)]
+    pub c_compiles: KindStats,
 }
 
 /// Counts of one kind of action (included in the totals of [`Stats`]).
@@ -64,6 +69,29 @@ pub struct KindStats {
     pub ms_saved: u64,
     /// Time spent running them, in ms.
     pub ms_spent: u64,
+}
+
+impl KindStats {
+    /// Adds one record of this kind.
+    pub fn add(&mut self, r: &UnitRecord) {
+        match r.outcome {
+            Outcome::Hit => {
+                self.hits += 1;
+                self.ms_saved += r.compile_ms;
+            }
+            Outcome::Miss => self.misses += 1,
+            Outcome::NotCacheable => self.not_cacheable += 1,
+            _ => {}
+        }
+        if r.outcome != Outcome::Hit {
+            self.ms_spent += r.timings.compile_us / 1000;
+        }
+    }
+
+    /// Whether any action of this kind ran.
+    pub fn is_empty(&self) -> bool {
+        self.hits + self.misses + self.not_cacheable == 0 && self.ms_spent == 0
+    }
 }
 
 /// Remote store counts, separate from the local ones above.
@@ -98,7 +126,6 @@ impl Stats {
         if r.outcome == Outcome::Probe {
             return;
         }
-        self.requests += 1;
         self.bytes_read += r.bytes_read;
         self.bytes_written += r.bytes_written;
         self.corrupt_entries += u64::from(r.corrupt_entry);
@@ -114,21 +141,15 @@ impl Stats {
             }
         }
         let compiled_ms = r.timings.compile_us / 1000;
-        if r.kind == crate::UnitKind::BuildScriptRun {
-            let k = &mut self.build_script_runs;
-            match r.outcome {
-                Outcome::Hit => {
-                    k.hits += 1;
-                    k.ms_saved += r.compile_ms;
-                }
-                Outcome::Miss => k.misses += 1,
-                Outcome::NotCacheable => k.not_cacheable += 1,
-                _ => {}
+        match r.kind {
+            crate::UnitKind::CCompile => {
+                self.c_compiles.add(r);
+                return;
             }
-            if r.outcome != Outcome::Hit {
-                k.ms_spent += compiled_ms;
-            }
+            crate::UnitKind::BuildScriptRun => self.build_script_runs.add(r),
+            crate::UnitKind::Rustc => {}
         }
+        self.requests += 1;
         match r.outcome {
             Outcome::Hit => {
                 self.hits += 1;

@@ -32,6 +32,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
     }
+    if args
+        .get(1)
+        .is_some_and(|a| a == kiln_cache::C_COMPILE_COMMAND)
+        && let (Some(program), Some(argv0)) = (args.get(2), args.get(3))
+    {
+        let code =
+            kiln_cache::run_c_compile(kiln_config::Config::from_env(), program, argv0, &args[4..]);
+        return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
+    }
     if let Some(call) = wrapper_call(&args) {
         let code = kiln_cache::run_wrapper(kiln_config::Config::from_env(), &call);
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));

@@ -428,7 +428,9 @@ fn sys_crates_from_cargo_home_hit_from_another_checkout_and_cargo_home() {
         let recs: Vec<Value> = records(&sb.kiln_dir).into_iter().skip(before).collect();
         let csys: Vec<Value> = recs
             .iter()
-            .filter(|r| r["package"] == "csys" && r["outcome"] != "probe")
+            .filter(|r| {
+                r["package"] == "csys" && r["outcome"] != "probe" && r["kind"] != "c_compile"
+            })
             .cloned()
             .collect();
         assert_eq!(
@@ -468,4 +470,61 @@ fn a_directory_put_in_front_of_path_is_seen() {
         move |f| f.sb.set("PATH", &old),
     );
     assert!(changed.starts_with("value=48"), "{changed}");
+}
+
+fn c_compiles(recs: &[Value]) -> Vec<&Value> {
+    recs.iter().filter(|r| r["kind"] == "c_compile").collect()
+}
+
+#[test]
+fn a_build_script_that_runs_again_gets_its_unchanged_objects_from_the_cache() {
+    let f = Fixture::new();
+    let (first, recs) = f.kiln_build();
+    let compiles = c_compiles(&recs);
+    assert_eq!(compiles.len(), 1, "{recs:#?}");
+    assert_eq!(compiles[0]["outcome"], "miss");
+    assert_eq!(compiles[0]["crate_name"], "c/value.c");
+    // A file the script reads changes, so the run misses; the C source and
+    // its flags did not, so its object comes back from the cache.
+    f.edit("csys/data.txt", "alpha", "gamma");
+    let (changed, recs) = f.kiln_build();
+    assert_eq!(changed, f.plain_build());
+    assert!(changed.contains("data=gamma"), "{changed}");
+    let compiles = c_compiles(&recs);
+    assert_eq!(compiles.len(), 1, "{recs:#?}");
+    assert_eq!(compiles[0]["outcome"], "hit", "{:#}", compiles[0]);
+    // And a changed header makes the compile miss, as plain cargo sees it.
+    f.edit("csys/c/value.h", "40", "60");
+    let (header, recs) = f.kiln_build();
+    assert_eq!(header, f.plain_build());
+    assert!(header.starts_with("value=62"), "{header}");
+    assert_eq!(c_compiles(&recs)[0]["outcome"], "miss");
+    assert_ne!(first, header);
+}
+
+#[test]
+fn a_c_compile_kiln_does_not_cache_runs_as_is() {
+    let mut f = Fixture::new();
+    // `-save-temps` writes the preprocessed source and assembly beside the
+    // object: not a compile kiln stores.
+    f.sb.set("CFLAGS", "-save-temps=obj");
+    let (out, recs) = f.kiln_build();
+    assert!(c_compiles(&recs).is_empty(), "{recs:#?}");
+    assert_eq!(out, f.plain_build());
+}
+
+#[test]
+fn c_compiles_are_counted_apart_from_rustc_calls() {
+    let f = Fixture::new();
+    f.kiln_build();
+    f.edit("csys/data.txt", "alpha", "delta");
+    f.kiln_build();
+    let out = f.sb.kiln(&["stats", "--json"]);
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["c_compiles"]["hits"], 1, "{stats:#}");
+    assert_eq!(stats["c_compiles"]["misses"], 1, "{stats:#}");
+    let text = f.sb.kiln(&["stats"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("C compiles"), "{text}");
+    assert!(text.contains("build-script runs"), "{text}");
 }

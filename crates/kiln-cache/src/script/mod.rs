@@ -16,7 +16,9 @@
 pub mod key;
 pub mod launcher;
 mod outdir;
-mod run;
+pub(crate) mod run;
+
+pub(crate) use outdir::TextRule;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -76,7 +78,7 @@ impl Run<'_> {
 
 /// The environment as a run sees it, and every name under
 /// [`crate::env_rules::ALL_NAMES`].
-fn script_env(name: &str) -> Option<OsString> {
+pub(crate) fn script_env(name: &str) -> Option<OsString> {
     if name == crate::env_rules::ALL_NAMES {
         return Some(crate::env_rules::all_names(
             std::env::vars_os().map(|(n, _)| n),
@@ -211,23 +213,7 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
     let identity =
         kiln_rustc::compiler::identify(&cfg.dir, Path::new(&rustc), None, toolchain.as_deref())
             .map_err(|e| Skip::Problem(format!("cannot identify the compiler: {e}")))?;
-    let target_dir = kiln_key::roots::find_target_dir(&out_dir);
-    let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
-    // The workspace (the target dir's parent, as cargo lays it out) is the
-    // root for what the run sees outside its package: `PWD`, `.git`, other
-    // members. A package from CARGO_HOME is placed by that root.
-    let workspace = target_dir
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|w| from_cargo_home || cwd.starts_with(w))
-        .unwrap_or(&cwd)
-        .to_path_buf();
-    let roots = Roots::new(
-        &workspace,
-        target_dir.as_deref(),
-        cfg.cargo_home.as_deref(),
-        Some(&identity.sysroot),
-    );
+    let (roots, from_cargo_home) = package_roots(cfg, &out_dir, &cwd, Some(&identity.sysroot));
     let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let inv_key = key::invocation_key(&key::RunKeyInputs {
@@ -261,6 +247,38 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
         },
         inv_key,
     })
+}
+
+/// The roots paths of a package's build are keyed against, and whether the
+/// package (its directory `package_dir`) comes from `CARGO_HOME`.
+///
+/// The workspace (the target dir's parent, as cargo lays it out) is the root
+/// for what a run sees outside its package: `PWD`, `.git`, other members. A
+/// package from `CARGO_HOME` is placed by that root.
+pub(crate) fn package_roots(
+    cfg: &Config,
+    out_dir: &Path,
+    package_dir: &Path,
+    sysroot: Option<&Path>,
+) -> (Roots, bool) {
+    let target_dir = kiln_key::roots::find_target_dir(out_dir);
+    let from_cargo_home = cfg
+        .cargo_home
+        .as_ref()
+        .is_some_and(|h| package_dir.starts_with(h));
+    let workspace = target_dir
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|w| from_cargo_home || package_dir.starts_with(w))
+        .unwrap_or(package_dir)
+        .to_path_buf();
+    let roots = Roots::new(
+        &workspace,
+        target_dir.as_deref(),
+        cfg.cargo_home.as_deref(),
+        sysroot,
+    );
+    (roots, from_cargo_home)
 }
 
 /// Answers a keyed run: a hit, or a real run (once per key at a time).

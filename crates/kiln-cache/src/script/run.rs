@@ -49,6 +49,10 @@ pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
     let mut cmd = Command::new(&run.program);
     cmd.args(run.args);
     run.tracer.inject(&mut cmd, &trace_file);
+    // The C and C++ compiles of the run go through kiln's cache.
+    if let Ok(kiln) = std::env::current_exe() {
+        cmd.env(crate::cc::LAUNCHER_VAR, kiln);
+    }
     let started_at = SystemTime::now();
     let ran = match run_captured(cmd) {
         Ok(r) => r,
@@ -162,6 +166,15 @@ fn walks_environ(run: &Run<'_>, t: &Trace) -> bool {
             .any(|p| !is_kiln(p) && kiln_trace::walks_environ(p))
 }
 
+/// Whether a program run (or `/proc/*/environ` read) in `t` may have read
+/// variables without `getenv`.
+pub(crate) fn programs_walk_environ(t: &Trace) -> bool {
+    t.reads
+        .iter()
+        .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"))
+        || t.execs.iter().any(|p| kiln_trace::walks_environ(p))
+}
+
 fn same_file(a: Option<&Path>, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let (Some(a), Ok(mb)) = (
@@ -177,7 +190,7 @@ fn same_file(a: Option<&Path>, b: &Path) -> bool {
 fn observed(run: &Run<'_>, t: &Trace) -> Observed {
     let own: BTreeSet<PathBuf> = [run.program.clone()].into_iter().collect();
     let ex = Exclusions {
-        sysroot: &run.sysroot,
+        sysroot: Some(&run.sysroot),
         scratch: vec![run.cfg.dir.clone(), run.out_dir.clone()],
         outputs: &own,
         search_dirs: Vec::new(),
@@ -186,10 +199,18 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         caller_path: std::env::var_os("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
-    // Lookups by kiln itself (compiling a probe for the script) are not the
-    // script's inputs: what kiln answers is the compile, observed in full.
-    // `PATH` read only by compilers and linkers chose the programs they ran:
-    // those are keyed by content, with every candidate tried before them.
+    keyed_lookups(&mut o, t, walks_environ(run, t));
+    o
+}
+
+/// Leaves out of `o` the lookups that are not inputs, and keys the whole
+/// environment when something may have read it without a lookup (`walked`).
+///
+/// Lookups by kiln itself (compiling a probe or C code for a script) are no
+/// inputs: what kiln answers is the compile, observed in full. `PATH` read
+/// only by compilers and linkers chose the programs they ran: those are
+/// keyed by content and by where their names resolve.
+pub(crate) fn keyed_lookups(o: &mut Observed, t: &Trace, walked: bool) {
     let kiln = std::env::current_exe().ok();
     let not_an_input = |name: &str, reader: &Path| {
         kiln.as_deref() == Some(reader)
@@ -200,7 +221,7 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
             .get(name)
             .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
     });
-    if walks_environ(run, t) {
+    if walked {
         o.env.extend(
             std::env::vars_os()
                 .map(|(n, _)| n.to_string_lossy().into_owned())
@@ -208,7 +229,6 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         );
         o.env.insert(env_rules::ALL_NAMES.to_owned());
     }
-    o
 }
 
 /// What the key of a run covered, for `kiln explain`: the script program
@@ -232,7 +252,7 @@ fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::
         run.roots.normalize(&compiled)
     )];
     args.extend(run.args.iter().map(|a| a.to_string_lossy().into_owned()));
-    let mut env: Vec<(String, Option<String>)> = std::env::vars_os()
+    let env: Vec<(String, Option<String>)> = std::env::vars_os()
         .filter_map(|(n, _)| n.into_string().ok())
         .filter(|n| super::key::cargo_describes(n))
         .map(|n| {
@@ -240,41 +260,12 @@ fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::
             (n, d)
         })
         .collect();
-    env.extend(
-        inputs
-            .env
-            .iter()
-            .map(|(n, d)| (n.clone(), d.as_deref().map(short))),
-    );
-    env.sort();
-    env.dedup();
     let components = kiln_types::KeyComponents {
-        version: kiln_types::COMPONENTS_VERSION,
         compiler: run.compiler.0.clone(),
         compiler_digest: short(&run.compiler.1),
-        clippy: None,
         args,
         externs: vec![("build_script_build".into(), script)],
-        files: inputs
-            .files
-            .iter()
-            .map(|(p, d)| (kiln_key::Roots::display(p), short(d)))
-            .collect(),
-        absent: inputs
-            .absent
-            .iter()
-            .map(|p| kiln_key::Roots::display(p))
-            .collect(),
-        env_values: env
-            .iter()
-            .filter(|(name, digest)| {
-                digest.is_some()
-                    && (run.cfg.explain_env_values || kiln_types::env_value_shown(name))
-            })
-            .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
-            .collect(),
-        build_script_env: Vec::new(),
-        env,
+        ..crate::components::observed(inputs, env, run.cfg.explain_env_values)
     };
     crate::components::save(&run.tiers.store, key, &components);
 }

@@ -1,0 +1,136 @@
+//! The invocation key of a C or C++ compile: what is known before it runs.
+//!
+//! The compiler driver by content, the arguments and the working directory
+//! (paths normalized for a package from `CARGO_HOME`, exact otherwise), and
+//! the host CPU when an argument asks for it (`-march=native`). What the
+//! compile reads (the source, every header, the compiler's own programs and
+//! files, the variables it looks up) is observed and keyed through the
+//! manifest, like every other action.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use kiln_config::PathMode;
+use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
+
+use crate::env_rules;
+
+/// What the invocation key of a compile is made of.
+pub struct CompileKeyInputs<'a> {
+    /// The compiler driver, resolved.
+    pub compiler: &'a Path,
+    /// Its arguments.
+    pub args: &'a [OsString],
+    /// The working directory.
+    pub cwd: &'a Path,
+    /// An argument asks for the host CPU.
+    pub native: bool,
+    /// Local roots.
+    pub roots: &'a Roots,
+    /// Path mode.
+    pub mode: PathMode,
+    /// The package comes from `CARGO_HOME`.
+    pub from_cargo_home: bool,
+    /// Content hashing.
+    pub hasher: &'a FileHasher,
+}
+
+/// Computes the invocation key of a compile.
+pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, String> {
+    let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
+    let mut h = KeyHasher::new("kiln-c-compile-v1");
+    h.field(
+        "paths",
+        if k.mode == PathMode::Normalize {
+            "normalize"
+        } else {
+            "exact"
+        },
+    );
+    let compiler = k
+        .hasher
+        .hash(k.compiler)
+        .map_err(|e| format!("compiler `{}`: {e}", k.compiler.display()))?;
+    h.field("compiler", compiler.0);
+    h.field("cwd", value(&k.cwd.to_string_lossy()));
+    for a in k.args {
+        match a.to_str() {
+            Some(text) => h.field("arg", value(text)),
+            None => h.field("raw", a.as_encoded_bytes()),
+        };
+    }
+    if k.native {
+        h.field("host-cpu", crate::invocation::host_cpu());
+    }
+    Ok(h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    struct Setup {
+        dir: tempfile::TempDir,
+        hasher: FileHasher,
+    }
+
+    impl Setup {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("gcc"), "compiler one").unwrap();
+            Self {
+                dir,
+                hasher: FileHasher::new(None),
+            }
+        }
+
+        fn key(&self, home: &str, args: &str, from_cargo_home: bool) -> Digest {
+            let home = self.dir.path().join(home);
+            let pkg = home.join("registry/src/x/csys-0.1.0");
+            let ws = self.dir.path().join("ws");
+            let roots = Roots::new(&ws, Some(&ws.join("target")), Some(&home), None);
+            let args: Vec<OsString> = args
+                .replace("$PKG", &pkg.to_string_lossy())
+                .split_whitespace()
+                .map(OsString::from)
+                .collect();
+            invocation_key(&CompileKeyInputs {
+                compiler: &self.dir.path().join("gcc"),
+                args: &args,
+                cwd: &pkg,
+                native: args
+                    .iter()
+                    .any(|a| a.to_string_lossy().ends_with("=native")),
+                roots: &roots,
+                mode: PathMode::Normalize,
+                from_cargo_home,
+                hasher: &self.hasher,
+            })
+            .unwrap()
+        }
+    }
+
+    #[test]
+    fn a_registry_package_keys_the_same_from_another_cargo_home() {
+        let s = Setup::new();
+        let args = "-O2 -I $PKG/include -c $PKG/src/a.c -o a.o";
+        assert_eq!(s.key("home1", args, true), s.key("home2", args, true));
+        assert_ne!(
+            s.key("home1", args, false),
+            s.key("home2", args, false),
+            "a workspace package keys its paths exactly"
+        );
+    }
+
+    #[test]
+    fn arguments_and_the_compiler_change_the_key() {
+        let s = Setup::new();
+        let base = s.key("h", "-O2 -c a.c -o a.o", true);
+        assert_ne!(base, s.key("h", "-O3 -c a.c -o a.o", true));
+        assert_ne!(base, s.key("h", "-O2 -c a.c -o b.o", true));
+        std::fs::write(s.dir.path().join("gcc"), "compiler two").unwrap();
+        assert_ne!(base, s.key("h", "-O2 -c a.c -o a.o", true));
+    }
+}

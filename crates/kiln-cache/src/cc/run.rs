@@ -1,0 +1,223 @@
+//! The miss path of a C or C++ compile: compile under observation, check
+//! that it wrote only its outputs, and store the object (and dependency
+//! file) under the inputs it read.
+//!
+//! Not stored, with a recorded reason: a compile that used the network, ran
+//! a program the observer cannot follow, wrote anything besides its outputs
+//! (temporary files it removed again excepted) or saw an input change while
+//! it ran. Its trace is handed to the build-script run either way, so the
+//! run is keyed by what the compile read.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use kiln_key::Digest;
+use kiln_store::Store;
+use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::manifest::{self, Candidate};
+use kiln_trace::Trace;
+use kiln_types::{Outcome, PassReason, UnitRecord};
+
+use super::{Compile, not_stored};
+use crate::compile::run_captured;
+use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
+use crate::miss::changed_since;
+use crate::wrapper::{log, maybe_gc, micros, warn};
+
+/// Why a finished compile was not stored.
+enum NotStored {
+    Uncacheable(PassReason, String),
+    Problem(String),
+}
+
+/// Compiles, streams the compiler's messages, and stores the result when
+/// the compile succeeded and everything it did is understood.
+pub(crate) fn compile_and_store(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
+    let staging = c.tiers.store.staging_dir();
+    let _ = std::fs::create_dir_all(&staging);
+    let trace_file = staging.join(format!(
+        "trace-{}-{}",
+        std::process::id(),
+        crate::miss::nanos()
+    ));
+    let mut cmd = c.command();
+    c.tracer.inject(&mut cmd, &trace_file);
+    let started_at = SystemTime::now();
+    let ran = match run_captured(cmd) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&trace_file);
+            warn(&format!("cannot run `{}`: {e}", c.resolved.display()));
+            rec.outcome = Outcome::CompileError;
+            return 127;
+        }
+    };
+    rec.timings.compile_us = micros(ran.elapsed);
+    let compile_ms = u64::try_from(ran.elapsed.as_millis()).unwrap_or(u64::MAX);
+    let result = if ran.code == 0 {
+        let store_start = Instant::now();
+        let r = store(
+            c,
+            &ran,
+            compile_ms,
+            &trace_file,
+            started_at,
+            &rec.crate_name,
+        );
+        rec.timings.store_us = micros(store_start.elapsed());
+        Some(r)
+    } else {
+        None
+    };
+    // The run this compile belongs to depends on what it read.
+    kiln_trace::forward_to_outer(&trace_file);
+    let _ = std::fs::remove_file(&trace_file);
+    match result {
+        None => rec.outcome = Outcome::CompileError,
+        Some(Ok((key, bytes))) => {
+            rec.outcome = Outcome::Miss;
+            rec.key = Some(key.to_hex());
+            rec.bytes_written = bytes;
+            rec.compile_ms = compile_ms;
+            maybe_gc(c.cfg, &c.tiers.store, &key);
+        }
+        Some(Err(NotStored::Uncacheable(reason, detail))) => {
+            log(c.cfg, &format!("not stored {}: {detail}", rec.label()));
+            not_stored(rec, reason, detail);
+        }
+        Some(Err(NotStored::Problem(detail))) => {
+            warn(&format!("could not store a C compile: {detail}"));
+            not_stored(rec, PassReason::KilnError, detail);
+        }
+    }
+    ran.code
+}
+
+/// The files the compile writes, as absolute paths.
+fn outputs(c: &Compile<'_>) -> Vec<PathBuf> {
+    std::iter::once(&c.plan.object)
+        .chain(&c.plan.depfile)
+        .map(|p| c.cwd.join(p))
+        .collect()
+}
+
+/// Whether the compile did only what a cache can replay.
+fn check(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Result<(), NotStored> {
+    if let Some(what) = t.network.keys().next() {
+        return Err(NotStored::Uncacheable(
+            PassReason::Network,
+            format!("the compile used the network ({what})"),
+        ));
+    }
+    if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::LinkerNotObservable,
+            format!("`{}` runs unobserved (static or setuid)", p.display()),
+        ));
+    }
+    let temp = std::env::temp_dir();
+    for w in &t.writes {
+        let allowed = outputs.contains(w)
+            || (w.starts_with(&temp) && !w.exists())
+            || w.starts_with(&c.cfg.dir)
+            || w.starts_with("/dev");
+        if !allowed {
+            return Err(NotStored::Uncacheable(
+                PassReason::WritesOutsideOutDir,
+                format!("the compile wrote `{}`", w.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the compile read, as inputs.
+fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed {
+    let ex = Exclusions {
+        sysroot: None,
+        scratch: vec![c.cfg.dir.clone()],
+        outputs,
+        search_dirs: Vec::new(),
+        written: &t.writes,
+        all_env: true,
+        caller_path: std::env::var_os("PATH"),
+    };
+    let mut o = gather(&c.cwd, None, Some(t), &ex);
+    // The driver itself is keyed by the invocation key.
+    o.files.insert(c.resolved.clone());
+    let walked = crate::script::run::programs_walk_environ(t);
+    crate::script::run::keyed_lookups(&mut o, t, walked);
+    o
+}
+
+fn store(
+    c: &Compile<'_>,
+    ran: &crate::compile::Compiled,
+    compile_ms: u64,
+    trace_file: &Path,
+    started_at: SystemTime,
+    name: &str,
+) -> Result<(Digest, u64), NotStored> {
+    let path_var = std::env::var_os("PATH");
+    let t = kiln_trace::parse_trace(trace_file, path_var.as_deref())
+        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))?;
+    let outs = outputs(c);
+    let out_set: BTreeSet<PathBuf> = outs.iter().cloned().collect();
+    check(c, &t, &out_set)?;
+    let o = observed(c, &t, &out_set);
+    if let Some(p) = changed_since(&o, started_at, None) {
+        return Err(NotStored::Uncacheable(
+            PassReason::InputChanged,
+            format!("`{}` changed while it was compiled", p.display()),
+        ));
+    }
+    let keying = c.keying();
+    let inputs = snapshot(&o, &keying).map_err(NotStored::Problem)?;
+    let key = entry_key(&c.inv_key, &inputs);
+    let rule = c.text_rule();
+    let mut files = Vec::new();
+    for (i, path) in outs.iter().enumerate() {
+        let Some(file_name) = path.file_name() else {
+            return Err(NotStored::Problem("an output has no file name".into()));
+        };
+        // The dependency file lists paths: mapped like dep-info.
+        let content = if i == 0 {
+            None
+        } else {
+            let bytes = std::fs::read(path)
+                .map_err(|e| NotStored::Problem(format!("`{}`: {e}", path.display())))?;
+            rule.to_store(&bytes)
+        };
+        files.push(SourceFile {
+            name: file_name.to_string_lossy().into_owned(),
+            path,
+            content,
+        });
+    }
+    let stdout = rule
+        .to_store(&ran.stdout)
+        .unwrap_or_else(|| ran.stdout.clone());
+    let stderr = rule
+        .to_store(&ran.stderr)
+        .unwrap_or_else(|| ran.stderr.clone());
+    let staging = c.tiers.store.staging_dir();
+    let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
+        .map_err(|e| NotStored::Problem(e.to_string()))?;
+    if let Err(e) = c.tiers.store.put(&key, &written.path) {
+        let _ = std::fs::remove_file(&written.path);
+        return Err(NotStored::Problem(e.to_string()));
+    }
+    super::components::save(c, &key, &inputs);
+    manifest::add(
+        &c.tiers.store.manifest_dir(),
+        &c.inv_key,
+        Candidate {
+            inputs,
+            key: key.to_hex(),
+        },
+    )
+    .map_err(|e| NotStored::Problem(e.to_string()))?;
+    c.tiers.upload(&c.inv_key, &key, !c.cfg.explain_env_values);
+    Ok((key, written.size))
+}
