@@ -79,6 +79,9 @@ pub const IGNORED: &[&str] = &[
     "MALLOC_ARENA_MAX",
     "GLIBC_TUNABLES",
     "TZ",
+    // rustc's own code looks it up; the outputs are the same bytes with and
+    // without it (a test builds both).
+    "CI",
     "XDG_CACHE_HOME",
     "XDG_RUNTIME_DIR",
     "DEBUGINFOD_URLS",
@@ -108,6 +111,15 @@ pub fn without_jobserver<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a,
         .collect::<Vec<_>>()
         .join(" ")
         .into()
+}
+
+/// This process's environment as keys see it: a variable's value, and under
+/// [`ALL_NAMES`] every variable's name.
+pub fn lookup(name: &str) -> Option<OsString> {
+    if name == ALL_NAMES {
+        return Some(all_names(std::env::vars_os().map(|(n, _)| n)));
+    }
+    std::env::var_os(name)
 }
 
 /// Names of the environment `vars` yields, as [`ALL_NAMES`] answers.

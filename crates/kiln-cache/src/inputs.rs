@@ -33,6 +33,10 @@ pub struct Observed {
     pub present: BTreeSet<PathBuf>,
     /// Directories listed.
     pub listed: BTreeSet<PathBuf>,
+    /// Inputs that disappeared (read, gone now) or appeared (missing when
+    /// looked for, present now) while the action ran, without the action
+    /// writing them: what it saw is gone, so it is not stored.
+    pub unstable: BTreeSet<PathBuf>,
 }
 
 /// How values are mapped into keys for one call.
@@ -120,12 +124,46 @@ impl Exclusions<'_> {
             || p == Path::new("/etc/ld.so.cache")
     }
 
+    /// Whether the action wrote `p` or something below it.
+    fn under_written(&self, p: &Path) -> bool {
+        self.written.iter().any(|w| w.starts_with(p))
+    }
+
     fn skip_absent(&self, p: &Path) -> bool {
         self.skip_read(p)
             || p.parent()
                 .is_some_and(|d| self.search_dirs.iter().any(|s| s == d))
             || self.written.iter().any(|w| w.starts_with(p))
     }
+}
+
+/// Where the libraries of the system live: code there that looked a
+/// variable up inside rustc is the compiler's (unless it was loaded after
+/// start-up, for a proc macro).
+const SYSTEM_LIB_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64"];
+
+/// Whether code other than the compiler's and its tools' looked `name` up:
+/// a proc macro inside rustc (its library, or one loaded for it), or a
+/// program that is not a compiler, linker or archiver.
+fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
+    // The loader names libraries by the path it found them at, which may
+    // resolve a symlinked toolchain directory.
+    let real_sysroot = sysroot.and_then(|s| std::fs::canonicalize(s).ok());
+    let in_sysroot = |o: &Path| {
+        sysroot.is_some_and(|s| o.starts_with(s))
+            || real_sysroot.as_ref().is_some_and(|s| {
+                o.starts_with(s) || std::fs::canonicalize(o).is_ok_and(|o| o.starts_with(s))
+            })
+    };
+    let compilers = |o: &Path| {
+        in_sysroot(o) || (SYSTEM_LIB_DIRS.iter().any(|d| o.starts_with(d)) && !t.reads.contains(o))
+    };
+    t.env_objects
+        .get(name)
+        .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
+        || t.env_readers
+            .get(name)
+            .is_some_and(|r| r.iter().any(|p| !kiln_trace::is_toolchain_program(p)))
 }
 
 /// The first component of `p` that does not exist: when a proc macro looks
@@ -157,9 +195,27 @@ pub fn gather(
     if let Some(t) = trace {
         // Scratch files the compile created and deleted (the linker's temp
         // dir, rustc's staging files) are gone by now: not inputs.
-        for p in t.reads.iter().chain(&t.execs) {
-            if !ex.skip_read(p) && p.is_file() {
+        for p in &t.reads {
+            if ex.skip_read(p) {
+                continue;
+            }
+            if p.is_file() {
                 o.files.insert(p.clone());
+            } else if !p.exists() && !ex.under_written(p) {
+                o.unstable.insert(p.clone());
+            }
+        }
+        // A program a shell tried on its own search along `PATH` and did
+        // not find was looked for and missing.
+        let mut tried = Vec::new();
+        for p in &t.execs {
+            if ex.skip_read(p) {
+                continue;
+            }
+            if p.is_file() {
+                o.files.insert(p.clone());
+            } else if !p.exists() {
+                tried.push(p.clone());
             }
         }
         let mut searched = Observed::default();
@@ -170,8 +226,14 @@ pub fn gather(
             &mut searched,
         );
         o.env.extend(searched.env);
-        for p in t.absent.iter().chain(&searched.absent) {
-            if p.exists() || o.files.contains(p) {
+        for p in t.absent.iter().chain(&searched.absent).chain(&tried) {
+            if o.files.contains(p) {
+                continue;
+            }
+            if p.exists() {
+                if !ex.skip_absent(p) && !ex.under_written(p) {
+                    o.unstable.insert(p.clone());
+                }
                 continue;
             }
             let missing = first_missing(p);
@@ -195,6 +257,7 @@ pub fn gather(
                 !env_rules::kiln_internal(n)
             } else {
                 !env_rules::ignored(n)
+                    || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))
             }
         };
         o.env.extend(t.env.iter().filter(keep).cloned());
@@ -241,7 +304,12 @@ pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
     }
     inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();
     inputs.env = o.env.iter().map(|n| (n.clone(), k.env_digest(n))).collect();
-    inputs.present = o.present.iter().map(|p| k.key_path(p)).collect();
+    let mut prober = crate::probe::Prober::new(k.hasher);
+    inputs.present = o
+        .present
+        .iter()
+        .map(|p| (k.key_path(p), prober.digest(p)))
+        .collect();
     for d in &o.listed {
         let digest = listing_digest(d).map_err(|e| format!("listing `{}`: {e}", d.display()))?;
         inputs.listings.push((k.key_path(d), digest));
@@ -275,9 +343,10 @@ pub fn mismatch(inputs: &Inputs, k: &Keying<'_>) -> Option<String> {
             return Some(format!("`{}` exists", Roots::display(p)));
         }
     }
-    for p in &inputs.present {
-        if !k.local_path(p).exists() {
-            return Some(format!("`{}` is missing", Roots::display(p)));
+    let mut prober = crate::probe::Prober::new(k.hasher);
+    for (p, digest) in &inputs.present {
+        if prober.digest(&k.local_path(p)) != *digest {
+            return Some(format!("`{}` (kind, size or mode)", Roots::display(p)));
         }
     }
     for (d, digest) in &inputs.listings {
@@ -296,7 +365,7 @@ pub fn mismatch(inputs: &Inputs, k: &Keying<'_>) -> Option<String> {
 
 /// The entry key: the invocation key plus every input and its digest.
 pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
-    let mut h = KeyHasher::new("kiln-entry-v1");
+    let mut h = KeyHasher::new("kiln-entry-v2");
     h.field("invocation", invocation.0);
     for (p, d) in &inputs.files {
         h.field("file", p).field("digest", d);
@@ -304,8 +373,8 @@ pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
     for p in &inputs.absent {
         h.field("absent", p);
     }
-    for p in &inputs.present {
-        h.field("present", p);
+    for (p, d) in &inputs.present {
+        h.field("present", p).field("probed", d);
     }
     for (d, digest) in &inputs.listings {
         h.field("listing", d).field("names", digest);
@@ -481,6 +550,100 @@ mod tests {
             ["GIT_SHA", "PATH"],
             "env! of any variable is keyed"
         );
+    }
+
+    fn gather_trace(t: &Trace, sysroot: &Path) -> Observed {
+        let none = BTreeSet::new();
+        let ex = Exclusions {
+            sysroot: Some(sysroot),
+            scratch: vec![],
+            outputs: &none,
+            search_dirs: vec![],
+            written: &t.writes,
+            all_env: false,
+            caller_path: None,
+        };
+        gather(Path::new("/w"), None, Some(t), &ex)
+    }
+
+    #[test]
+    fn an_input_that_vanished_or_appeared_during_the_compile_is_unstable() {
+        let d = tempfile::tempdir().unwrap();
+        let appeared = d.path().join("appeared.toml");
+        std::fs::write(&appeared, "x").unwrap();
+        let t = Trace {
+            reads: [d.path().join("deleted.rs")].into_iter().collect(),
+            absent: [appeared.clone()].into_iter().collect(),
+            ..Trace::default()
+        };
+        let o = gather_trace(&t, Path::new("/nonexistent-sysroot"));
+        assert_eq!(
+            o.unstable,
+            [d.path().join("deleted.rs"), appeared]
+                .into_iter()
+                .collect()
+        );
+        // What the compile wrote itself is not.
+        let written = d.path().join("written.o");
+        let t = Trace {
+            absent: [written.clone()].into_iter().collect(),
+            writes: [written.clone()].into_iter().collect(),
+            ..Trace::default()
+        };
+        std::fs::write(&written, "o").unwrap();
+        assert!(
+            gather_trace(&t, Path::new("/nonexistent-sysroot"))
+                .unstable
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn variables_compilers_ignore_are_keyed_when_crate_code_reads_them() {
+        let sys = PathBuf::from("/toolchain");
+        let rustc = PathBuf::from("/toolchain/bin/rustc");
+        let t = Trace {
+            env: ["HOME", "TERM", "USER"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            env_readers: [
+                ("HOME".to_owned(), [rustc.clone()].into_iter().collect()),
+                ("TERM".to_owned(), [rustc.clone()].into_iter().collect()),
+                ("USER".to_owned(), [rustc].into_iter().collect()),
+            ]
+            .into_iter()
+            .collect(),
+            env_objects: [
+                (
+                    "HOME".to_owned(),
+                    [PathBuf::from("/toolchain/lib/librustc_driver.so")]
+                        .into_iter()
+                        .collect(),
+                ),
+                (
+                    "USER".to_owned(),
+                    [PathBuf::from("/w/target/debug/deps/libmac.so")]
+                        .into_iter()
+                        .collect(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            ..Trace::default()
+        };
+        let o = gather_trace(&t, &sys);
+        assert_eq!(o.env.into_iter().collect::<Vec<_>>(), ["USER"]);
+        // A program that is not a compiler reading it (git, a shell).
+        let mut t2 = Trace {
+            env: ["HOME".to_owned()].into_iter().collect(),
+            ..Trace::default()
+        };
+        t2.env_readers.insert(
+            "HOME".into(),
+            [PathBuf::from("/usr/bin/git")].into_iter().collect(),
+        );
+        assert_eq!(gather_trace(&t2, &sys).env.len(), 1);
     }
 
     #[test]

@@ -228,6 +228,7 @@ mod tests {
                 release: String::new(),
                 host: String::new(),
                 sysroot: PathBuf::from("/sysroot"),
+                sysroot_signature: String::new(),
                 clippy: None,
             };
             let roots = Roots::new(

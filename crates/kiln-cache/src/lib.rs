@@ -25,8 +25,10 @@ mod inputs;
 mod invocation;
 mod lookup;
 mod miss;
+mod probe;
 mod script;
 mod searches;
+mod unseen;
 mod wrapper;
 
 pub use cc::{COMMAND as C_COMPILE_COMMAND, LAUNCHER_VAR as C_COMPILE_LAUNCHER_VAR, run_c_compile};

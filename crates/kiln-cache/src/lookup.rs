@@ -186,7 +186,7 @@ pub(crate) fn forward_inputs(inputs: &manifest::Inputs, k: &Keying<'_>, program:
     let path = |s: &str| k.local_path(s).as_os_str().as_bytes().to_vec();
     let files = inputs.files.iter().map(|(p, _)| (b'R', path(p)));
     let absent = inputs.absent.iter().map(|p| (b'A', path(p)));
-    let present = inputs.present.iter().map(|p| (b'P', path(p)));
+    let present = inputs.present.iter().map(|(p, _)| (b'P', path(p)));
     let listed = inputs.listings.iter().map(|(p, _)| (b'D', path(p)));
     let exe = program.as_os_str().as_bytes();
     let env = inputs

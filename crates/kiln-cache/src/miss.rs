@@ -211,7 +211,23 @@ fn store(
         all_env: false,
         caller_path: std::env::var_os("PATH"),
     };
-    let observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
+    let mut observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
+    if let Some(t) = &trace {
+        // Proc macros run inside rustc: what they may read unseen.
+        let macros: Vec<PathBuf> = unit
+            .inv
+            .externs
+            .iter()
+            .filter_map(|e| e.path.as_deref())
+            .filter(|p| p.extension().is_some_and(|x| x == "so"))
+            .map(|p| unit.cwd.join(p))
+            .collect();
+        let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
+        if let Some(why) = crate::unseen::raw_syscalls(t, &macros) {
+            return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
+        }
+        crate::unseen::key(&mut observed, crate::unseen::unseen(t, &macros));
+    }
     if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
         return Err(NotStored::Uncacheable(
             PassReason::InputChanged,
@@ -391,6 +407,13 @@ pub(crate) fn changed_since(
     target: Option<&Path>,
 ) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt;
+    if let Some(p) = o
+        .unstable
+        .iter()
+        .find(|p| !target.is_some_and(|t| p.starts_with(t)))
+    {
+        return Some(p.clone());
+    }
     let start = started_at.duration_since(SystemTime::UNIX_EPOCH).ok()?;
     let start_ns = i128::try_from(start.as_nanos()).ok()?;
     o.files.iter().find_map(|p| {

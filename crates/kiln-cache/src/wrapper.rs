@@ -235,10 +235,6 @@ pub(crate) struct Unit<'a> {
     pub tiers: Tiers,
 }
 
-fn env_lookup(name: &str) -> Option<OsString> {
-    std::env::var_os(name)
-}
-
 fn cached(
     cfg: &Config,
     call: &WrapperCall,
@@ -368,7 +364,7 @@ fn cached(
         mode: cfg.paths,
         clippy: clippy.is_some(),
         hasher: &hasher,
-        env: &env_lookup,
+        env: &crate::env_rules::lookup,
         cwd: &cwd,
         stdin,
     };
@@ -401,7 +397,7 @@ fn cached(
         mode: cfg.paths,
         from_cargo_home,
         hasher: &unit.hasher,
-        env: &env_lookup,
+        env: &crate::env_rules::lookup,
         script: false,
     };
     let code = serve(&unit, &keying, &inv_key, rec, hash_start);

@@ -1,11 +1,12 @@
 //! The identity of the compiler, computed once per compiler binary.
 //!
 //! A compiler is identified by its `-vV` output (version, commit, host, LLVM)
-//! and a fingerprint of its sysroot (`lib/` file names, sizes and modification
-//! times: the standard library and codegen backends). For clippy's driver the
+//! and the content of its sysroot's `lib/` (the standard library and
+//! codegen backends; see [`crate::sysroot`]). For clippy's driver the
 //! driver's version and binary are added. The result is cached in
-//! `<dir>/compilers/` keyed by the binary's path and metadata, so the common
-//! call costs one `stat` and one small file read.
+//! `<dir>/compilers/` keyed by the binary's path and metadata, and trusted
+//! while the metadata of every file under the sysroot's `lib/` is what it
+//! was: the common call costs a few dozen `stat`s and one small file read.
 
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
@@ -27,6 +28,10 @@ pub struct CompilerIdentity {
     pub host: String,
     /// The sysroot.
     pub sysroot: PathBuf,
+    /// [`crate::sysroot::signature`] when this identity was computed (empty:
+    /// files were changing then, so it is computed again next time).
+    #[serde(default)]
+    pub sysroot_signature: String,
     /// clippy-driver's version line, for clippy runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clippy: Option<String>,
@@ -73,7 +78,7 @@ pub fn identify(
     toolchain: Option<&OsStr>,
 ) -> Result<CompilerIdentity, CompilerError> {
     let mut h = blake3::Hasher::new();
-    h.update(b"kiln-compiler-cache-v1\0");
+    h.update(b"kiln-compiler-cache-v2\0");
     stat_into(&mut h, rustc)?;
     if let Some(c) = clippy {
         stat_into(&mut h, c)?;
@@ -86,17 +91,22 @@ pub fn identify(
     let proxy =
         std::fs::canonicalize(rustc).is_ok_and(|p| p.file_stem().is_some_and(|n| n == "rustup"));
     if proxy {
-        return compute(rustc, clippy);
+        return compute(cache_dir, rustc, clippy);
     }
     let slot = cache_dir
         .join("compilers")
         .join(format!("{}.json", &h.finalize().to_hex()[..32]));
     if let Ok(text) = std::fs::read(&slot)
         && let Ok(id) = serde_json::from_slice::<CompilerIdentity>(&text)
+        && !id.sysroot_signature.is_empty()
+        && crate::sysroot::signature(&id.sysroot).ok().as_ref() == Some(&id.sysroot_signature)
     {
         return Ok(id);
     }
-    let id = compute(rustc, clippy)?;
+    let id = compute(cache_dir, rustc, clippy)?;
+    if id.sysroot_signature.is_empty() {
+        return Ok(id);
+    }
     if let Some(parent) = slot.parent() {
         let _ = std::fs::create_dir_all(parent);
         let tmp = parent.join(format!(".tmp-{}", std::process::id()));
@@ -155,7 +165,11 @@ fn run(program: &Path, args: &[&str]) -> Result<String, CompilerError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn compute(rustc: &Path, clippy: Option<&Path>) -> Result<CompilerIdentity, CompilerError> {
+fn compute(
+    cache_dir: &Path,
+    rustc: &Path,
+    clippy: Option<&Path>,
+) -> Result<CompilerIdentity, CompilerError> {
     let vv = run(rustc, &["-vV"])?;
     let field = |name: &str| {
         vv.lines()
@@ -166,9 +180,10 @@ fn compute(rustc: &Path, clippy: Option<&Path>) -> Result<CompilerIdentity, Comp
     let version = vv.lines().next().unwrap_or_default().trim().to_owned();
     let sysroot = PathBuf::from(run(rustc, &["--print", "sysroot"])?.trim());
     let mut h = blake3::Hasher::new();
-    h.update(b"kiln-compiler-v1\0");
+    h.update(b"kiln-compiler-v2\0");
     h.update(vv.as_bytes());
-    fingerprint_tree(&mut h, &sysroot.join("lib"), &sysroot)?;
+    let lib = crate::sysroot::fingerprint(cache_dir, &sysroot)?;
+    h.update(lib.digest.as_bytes());
     let clippy_version = match clippy {
         Some(c) => {
             let v = run(c, &["--version"])?;
@@ -190,45 +205,13 @@ fn compute(rustc: &Path, clippy: Option<&Path>) -> Result<CompilerIdentity, Comp
         release: field("release:"),
         host: field("host:"),
         sysroot,
+        sysroot_signature: if lib.settled {
+            lib.signature
+        } else {
+            String::new()
+        },
         clippy: clippy_version,
     })
-}
-
-/// Hashes names and sizes of every file under `dir`, sorted, with
-/// paths relative to `root` (so the same toolchain installed elsewhere
-/// fingerprints the same when its files are the same).
-fn fingerprint_tree(h: &mut blake3::Hasher, dir: &Path, root: &Path) -> Result<(), CompilerError> {
-    let mut stack = vec![dir.to_path_buf()];
-    let mut rows = Vec::new();
-    while let Some(d) = stack.pop() {
-        let entries = match std::fs::read_dir(&d) {
-            Ok(e) => e,
-            Err(source) if d == dir => return Err(CompilerError::Io { path: d, source }),
-            Err(_) => continue,
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let Ok(md) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if md.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .into_owned();
-                rows.push((rel, md.size()));
-            }
-        }
-    }
-    rows.sort();
-    for (rel, size) in rows {
-        h.update(rel.as_bytes());
-        h.update(&size.to_le_bytes());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -252,6 +235,8 @@ mod tests {
         assert!(a.sysroot.is_dir());
         let slots: Vec<_> = std::fs::read_dir(d.path().join("compilers"))
             .unwrap()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with("sysroot-"))
             .collect();
         assert_eq!(slots.len(), 1);
         assert_eq!(identify(d.path(), &rustc, None, None).unwrap(), a);

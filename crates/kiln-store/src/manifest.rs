@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 
 /// Version of the manifest format.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 /// How many input lists a manifest keeps (newest first).
 pub const MAX_CANDIDATES: usize = 8;
 
@@ -30,9 +30,11 @@ pub struct Inputs {
     /// Environment variables read: name and digest of the value (hex), or
     /// `None` when unset.
     pub env: Vec<(String, Option<String>)>,
-    /// Paths found present by a probe (their content was not read).
+    /// Paths found present by a probe (their content was not read), and a
+    /// digest of what the probe saw (kind, size, executable bits; content
+    /// inside a git work tree).
     #[serde(default)]
-    pub present: Vec<String>,
+    pub present: Vec<(String, String)>,
     /// Directories listed: path and digest of the sorted entry names.
     #[serde(default)]
     pub listings: Vec<(String, String)>,

@@ -51,6 +51,7 @@ pub const GETENV_ONLY: &[&str] = &[
     "clang++",
     "rustc",
     "rustdoc",
+    "clippy-driver",
     "pkg-config",
     "pkgconf",
     "nasm",
@@ -139,6 +140,56 @@ fn is_elf(program: &Path) -> bool {
     std::fs::File::open(program)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok_and(|()| &magic == b"\x7fELF")
+}
+
+/// libc functions that read `TZ` or the locale variables internally.
+const LIBC_ENV_READERS: &[&[u8]] = &[
+    b"\0tzset\0",
+    b"\0localtime\0",
+    b"\0localtime_r\0",
+    b"\0mktime\0",
+    b"\0timelocal\0",
+    b"\0ctime\0",
+    b"\0ctime_r\0",
+    b"\0strftime\0",
+    b"\0strftime_l\0",
+    b"\0setlocale\0",
+    b"\0newlocale\0",
+];
+
+/// Whether `program` (an executable or a library) may read `TZ` or the
+/// locale variables through libc, which looks them up without `getenv`: it
+/// names one of the functions that do (`localtime`, `strftime`, `tzset`,
+/// `setlocale`, …), or it cannot be read.
+pub fn reads_libc_env(program: &Path) -> bool {
+    let Some(bytes) = read(program) else {
+        return true;
+    };
+    !bytes.starts_with(b"\x7fELF") || LIBC_ENV_READERS.iter().any(|n| contains(&bytes, n))
+}
+
+/// Traces of crates that make system calls with their own instructions
+/// instead of through libc: the source paths their panic messages carry.
+const RAW_SYSCALL_CRATES: &[(&[u8], &str)] = &[
+    (b"/src/backend/linux_raw/", "rustix"),
+    (b"/syscalls-0.", "syscalls"),
+    (b"/sc-0.", "sc"),
+];
+
+/// Which crate in `program` (an executable or a library) makes system calls
+/// without libc, so that the observer cannot see what they read; `None`
+/// when none is found. A file that cannot be read counts.
+pub fn raw_syscalls(program: &Path) -> Option<&'static str> {
+    let Some(bytes) = read(program) else {
+        return Some("an unreadable program");
+    };
+    if !bytes.starts_with(b"\x7fELF") {
+        return None;
+    }
+    RAW_SYSCALL_CRATES
+        .iter()
+        .find(|(marker, _)| contains(&bytes, marker))
+        .map(|(_, name)| *name)
 }
 
 /// Whether a mangled name is `std::env::vars` or `std::env::vars_os`.

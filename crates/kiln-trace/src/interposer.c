@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -650,30 +651,51 @@ int hook_renameat2(int fromfd, const char *from, int tofd, const char *to, unsig
 /* through getenv while dlsym allocates).                                   */
 
 /* Logs KIND for WHAT, followed by a tab and this process's executable. */
-static void emit_by(char kind, const char *what) {
+/* Logs `KIND what\tEXE`, or `KIND what\tEXE\tOBJECT` when OBJECT (the
+ * library whose code made the call) is given and is not the executable. */
+static void emit_from(char kind, const char *what, const char *object) {
     char rec[LINE_CAP];
+    if (!self_exe[0]) {
+        /* Called before the constructor ran (another library's). */
+        long len = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", self_exe, sizeof self_exe - 1);
+        self_exe[len > 0 ? len : 0] = 0;
+    }
     size_t n = strlen(what), m = strlen(self_exe);
-    if (n + 1 + m + 1 > sizeof rec) return;
+    size_t o = object && strcmp(object, self_exe) != 0 ? strlen(object) : 0;
+    if (n + 1 + m + 1 + (o ? o + 1 : 0) > sizeof rec) return;
     memcpy(rec, what, n);
     rec[n] = '\t';
     memcpy(rec + n + 1, self_exe, m + 1);
+    if (o) {
+        rec[n + 1 + m] = '\t';
+        memcpy(rec + n + 1 + m + 1, object, o + 1);
+    }
     emit(kind, AT_FDCWD, rec, 0);
 }
 
-static void note_env(const char *name) {
+static void emit_by(char kind, const char *what) { emit_from(kind, what, NULL); }
+
+/* The file of the loaded object holding code address PC, or NULL. */
+static const char *object_of(const void *pc) {
+    Dl_info info;
+    if (!pc || !dladdr(pc, &info) || !info.dli_fname || info.dli_fname[0] != '/') return NULL;
+    return info.dli_fname;
+}
+
+static void note_env(const char *name, const void *caller) {
     if (!name || strchr(name, '=') || strchr(name, '\t')) return;
-    emit_by('E', name);
+    emit_from('E', name, object_of(caller));
 }
 
 EXPORT char *hook_getenv(const char *name) __asm__("getenv");
 char *hook_getenv(const char *name) {
-    OBSERVE(note_env(name));
+    OBSERVE(note_env(name, __builtin_return_address(0)));
     return (char *)env_scan(environ, name);
 }
 
 EXPORT char *hook_secure_getenv(const char *name) __asm__("secure_getenv");
 char *hook_secure_getenv(const char *name) {
-    OBSERVE(note_env(name));
+    OBSERVE(note_env(name, __builtin_return_address(0)));
     if (getauxval(AT_SECURE)) return NULL;
     return (char *)env_scan(environ, name);
 }
@@ -705,6 +727,44 @@ struct hostent *hook_gethostbyname(const char *name) {
     gethostbyname_fn f = real_gethostbyname();
     if (!f) return NULL;
     return f(name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Libraries loaded after start-up (dlopen, and what they need).             */
+/* The loader opens them with internal calls no hook sees; they are listed   */
+/* from the loader's own list when the process exits (a process that execs   */
+/* or dies first goes unlisted; compilers and build scripts exit).           */
+
+#define START_OBJECTS 512
+static uint64_t start_objects[START_OBJECTS];
+static size_t start_count;
+
+static uint64_t name_hash(const char *s) { return line_hash(s, strlen(s)); }
+
+static int remember_object(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size, (void)data;
+    if (start_count < START_OBJECTS) start_objects[start_count++] = name_hash(info->dlpi_name ? info->dlpi_name : "");
+    return 0;
+}
+
+static int note_object(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size, (void)data;
+    const char *name = info->dlpi_name;
+    if (!name || name[0] != '/') return 0;
+    uint64_t h = name_hash(name);
+    for (size_t i = 0; i < start_count; i++)
+        if (start_objects[i] == h) return 0;
+    emit('R', AT_FDCWD, name, 0);
+    return 0;
+}
+
+/* Logs every object loaded since start-up. */
+static void note_loaded_objects(void) { dl_iterate_phdr(note_object, NULL); }
+
+__attribute__((destructor)) static void observer_end(void) {
+    int saved = errno;
+    OBSERVE(note_loaded_objects());
+    errno = saved;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1032,6 +1092,7 @@ __attribute__((constructor)) static void observer_start(void) {
     (void)real_execve(), (void)real_execv(), (void)real_execvp(), (void)real_execvpe();
     (void)real_posix_spawn(), (void)real_posix_spawnp();
 
+    dl_iterate_phdr(remember_object, NULL);
     __atomic_store_n(&configured, 1, __ATOMIC_RELEASE);
     if (trace_path[0]) {
         /* Create the trace now: its existence proves the observer ran. */

@@ -42,9 +42,11 @@
 //!            a stat, an access check or opendir
 //! P <path>   found present by a stat or access check
 //! D <path>   directory whose entries were listed (opendir)
-//! E <name>\t<exe>
-//!            environment variable looked up (getenv, secure_getenv), and
-//!            the executable of the process that looked it up
+//! E <name>\t<exe>[\t<object>]
+//!            environment variable looked up (getenv, secure_getenv), the
+//!            executable of the process that looked it up, and the library
+//!            whose code called when that is not the executable (a proc
+//!            macro inside rustc, say)
 //! X <prog>   program executed or spawned, as passed: a bare name for
 //!            execvp/posix_spawnp, resolved by the parser
 //! S <name>\t<PATH>
@@ -61,12 +63,17 @@
 //!
 //! # Limits
 //!
+//! Libraries loaded after a process started (`dlopen`ed proc macros and
+//! the libraries they need, which the loader opens with internal calls) are
+//! listed as `R` records from the loader's own list when the process exits.
+//!
 //! Not seen: statically linked programs, setuid programs (the loader drops
-//! `LD_PRELOAD`), systems without glibc, raw system calls, files mapped by the
-//! dynamic loader (`dlopen`ed libraries such as proc macros, and the
-//! libraries a program is linked with), libc-internal lookups (such as the
-//! locale variables read by `setlocale`), directory listings, and programs
-//! run through `system`/`popen`/`fexecve` (their children are still observed).
+//! `LD_PRELOAD`), systems without glibc, raw system calls, the libraries a
+//! program is linked with at start-up, libraries loaded by a process that
+//! execs or is killed before it exits, libc-internal lookups (such as the
+//! locale variables read by `setlocale` and `TZ` read by `localtime`), and
+//! programs run through `system`/`popen`/`fexecve` (their children are
+//! still observed).
 //! kiln keys the compiler identity (sysroot, bundled linker) separately and
 //! hashes every `--extern` file by content, which covers what the loader
 //! maps; where the observer is unavailable it does not cache linked outputs
@@ -82,7 +89,9 @@ mod refs;
 use std::path::PathBuf;
 
 pub use elf::observable;
-pub use environ::{is_toolchain_program, rust_walks_environ, walks_environ};
+pub use environ::{
+    is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ, walks_environ,
+};
 pub use install::{Tracer, forward, forward_lookups, forward_to_outer};
 pub use parse::{Search, Trace, parse_trace};
 pub use paths::find_program;

@@ -23,6 +23,9 @@ pub struct Trace {
     pub env: BTreeSet<String>,
     /// Which programs looked each variable up (absent: not recorded).
     pub env_readers: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
+    /// Which libraries' code looked each variable up, where that was not the
+    /// program's own (a proc macro or the compiler's library inside rustc).
+    pub env_objects: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
     /// Programs executed, as absolute paths.
     pub execs: BTreeSet<PathBuf>,
     /// Paths found present by a probe (`stat`, `access`), whatever they are.
@@ -98,6 +101,18 @@ fn split_program(rest: &[u8]) -> (String, Option<PathBuf>) {
     (String::from_utf8_lossy(what).into_owned(), exe)
 }
 
+/// `/exe\t/object` → the program and the calling library.
+fn split_object(exe: PathBuf) -> (PathBuf, Option<PathBuf>) {
+    let bytes = exe.as_os_str().as_bytes();
+    match bytes.iter().position(|b| *b == b'\t') {
+        Some(i) if bytes.get(i + 1) == Some(&b'/') => (
+            PathBuf::from(OsStr::from_bytes(&bytes[..i])),
+            Some(PathBuf::from(OsStr::from_bytes(&bytes[i + 1..]))),
+        ),
+        _ => (exe, None),
+    }
+}
+
 fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
     let mut t = Trace::default();
     let mut by_name: BTreeSet<OsString> = BTreeSet::new();
@@ -125,7 +140,11 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             b'E' => {
                 let (name, exe) = split_program(rest);
                 if let Some(exe) = exe {
+                    let (exe, object) = split_object(exe);
                     t.env_readers.entry(name.clone()).or_default().insert(exe);
+                    if let Some(o) = object {
+                        t.env_objects.entry(name.clone()).or_default().insert(o);
+                    }
                 }
                 t.env.insert(name);
             }
@@ -202,7 +221,7 @@ mod tests {
         std::fs::write(bin.join("cc"), "").unwrap();
         std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let text = "R /src/./lib.rs\nR /usr/lib/gcc/x86_64-linux-gnu/12/../../../x86_64-linux-gnu/crt1.o\n\
-                    W /out/libx.rlib\nA /src/missing.rs\nE FOO\nE FOO\t/usr/bin/cc\nE BAR\nX cc\nX /usr/bin/../bin/ld\nX nowhere-to-be-found\n";
+                    W /out/libx.rlib\nA /src/missing.rs\nE FOO\nE FOO\t/usr/bin/cc\nE BAR\t/bin/rustc\t/t/libmac.so\nE BAR\nX cc\nX /usr/bin/../bin/ld\nX nowhere-to-be-found\n";
         let t = parse_records(text.as_bytes(), Some(bin.as_os_str()));
         assert_eq!(
             t.reads,
@@ -231,6 +250,18 @@ mod tests {
                 .get("FOO")
                 .map(|r| r.iter().collect::<Vec<_>>()),
             Some(vec![&PathBuf::from("/usr/bin/cc")])
+        );
+        assert_eq!(
+            t.env_objects
+                .get("BAR")
+                .map(|r| r.iter().collect::<Vec<_>>()),
+            Some(vec![&PathBuf::from("/t/libmac.so")])
+        );
+        assert_eq!(
+            t.env_readers
+                .get("BAR")
+                .map(|r| r.iter().collect::<Vec<_>>()),
+            Some(vec![&PathBuf::from("/bin/rustc")])
         );
         let mut execs = set(&["/usr/bin/ld"]);
         execs.insert(bin.join("cc"));

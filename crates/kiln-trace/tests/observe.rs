@@ -311,15 +311,29 @@ fn sees_what_a_proc_macro_reads_inside_rustc() {
         &macro_src,
         r#"extern crate proc_macro;
         use proc_macro::TokenStream;
+        unsafe extern "C" { fn extra_value() -> i32; }
         #[proc_macro]
         pub fn probe(_: TokenStream) -> TokenStream {
             let extra = std::env::var("KILN_MACRO_VAR").unwrap_or_default();
             let text = std::fs::read_to_string(std::env::var("KILN_MACRO_FILE").unwrap()).unwrap();
-            format!("pub const N: usize = {};", text.len() + extra.len()).parse().unwrap()
+            let linked = unsafe { extra_value() } as usize;
+            format!("pub const N: usize = {};", text.len() + extra.len() + linked).parse().unwrap()
         }
         "#,
     )
     .unwrap();
+    // A C library the proc macro links dynamically: the loader opens it
+    // with calls no hook sees.
+    let c_src = d.path().join("extra.c");
+    std::fs::write(&c_src, "int extra_value(void) { return 7; }\n").unwrap();
+    let c_lib = d.path().join("libextra.so");
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&c_lib)
+        .arg(&c_src)
+        .status()
+        .unwrap();
+    assert!(cc.success());
     let status = Command::new(rustc())
         .args([
             "--edition",
@@ -328,8 +342,13 @@ fn sees_what_a_proc_macro_reads_inside_rustc() {
             "proc-macro",
             "--crate-name",
             "probe_macro",
-            "--out-dir",
+            "-l",
+            "dylib=extra",
+            "-L",
         ])
+        .arg(d.path())
+        .arg(format!("-Clink-arg=-Wl,-rpath,{}", d.path().display()))
+        .arg("--out-dir")
         .arg(d.path())
         .arg(&macro_src)
         .status()
@@ -364,6 +383,15 @@ fn sees_what_a_proc_macro_reads_inside_rustc() {
         t.env.contains("KILN_MACRO_VAR") && t.env.contains("KILN_MACRO_FILE"),
         "{:#?}",
         t.env
+    );
+    // The libraries loaded for it, and who looked the variable up.
+    let macro_lib = d.path().join("libprobe_macro.so");
+    assert!(t.reads.contains(&macro_lib), "{:#?}", t.reads);
+    assert!(t.reads.contains(&c_lib), "{:#?}", t.reads);
+    assert_eq!(
+        t.env_objects.get("KILN_MACRO_VAR"),
+        Some(&[macro_lib].into_iter().collect()),
+        "the proc macro's own code asked"
     );
     assert!(
         t.writes.contains(&d.path().join("out/libuser.rlib")),

@@ -56,6 +56,9 @@ pub enum PassReason {
     /// The action used the network (a connection or a name lookup): what
     /// came back cannot be keyed.
     Network,
+    /// Code that ran makes system calls itself (rustix's `linux_raw`
+    /// backend, say), past the observer: what it read cannot be keyed.
+    RawSyscalls,
     /// `KILN_DISABLE` is set.
     Disabled,
     /// kiln hit an internal problem (store, config) and fell back.
@@ -77,6 +80,7 @@ impl PassReason {
             Self::InputChanged => "input_changed",
             Self::LinkerNotObservable => "linker_not_observable",
             Self::Network => "network",
+            Self::RawSyscalls => "raw_syscalls",
             Self::Disabled => "disabled",
             Self::KilnError => "kiln_error",
         }

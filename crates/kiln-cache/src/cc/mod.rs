@@ -66,7 +66,7 @@ impl Compile<'_> {
             mode: self.cfg.paths,
             from_cargo_home: self.from_cargo_home,
             hasher: &self.hasher,
-            env: &crate::script::script_env,
+            env: &crate::env_rules::lookup,
             script: true,
         }
     }

@@ -146,8 +146,8 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     let mut o = gather(&c.cwd, None, Some(t), &ex);
     // The driver itself is keyed by the invocation key.
     o.files.insert(c.resolved.clone());
-    let walked = crate::script::run::programs_walk_environ(t);
-    crate::script::run::keyed_lookups(&mut o, t, walked);
+    crate::script::run::drop_lookups_by_tools(&mut o, t);
+    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[]));
     o
 }
 

@@ -63,7 +63,7 @@ impl Run<'_> {
             mode: self.cfg.paths,
             from_cargo_home: self.from_cargo_home,
             hasher: &self.hasher,
-            env: &script_env,
+            env: &crate::env_rules::lookup,
             script: true,
         }
     }
@@ -74,17 +74,6 @@ impl Run<'_> {
             normalize: self.from_cargo_home && self.cfg.paths == kiln_config::PathMode::Normalize,
         }
     }
-}
-
-/// The environment as a run sees it, and every name under
-/// [`crate::env_rules::ALL_NAMES`].
-pub(crate) fn script_env(name: &str) -> Option<OsString> {
-    if name == crate::env_rules::ALL_NAMES {
-        return Some(crate::env_rules::all_names(
-            std::env::vars_os().map(|(n, _)| n),
-        ));
-    }
-    std::env::var_os(name)
 }
 
 /// Whether cargo runs this build with kiln as its wrapper (cargo hands the

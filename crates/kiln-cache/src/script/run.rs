@@ -8,7 +8,7 @@
 //! while it ran, or left something in `OUT_DIR` that is not a regular file or
 //! directory. A run that may have read its environment without `getenv` (it
 //! iterates it, or ran a shell, `make` or another program that does) is
-//! keyed by the whole environment.
+//! keyed by the whole environment (see `unseen.rs`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,6 @@ use kiln_types::{Outcome, PassReason, UnitRecord};
 use super::Run;
 use super::outdir::{self, TREE_FILE};
 use crate::compile::run_captured;
-use crate::env_rules;
 use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
 use crate::miss::changed_since;
 use crate::wrapper::{log, maybe_gc, micros, warn};
@@ -132,6 +131,9 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
             format!("`{}` runs unobserved (static or setuid)", p.display()),
         ));
     }
+    if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program]) {
+        return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
+    }
     let temp = std::env::temp_dir();
     for w in &t.writes {
         let allowed = w.starts_with(&run.out_dir)
@@ -149,43 +151,6 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     Ok(())
 }
 
-/// Whether anything in the run may have read variables without `getenv`.
-fn walks_environ(run: &Run<'_>, t: &Trace) -> bool {
-    let proc_environ = t
-        .reads
-        .iter()
-        .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"));
-    // kiln itself (a build script compiling a probe through
-    // `RUSTC_WRAPPER`) reads variables only by name.
-    let this = std::env::current_exe().ok();
-    let is_kiln = |p: &Path| this.as_deref() == Some(p) || same_file(this.as_deref(), p);
-    proc_environ
-        || kiln_trace::rust_walks_environ(&run.program)
-        || t.execs
-            .iter()
-            .any(|p| !is_kiln(p) && kiln_trace::walks_environ(p))
-}
-
-/// Whether a program run (or `/proc/*/environ` read) in `t` may have read
-/// variables without `getenv`.
-pub(crate) fn programs_walk_environ(t: &Trace) -> bool {
-    t.reads
-        .iter()
-        .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"))
-        || t.execs.iter().any(|p| kiln_trace::walks_environ(p))
-}
-
-fn same_file(a: Option<&Path>, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let (Some(a), Ok(mb)) = (
-        a.and_then(|a| std::fs::metadata(a).ok()),
-        std::fs::metadata(b),
-    ) else {
-        return false;
-    };
-    a.dev() == mb.dev() && a.ino() == mb.ino()
-}
-
 /// What the run read, as inputs.
 fn observed(run: &Run<'_>, t: &Trace) -> Observed {
     let own: BTreeSet<PathBuf> = [run.program.clone()].into_iter().collect();
@@ -199,18 +164,18 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         caller_path: std::env::var_os("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
-    keyed_lookups(&mut o, t, walks_environ(run, t));
+    drop_lookups_by_tools(&mut o, t);
+    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[&run.program]));
     o
 }
 
-/// Leaves out of `o` the lookups that are not inputs, and keys the whole
-/// environment when something may have read it without a lookup (`walked`).
+/// Leaves out of `o` the lookups that are not inputs.
 ///
 /// Lookups by kiln itself (compiling a probe or C code for a script) are no
 /// inputs: what kiln answers is the compile, observed in full. `PATH` read
 /// only by compilers and linkers chose the programs they ran: those are
 /// keyed by content and by where their names resolve.
-pub(crate) fn keyed_lookups(o: &mut Observed, t: &Trace, walked: bool) {
+pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
     let kiln = std::env::current_exe().ok();
     let not_an_input = |name: &str, reader: &Path| {
         kiln.as_deref() == Some(reader)
@@ -221,14 +186,6 @@ pub(crate) fn keyed_lookups(o: &mut Observed, t: &Trace, walked: bool) {
             .get(name)
             .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
     });
-    if walked {
-        o.env.extend(
-            std::env::vars_os()
-                .map(|(n, _)| n.to_string_lossy().into_owned())
-                .filter(|n| !env_rules::kiln_internal(n)),
-        );
-        o.env.insert(env_rules::ALL_NAMES.to_owned());
-    }
 }
 
 /// What the key of a run covered, for `kiln explain`: the script program

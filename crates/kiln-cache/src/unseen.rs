@@ -1,0 +1,118 @@
+//! Variables an action may have read without a lookup the observer sees,
+//! and how they are keyed.
+//!
+//! The observer sees `getenv`. It does not see a program walk `environ`
+//! itself (shells, `make`, Rust's `std::env::vars`), nor the variables libc
+//! reads internally (`TZ` for `localtime`, the locale variables for
+//! `setlocale`). Where either may have happened, kiln keys conservatively:
+//! the whole environment (every name and value) for a walk, the libc
+//! variables for internal reads. The programs are judged by their files
+//! ([`kiln_trace::walks_environ`], [`kiln_trace::rust_walks_environ`],
+//! [`kiln_trace::reads_libc_env`]): Rust code that ran inside another
+//! process (a build script, a proc macro inside rustc) is named by the
+//! caller, programs the action ran come from the trace. kiln's own process
+//! (compiling a probe or C code for a build script) reads only by name.
+
+use std::path::{Path, PathBuf};
+
+use kiln_trace::Trace;
+
+use crate::env_rules;
+use crate::inputs::Observed;
+
+/// Variables libc reads without `getenv`: the time zone and the locale.
+pub const LIBC_ENV: &[&str] = &[
+    "TZ",
+    "TZDIR",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_TIME",
+    "LC_COLLATE",
+    "LC_NUMERIC",
+    "LC_MONETARY",
+    "LC_MESSAGES",
+    "LOCPATH",
+];
+
+/// What may have been read unseen.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unseen {
+    /// The environment may have been walked.
+    pub walked: bool,
+    /// libc may have read [`LIBC_ENV`].
+    pub libc_env: bool,
+}
+
+/// Judges `rust_code` (Rust programs and libraries that ran) and the
+/// programs `t` saw run.
+pub(crate) fn unseen(t: &Trace, rust_code: &[&Path]) -> Unseen {
+    let this = std::env::current_exe().ok();
+    let is_kiln = |p: &Path| this.as_deref() == Some(p) || same_file(this.as_deref(), p);
+    let proc_environ = t
+        .reads
+        .iter()
+        .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"));
+    let programs: Vec<&Path> = t
+        .execs
+        .iter()
+        .map(|p| p.as_path())
+        .filter(|p| !is_kiln(p))
+        .collect();
+    Unseen {
+        walked: proc_environ
+            || rust_code.iter().any(|p| kiln_trace::rust_walks_environ(p))
+            || programs.iter().any(|p| kiln_trace::walks_environ(p)),
+        libc_env: rust_code
+            .iter()
+            .chain(
+                programs
+                    .iter()
+                    .filter(|p| !kiln_trace::is_toolchain_program(p)),
+            )
+            .any(|p| kiln_trace::reads_libc_env(p)),
+    }
+}
+
+/// The first of `rust_code` and the programs `t` saw run (compilers and
+/// kiln aside) that makes system calls past the observer, and the crate
+/// that does: nothing it read that way can be keyed.
+pub(crate) fn raw_syscalls(t: &Trace, rust_code: &[&Path]) -> Option<String> {
+    let this = std::env::current_exe().ok();
+    let programs = t.execs.iter().map(PathBuf::as_path).filter(|p| {
+        this.as_deref() != Some(*p)
+            && !same_file(this.as_deref(), p)
+            && !kiln_trace::is_toolchain_program(p)
+    });
+    rust_code.iter().copied().chain(programs).find_map(|p| {
+        kiln_trace::raw_syscalls(p)
+            .map(|c| format!("`{}` makes system calls itself ({c})", p.display()))
+    })
+}
+
+/// Adds to `o` what `u` says may have been read.
+pub(crate) fn key(o: &mut Observed, u: Unseen) {
+    if u.libc_env {
+        o.env.extend(LIBC_ENV.iter().map(|n| (*n).to_owned()));
+    }
+    if u.walked {
+        o.env.extend(
+            std::env::vars_os()
+                .map(|(n, _)| n.to_string_lossy().into_owned())
+                .filter(|n| !env_rules::kiln_internal(n)),
+        );
+        o.env.insert(env_rules::ALL_NAMES.to_owned());
+    }
+}
+
+fn same_file(a: Option<&Path>, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(a), Ok(mb)) = (
+        a.and_then(|a| std::fs::metadata(a).ok()),
+        std::fs::metadata(b),
+    ) else {
+        return false;
+    };
+    a.dev() == mb.dev() && a.ino() == mb.ino()
+}

@@ -1,0 +1,240 @@
+//! The sysroot's part of a compiler's identity: every file under `lib/`
+//! (the standard library, the compiler's own libraries, codegen backends)
+//! by path relative to the sysroot and content.
+//!
+//! Hashing half a gigabyte on every call is not an option, so each file's
+//! digest is remembered with its metadata (device, inode, size, modification
+//! and change times) in `<cache>/compilers/sysroot-<path digest>.json`, the
+//! way input files are: a file whose metadata is unchanged keeps its digest.
+//! A file changed within [`RACY`] of being hashed is hashed again next time
+//! (its times may not tell a second write from the first). The
+//! [`signature`] of the metadata alone tells a cached identity whether
+//! anything under `lib/` changed since it was computed: a file edited in
+//! place to the same size, added or removed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::compiler::CompilerError;
+
+/// How recent a change may be for its digest to be remembered.
+pub const RACY: Duration = Duration::from_secs(2);
+
+/// Metadata of one file, as compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stat {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stat {
+    fn of(md: &std::fs::Metadata) -> Self {
+        Self {
+            dev: md.dev(),
+            ino: md.ino(),
+            size: md.size(),
+            mtime_ns: i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
+            ctime_ns: i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec()),
+        }
+    }
+
+    fn racy(&self, now_ns: i128) -> bool {
+        let racy = i128::try_from(RACY.as_nanos()).unwrap_or(i128::MAX);
+        self.mtime_ns.max(self.ctime_ns) >= now_ns - racy
+    }
+}
+
+/// Remembered digests: relative path → metadata and content digest.
+type Remembered = BTreeMap<String, (Stat, String)>;
+
+/// Every file under `sysroot/lib`, relative path and metadata, sorted.
+fn files(sysroot: &Path) -> Result<Vec<(String, PathBuf, Stat)>, CompilerError> {
+    let mut stack = vec![sysroot.join("lib")];
+    let mut rows = Vec::new();
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| CompilerError::Io {
+            path: d.clone(),
+            source,
+        })?;
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(md) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if md.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let md = std::fs::metadata(&p).unwrap_or(md);
+            let rel = p
+                .strip_prefix(sysroot)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            rows.push((rel, p, Stat::of(&md)));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// Digest of the metadata of every file under `sysroot/lib`: changes when
+/// any file is added, removed or written.
+pub fn signature(sysroot: &Path) -> Result<String, CompilerError> {
+    let mut h = blake3::Hasher::new();
+    h.update(b"kiln-sysroot-signature-v1\0");
+    for (rel, _, st) in files(sysroot)? {
+        h.update(rel.as_bytes());
+        h.update(b"\0");
+        for v in [st.dev, st.ino, st.size] {
+            h.update(&v.to_le_bytes());
+        }
+        h.update(&st.mtime_ns.to_le_bytes());
+        h.update(&st.ctime_ns.to_le_bytes());
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// What [`fingerprint`] found.
+pub struct Fingerprint {
+    /// Digest of every file's relative path and content.
+    pub digest: String,
+    /// [`signature`] at the time: valid only when `settled`.
+    pub signature: String,
+    /// No file changed within [`RACY`] of now: the fingerprint may be
+    /// remembered by its signature.
+    pub settled: bool,
+}
+
+/// The content fingerprint of `sysroot/lib`, reusing and refreshing the
+/// digests remembered under `cache_dir`.
+pub fn fingerprint(cache_dir: &Path, sysroot: &Path) -> Result<Fingerprint, CompilerError> {
+    let slot = remembered_path(cache_dir, sysroot);
+    let old: Remembered = std::fs::read(&slot)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let now_ns = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0));
+    let mut h = blake3::Hasher::new();
+    h.update(b"kiln-sysroot-v2\0");
+    let mut new = Remembered::new();
+    let mut settled = true;
+    for (rel, path, st) in files(sysroot)? {
+        let digest = match old.get(&rel) {
+            Some((seen, d)) if *seen == st && !st.racy(now_ns) => d.clone(),
+            _ => hash_file(&path)?,
+        };
+        h.update(rel.as_bytes());
+        h.update(b"\0");
+        h.update(digest.as_bytes());
+        if st.racy(now_ns) {
+            settled = false;
+        } else {
+            new.insert(rel, (st, digest));
+        }
+    }
+    if new != old
+        && let (Some(parent), Ok(json)) = (slot.parent(), serde_json::to_vec(&new))
+    {
+        let _ = std::fs::create_dir_all(parent);
+        let tmp = parent.join(format!(".tmp-sysroot-{}", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, &slot);
+        }
+    }
+    Ok(Fingerprint {
+        digest: h.finalize().to_hex().to_string(),
+        signature: signature(sysroot)?,
+        settled,
+    })
+}
+
+fn remembered_path(cache_dir: &Path, sysroot: &Path) -> PathBuf {
+    let name = blake3::hash(sysroot.as_os_str().as_encoded_bytes()).to_hex();
+    cache_dir
+        .join("compilers")
+        .join(format!("sysroot-{}.json", &name[..32]))
+}
+
+fn hash_file(path: &Path) -> Result<String, CompilerError> {
+    let io = |source| CompilerError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn sysroot() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("lib/rustlib/x/lib")).unwrap();
+        std::fs::write(d.path().join("lib/rustlib/x/lib/libstd.rlib"), "std one").unwrap();
+        std::fs::write(d.path().join("lib/librustc_driver.so"), "driver").unwrap();
+        d
+    }
+
+    #[test]
+    fn a_same_size_edit_changes_the_fingerprint_and_the_signature() {
+        let s = sysroot();
+        let cache = tempfile::tempdir().unwrap();
+        let a = fingerprint(cache.path(), s.path()).unwrap();
+        std::fs::write(s.path().join("lib/rustlib/x/lib/libstd.rlib"), "std two").unwrap();
+        assert_ne!(signature(s.path()).unwrap(), a.signature);
+        let b = fingerprint(cache.path(), s.path()).unwrap();
+        assert_ne!(a.digest, b.digest);
+        assert!(!b.settled, "just written");
+    }
+
+    #[test]
+    fn files_added_or_removed_change_it_and_the_location_does_not() {
+        let s = sysroot();
+        let cache = tempfile::tempdir().unwrap();
+        let a = fingerprint(cache.path(), s.path()).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(other.path().join("lib/rustlib/x/lib")).unwrap();
+        std::fs::copy(
+            s.path().join("lib/rustlib/x/lib/libstd.rlib"),
+            other.path().join("lib/rustlib/x/lib/libstd.rlib"),
+        )
+        .unwrap();
+        std::fs::copy(
+            s.path().join("lib/librustc_driver.so"),
+            other.path().join("lib/librustc_driver.so"),
+        )
+        .unwrap();
+        assert_eq!(
+            fingerprint(cache.path(), other.path()).unwrap().digest,
+            a.digest
+        );
+        std::fs::write(s.path().join("lib/extra.so"), "x").unwrap();
+        assert_ne!(
+            fingerprint(cache.path(), s.path()).unwrap().digest,
+            a.digest
+        );
+    }
+}
