@@ -20,6 +20,7 @@ mod cc;
 mod compile;
 mod components;
 mod env_rules;
+mod facts;
 mod hit;
 mod inputs;
 mod invocation;

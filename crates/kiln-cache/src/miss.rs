@@ -223,10 +223,13 @@ fn store(
             .map(|p| unit.cwd.join(p))
             .collect();
         let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
-        if let Some(why) = crate::unseen::raw_syscalls(t, &macros) {
+        if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.cfg.dir) {
             return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
         }
-        crate::unseen::key(&mut observed, crate::unseen::unseen(t, &macros));
+        crate::unseen::key(
+            &mut observed,
+            crate::unseen::unseen(t, &macros, &unit.cfg.dir),
+        );
     }
     if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
         return Err(NotStored::Uncacheable(

@@ -45,48 +45,55 @@ pub(crate) struct Unseen {
     pub libc_env: bool,
 }
 
-/// Judges `rust_code` (Rust programs and libraries that ran) and the
-/// programs `t` saw run.
-pub(crate) fn unseen(t: &Trace, rust_code: &[&Path]) -> Unseen {
+/// The programs `t` saw run, kiln's own process aside.
+fn programs(t: &Trace) -> impl Iterator<Item = &Path> {
     let this = std::env::current_exe().ok();
-    let is_kiln = |p: &Path| this.as_deref() == Some(p) || same_file(this.as_deref(), p);
+    t.execs
+        .iter()
+        .map(PathBuf::as_path)
+        .filter(move |p| this.as_deref() != Some(*p) && !same_file(this.as_deref(), p))
+}
+
+/// Judges `rust_code` (Rust programs and libraries that ran) and the
+/// programs `t` saw run; what is learnt about each file is remembered
+/// under `dir` (kiln's directory).
+pub(crate) fn unseen(t: &Trace, rust_code: &[&Path], dir: &Path) -> Unseen {
     let proc_environ = t
         .reads
         .iter()
         .any(|p| p.starts_with("/proc") && p.file_name().is_some_and(|n| n == "environ"));
-    let programs: Vec<&Path> = t
-        .execs
-        .iter()
-        .map(|p| p.as_path())
-        .filter(|p| !is_kiln(p))
-        .collect();
+    // Compilers and linkers need no reading: their names say how they read
+    // (unless they are scripts).
+    let walks = |p: &Path| {
+        if kiln_trace::is_toolchain_program(p) {
+            kiln_trace::walks_environ(p)
+        } else {
+            crate::facts::of(dir, p).walks
+        }
+    };
+    let others = || programs(t).filter(|p| !kiln_trace::is_toolchain_program(p));
     Unseen {
         walked: proc_environ
-            || rust_code.iter().any(|p| kiln_trace::rust_walks_environ(p))
-            || programs.iter().any(|p| kiln_trace::walks_environ(p)),
+            || rust_code
+                .iter()
+                .any(|p| crate::facts::of(dir, p).rust_walks)
+            || programs(t).any(walks),
         libc_env: rust_code
             .iter()
-            .chain(
-                programs
-                    .iter()
-                    .filter(|p| !kiln_trace::is_toolchain_program(p)),
-            )
-            .any(|p| kiln_trace::reads_libc_env(p)),
+            .copied()
+            .chain(others())
+            .any(|p| crate::facts::of(dir, p).libc_env),
     }
 }
 
 /// The first of `rust_code` and the programs `t` saw run (compilers and
 /// kiln aside) that makes system calls past the observer, and the crate
 /// that does: nothing it read that way can be keyed.
-pub(crate) fn raw_syscalls(t: &Trace, rust_code: &[&Path]) -> Option<String> {
-    let this = std::env::current_exe().ok();
-    let programs = t.execs.iter().map(PathBuf::as_path).filter(|p| {
-        this.as_deref() != Some(*p)
-            && !same_file(this.as_deref(), p)
-            && !kiln_trace::is_toolchain_program(p)
-    });
-    rust_code.iter().copied().chain(programs).find_map(|p| {
-        kiln_trace::raw_syscalls(p)
+pub(crate) fn raw_syscalls(t: &Trace, rust_code: &[&Path], dir: &Path) -> Option<String> {
+    let others = programs(t).filter(|p| !kiln_trace::is_toolchain_program(p));
+    rust_code.iter().copied().chain(others).find_map(|p| {
+        crate::facts::of(dir, p)
+            .raw
             .map(|c| format!("`{}` makes system calls itself ({c})", p.display()))
     })
 }

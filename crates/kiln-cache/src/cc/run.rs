@@ -147,7 +147,7 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     // The driver itself is keyed by the invocation key.
     o.files.insert(c.resolved.clone());
     crate::script::run::drop_lookups_by_tools(&mut o, t);
-    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[]));
+    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[], &c.cfg.dir));
     o
 }
 

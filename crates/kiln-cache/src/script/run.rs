@@ -131,7 +131,7 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
             format!("`{}` runs unobserved (static or setuid)", p.display()),
         ));
     }
-    if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program]) {
+    if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.cfg.dir) {
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }
     let temp = std::env::temp_dir();
@@ -165,7 +165,10 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
     drop_lookups_by_tools(&mut o, t);
-    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[&run.program]));
+    crate::unseen::key(
+        &mut o,
+        crate::unseen::unseen(t, &[&run.program], &run.cfg.dir),
+    );
     o
 }
 
