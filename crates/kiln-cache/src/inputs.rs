@@ -117,7 +117,8 @@ const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
 
 impl Exclusions<'_> {
     fn skip_read(&self, p: &Path) -> bool {
-        self.sysroot.is_some_and(|s| p.starts_with(s))
+        self.sysroot
+            .is_some_and(|s| kiln_rustc::sysroot::covers(s, p))
             || SYSTEM_SCRATCH.iter().any(|s| p.starts_with(s))
             || self.scratch.iter().any(|s| p.starts_with(s))
             || self.outputs.contains(p)
@@ -201,6 +202,12 @@ pub fn gather(
             }
             if p.is_file() {
                 o.files.insert(p.clone());
+            } else if p.is_dir() {
+                // Opened to read its entries with calls no hook sees
+                // (`fdopendir`, glibc's `fts` under `find`): a listing.
+                if !ex.skip_absent(&p.join("_")) {
+                    o.listed.insert(p.clone());
+                }
             } else if !p.exists() && !ex.under_written(p) {
                 o.unstable.insert(p.clone());
             }
@@ -222,10 +229,12 @@ pub fn gather(
         searches::observe(
             &t.searches,
             ex.caller_path.as_deref(),
+            cwd,
             &|p| ex.skip_absent(p),
             &mut searched,
         );
         o.env.extend(searched.env);
+        o.unstable.extend(searched.unstable);
         for p in t.absent.iter().chain(&searched.absent).chain(&tried) {
             if o.files.contains(p) {
                 continue;

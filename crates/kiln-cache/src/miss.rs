@@ -224,6 +224,7 @@ fn store(
             .collect();
         let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
         if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.cfg.dir) {
+            crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
             return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
         }
         crate::unseen::key(

@@ -36,6 +36,7 @@ pub const WHICH: &str = "=which ";
 pub(crate) fn observe(
     searches: &[Search],
     path_now: Option<&OsStr>,
+    cwd: &Path,
     skip: &dyn Fn(&Path) -> bool,
     o: &mut Observed,
 ) {
@@ -59,6 +60,7 @@ pub(crate) fn observe(
                 o.env.insert("PATH".to_owned());
                 o.absent
                     .extend(s.tried.iter().filter(|c| !skip(c)).cloned());
+                relative_candidates(s, path_now, cwd, o);
             }
         }
     }
@@ -90,6 +92,28 @@ fn prefix_of(s: &Search, path_now: Option<&OsStr>) -> Option<Vec<PathBuf>> {
             .filter(|d| !d.as_os_str().is_empty())
             .collect(),
     )
+}
+
+/// Relative and empty entries of the search path name directories below
+/// the working directory (taken as the action's: a process that changed
+/// directory first is not followed). Each candidate there is keyed as
+/// missing; one that is present may be what ran instead of the file the
+/// search was resolved to, so the action is not stored.
+fn relative_candidates(s: &Search, path_now: Option<&OsStr>, cwd: &Path, o: &mut Observed) {
+    let path = match &s.path {
+        Some(Some(p)) => Some(p.as_os_str()),
+        Some(None) => None,
+        None => path_now,
+    };
+    let Some(path) = path else { return };
+    for dir in std::env::split_paths(path).filter(|d| !d.is_absolute()) {
+        let candidate = cwd.join(dir).join(&s.name);
+        if candidate.exists() {
+            o.unstable.insert(candidate);
+        } else {
+            o.absent.insert(candidate);
+        }
+    }
 }
 
 /// Whether every entry of a search path is an absolute directory (an empty
@@ -125,6 +149,7 @@ mod tests {
         observe(
             std::slice::from_ref(s),
             Some(OsStr::new(now)),
+            Path::new("/nonexistent-cwd"),
             &|p| p.starts_with("/sysroot"),
             &mut o,
         );
@@ -167,7 +192,36 @@ mod tests {
             let s = search(recorded, Some("/usr/bin/cc"), &["/mine/cc"]);
             let o = observed(&s, now);
             assert!(o.env.contains("PATH"), "{recorded:?} {now}");
-            assert_eq!(o.absent.len(), 1, "{recorded:?} {now}");
+            assert!(
+                o.absent.contains(Path::new("/mine/cc")),
+                "{recorded:?} {now}"
+            );
         }
+    }
+
+    #[test]
+    fn relative_entries_are_candidates_below_the_working_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = search(Some("bin:/usr/bin"), Some("/usr/bin/cc"), &[]);
+        let mut o = Observed::default();
+        observe(
+            std::slice::from_ref(&s),
+            Some(OsStr::new("bin:/usr/bin")),
+            d.path(),
+            &|_| false,
+            &mut o,
+        );
+        assert!(o.absent.contains(&d.path().join("bin/cc")));
+        std::fs::create_dir_all(d.path().join("bin")).unwrap();
+        std::fs::write(d.path().join("bin/cc"), "").unwrap();
+        let mut o = Observed::default();
+        observe(
+            std::slice::from_ref(&s),
+            Some(OsStr::new("bin:/usr/bin")),
+            d.path(),
+            &|_| false,
+            &mut o,
+        );
+        assert!(o.unstable.contains(&d.path().join("bin/cc")));
     }
 }

@@ -123,3 +123,24 @@ fn same_file(a: Option<&Path>, b: &Path) -> bool {
     };
     a.dev() == mb.dev() && a.ino() == mb.ino()
 }
+
+/// Tells the action this process runs inside, if any (a build-script run),
+/// that what it depends on cannot be keyed either: `reason` made this one
+/// uncacheable.
+pub(crate) fn refuse_outer(reason: &kiln_types::PassReason, detail: &str) {
+    let mut rest = reason.as_str().as_bytes().to_vec();
+    rest.push(b'\t');
+    rest.extend(detail.bytes().filter(|b| *b != b'\n'));
+    kiln_trace::forward(std::iter::once((b'U', rest)));
+}
+
+/// The reason an action inside the traced one gave for being unkeyable.
+pub(crate) fn refused_inside(t: &Trace) -> Option<(kiln_types::PassReason, String)> {
+    use kiln_types::PassReason;
+    let (name, detail) = t.refusals.first()?;
+    let reason = [PassReason::Clock, PassReason::RawSyscalls]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+        .unwrap_or(PassReason::InputChanged);
+    Some((reason, format!("a compile inside it: {detail}")))
+}

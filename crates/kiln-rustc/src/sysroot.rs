@@ -1,6 +1,7 @@
-//! The sysroot's part of a compiler's identity: every file under `lib/`
-//! (the standard library, the compiler's own libraries, codegen backends)
-//! by path relative to the sysroot and content.
+//! The sysroot's part of a compiler's identity: every file under
+//! `lib/rustlib/` (the standard library for each target, codegen backends,
+//! the bundled linker) and the compiler's own libraries in `lib/` (see
+//! [`covers`]), by path relative to the sysroot and content.
 //!
 //! Hashing half a gigabyte on every call is not an option, so each file's
 //! digest is remembered with its metadata (device, inode, size, modification
@@ -55,15 +56,53 @@ impl Stat {
 /// Remembered digests: relative path → metadata and content digest.
 type Remembered = BTreeMap<String, (Stat, String)>;
 
-/// Every file under `sysroot/lib`, relative path and metadata, sorted.
+/// Files directly in `lib/` that are the compiler's own (a distribution's
+/// rustc shares `/usr/lib` with everything else).
+const OWN_LIBRARIES: &[&str] = &[
+    "librustc",
+    "libstd-",
+    "libtest-",
+    "libLLVM",
+    "libproc_macro",
+];
+
+/// Whether `path` is one of the sysroot files the compiler identity covers:
+/// anything under `lib/rustlib/`, and the compiler's own libraries in
+/// `lib/`.
+pub fn covers(sysroot: &Path, path: &Path) -> bool {
+    let lib = sysroot.join("lib");
+    path.starts_with(lib.join("rustlib"))
+        || (path.parent() == Some(lib.as_path())
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| OWN_LIBRARIES.iter().any(|p| n.starts_with(p))))
+}
+
+/// Every file the identity covers, relative path and metadata, sorted.
+/// Directories that cannot be read are left out (nor can the compiler read
+/// them).
 fn files(sysroot: &Path) -> Result<Vec<(String, PathBuf, Stat)>, CompilerError> {
-    let mut stack = vec![sysroot.join("lib")];
+    let lib = sysroot.join("lib");
+    let top = std::fs::read_dir(&lib).map_err(|source| CompilerError::Io {
+        path: lib.clone(),
+        source,
+    })?;
+    let mut stack = vec![lib.join("rustlib")];
     let mut rows = Vec::new();
+    for e in top.flatten() {
+        let p = e.path();
+        if covers(sysroot, &p)
+            && let Ok(md) = std::fs::metadata(&p)
+            && md.is_file()
+        {
+            rows.push((relative(sysroot, &p), p, Stat::of(&md)));
+        }
+    }
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| CompilerError::Io {
-            path: d.clone(),
-            source,
-        })?;
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let Ok(md) = std::fs::symlink_metadata(&p) else {
@@ -74,16 +113,18 @@ fn files(sysroot: &Path) -> Result<Vec<(String, PathBuf, Stat)>, CompilerError> 
                 continue;
             }
             let md = std::fs::metadata(&p).unwrap_or(md);
-            let rel = p
-                .strip_prefix(sysroot)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .into_owned();
-            rows.push((rel, p, Stat::of(&md)));
+            rows.push((relative(sysroot, &p), p, Stat::of(&md)));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
+}
+
+fn relative(sysroot: &Path, p: &Path) -> String {
+    p.strip_prefix(sysroot)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Digest of the metadata of every file under `sysroot/lib`: changes when
@@ -132,7 +173,8 @@ pub fn fingerprint(cache_dir: &Path, sysroot: &Path) -> Result<Fingerprint, Comp
     for (rel, path, st) in files(sysroot)? {
         let digest = match old.get(&rel) {
             Some((seen, d)) if *seen == st && !st.racy(now_ns) => d.clone(),
-            _ => hash_file(&path)?,
+            // What cannot be read (a dangling link) counts by its name.
+            _ => hash_file(&path).unwrap_or_else(|_| "unreadable".to_owned()),
         };
         h.update(rel.as_bytes());
         h.update(b"\0");
@@ -199,6 +241,25 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_lib_dir_counts_only_the_compiler_s_own_files() {
+        let s = sysroot();
+        let cache = tempfile::tempdir().unwrap();
+        let a = fingerprint(cache.path(), s.path()).unwrap();
+        std::fs::write(s.path().join("lib/libcurl.so.4"), "not rustc's").unwrap();
+        assert_eq!(
+            fingerprint(cache.path(), s.path()).unwrap().digest,
+            a.digest
+        );
+        assert!(!covers(s.path(), &s.path().join("lib/libcurl.so.4")));
+        assert!(!covers(s.path(), &s.path().join("include/zlib.h")));
+        assert!(covers(
+            s.path(),
+            &s.path().join("lib/rustlib/x/lib/libstd.rlib")
+        ));
+        assert!(covers(s.path(), &s.path().join("lib/librustc_driver.so")));
+    }
+
+    #[test]
     fn a_same_size_edit_changes_the_fingerprint_and_the_signature() {
         let s = sysroot();
         let cache = tempfile::tempdir().unwrap();
@@ -231,7 +292,7 @@ mod tests {
             fingerprint(cache.path(), other.path()).unwrap().digest,
             a.digest
         );
-        std::fs::write(s.path().join("lib/extra.so"), "x").unwrap();
+        std::fs::write(s.path().join("lib/rustlib/x/lib/extra.rlib"), "x").unwrap();
         assert_ne!(
             fingerprint(cache.path(), s.path()).unwrap().digest,
             a.digest

@@ -54,6 +54,9 @@
 //!            process's `PATH`; no tab when it was unset)
 //! N <what>   network use: `connect` (`inet` or `unix`), `getaddrinfo` or
 //!            `gethostbyname` (`dns`)
+//! U <reason>\t<detail>
+//!            written by a nested kiln: an action inside this one depended
+//!            on something no key holds (the clock, raw system calls)
 //! ```
 //!
 //! Paths are made absolute against the working directory or the `*at`

@@ -38,6 +38,10 @@ pub struct Trace {
     /// Network use (`inet` or `unix` connections, `dns` lookups) and the
     /// programs that made it (empty when not recorded).
     pub network: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
+    /// Why an action inside the traced one could not be keyed (`U` records
+    /// a nested kiln writes: the reason's name and a detail), which makes
+    /// the traced action unkeyable too.
+    pub refusals: Vec<(String, String)>,
 }
 
 /// A program run by name (`execvp`, `posix_spawnp`) and how the name
@@ -164,6 +168,16 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
                     .entry(OsStr::from_bytes(name).to_owned())
                     .or_default()
                     .insert(path);
+            }
+            b'U' => {
+                let (name, detail) = match rest.iter().position(|b| *b == b'\t') {
+                    Some(i) => (&rest[..i], &rest[i + 1..]),
+                    None => (rest, &[][..]),
+                };
+                t.refusals.push((
+                    String::from_utf8_lossy(name).into_owned(),
+                    String::from_utf8_lossy(detail).into_owned(),
+                ));
             }
             b'N' => {
                 let (what, exe) = split_program(rest);

@@ -59,6 +59,9 @@ pub enum PassReason {
     /// Code that ran makes system calls itself (rustix's `linux_raw`
     /// backend, say), past the observer: what it read cannot be keyed.
     RawSyscalls,
+    /// A C or C++ source uses `__DATE__`, `__TIME__` or `__TIMESTAMP__`
+    /// without `SOURCE_DATE_EPOCH`: the object holds the time of the compile.
+    Clock,
     /// `KILN_DISABLE` is set.
     Disabled,
     /// kiln hit an internal problem (store, config) and fell back.
@@ -81,6 +84,7 @@ impl PassReason {
             Self::LinkerNotObservable => "linker_not_observable",
             Self::Network => "network",
             Self::RawSyscalls => "raw_syscalls",
+            Self::Clock => "clock",
             Self::Disabled => "disabled",
             Self::KilnError => "kiln_error",
         }

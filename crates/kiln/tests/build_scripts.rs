@@ -528,3 +528,45 @@ fn c_compiles_are_counted_apart_from_rustc_calls() {
     assert!(text.contains("C compiles"), "{text}");
     assert!(text.contains("build-script runs"), "{text}");
 }
+
+#[test]
+fn a_directory_listed_by_find_is_keyed() {
+    let mut f = Fixture::new();
+    std::fs::create_dir_all(f.ws.join("csys/assets")).unwrap();
+    std::fs::write(f.ws.join("csys/assets/a.txt"), "a").unwrap();
+    f.sb.set("CSYS_FIND", "assets");
+    let changed = f.differential(
+        |f| std::fs::write(f.ws.join("csys/assets/b.txt"), "b").unwrap(),
+        |f| std::fs::remove_file(f.ws.join("csys/assets/b.txt")).unwrap(),
+    );
+    assert!(changed.contains("assets/b.txt"), "{changed}");
+}
+
+#[test]
+fn a_c_compile_naming_the_time_is_not_stored() {
+    let mut f = Fixture::new();
+    let header = f.sb.root.path().join("stamp.h");
+    std::fs::write(
+        &header,
+        "static const char *csys_stamp = __DATE__ \" \" __TIME__;\n",
+    )
+    .unwrap();
+    f.sb.set("CFLAGS", &format!("-include {}", header.display()));
+    let (out, recs) = f.kiln_build();
+    assert_eq!(out, f.plain_build());
+    let compiles = c_compiles(&recs);
+    assert_eq!(compiles.len(), 1, "{recs:#?}");
+    assert_eq!(compiles[0]["outcome"], "not_cacheable", "{:#}", compiles[0]);
+    assert_eq!(compiles[0]["reason"], "clock", "{:#}", compiles[0]);
+    // Nor is the run around it: its objects hold the time too.
+    let run = script_runs(&recs)
+        .into_iter()
+        .find(|r| r["package"] == "csys")
+        .unwrap();
+    assert_eq!(run["outcome"], "not_cacheable", "{run:#}");
+    assert_eq!(run["reason"], "clock", "{run:#}");
+    // With SOURCE_DATE_EPOCH the time is an input like any other.
+    f.sb.set("SOURCE_DATE_EPOCH", "1700000000");
+    let (_, recs) = f.kiln_build();
+    assert_eq!(c_compiles(&recs)[0]["outcome"], "miss");
+}

@@ -19,6 +19,9 @@ use crate::env_rules;
 pub struct CompileKeyInputs<'a> {
     /// The compiler driver, resolved.
     pub compiler: &'a Path,
+    /// The name it was started under (`argv[0]`): one binary can be
+    /// several compilers (clang and clang++, a ccache link farm).
+    pub argv0: &'a std::ffi::OsStr,
     /// Its arguments.
     pub args: &'a [OsString],
     /// The working directory.
@@ -52,6 +55,20 @@ pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, String> {
         .hash(k.compiler)
         .map_err(|e| format!("compiler `{}`: {e}", k.compiler.display()))?;
     h.field("compiler", compiler.0);
+    h.field("argv0", k.argv0.as_encoded_bytes());
+    // Every name on the way to the file: a driver may act on the name of
+    // the link it was started through.
+    let mut at = k.compiler.to_path_buf();
+    for _ in 0..16 {
+        h.field(
+            "name",
+            at.file_name().unwrap_or_default().as_encoded_bytes(),
+        );
+        match std::fs::read_link(&at) {
+            Ok(next) => at = at.parent().unwrap_or(Path::new("/")).join(next),
+            Err(_) => break,
+        }
+    }
     h.field("cwd", value(&k.cwd.to_string_lossy()));
     for a in k.args {
         match a.to_str() {
@@ -98,6 +115,7 @@ mod tests {
                 .collect();
             invocation_key(&CompileKeyInputs {
                 compiler: &self.dir.path().join("gcc"),
+                argv0: std::ffi::OsStr::new("gcc"),
                 args: &args,
                 cwd: &pkg,
                 native: args
@@ -132,5 +150,32 @@ mod tests {
         assert_ne!(base, s.key("h", "-O2 -c a.c -o b.o", true));
         std::fs::write(s.dir.path().join("gcc"), "compiler two").unwrap();
         assert_ne!(base, s.key("h", "-O2 -c a.c -o a.o", true));
+    }
+
+    #[test]
+    fn the_name_a_driver_is_started_under_changes_the_key() {
+        let s = Setup::new();
+        let dir = s.dir.path();
+        std::os::unix::fs::symlink(dir.join("gcc"), dir.join("g++")).unwrap();
+        let hasher = FileHasher::new(None);
+        let roots = Roots::new(dir, None, None, None);
+        let args: Vec<OsString> = vec!["-c".into(), "x.c".into()];
+        let key = |compiler: &Path, argv0: &str| {
+            invocation_key(&CompileKeyInputs {
+                compiler,
+                argv0: std::ffi::OsStr::new(argv0),
+                args: &args,
+                cwd: dir,
+                native: false,
+                roots: &roots,
+                mode: PathMode::Normalize,
+                from_cargo_home: false,
+                hasher: &hasher,
+            })
+            .unwrap()
+        };
+        let gcc = key(&dir.join("gcc"), "gcc");
+        assert_ne!(gcc, key(&dir.join("gcc"), "g++"), "argv[0]");
+        assert_ne!(gcc, key(&dir.join("g++"), "gcc"), "the link's name");
     }
 }

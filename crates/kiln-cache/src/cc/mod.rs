@@ -179,6 +179,7 @@ fn prepare<'a>(
     let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
     let inv_key = key::invocation_key(&key::CompileKeyInputs {
         compiler: &resolved,
+        argv0,
         args,
         cwd: &cwd,
         native: plan.native,

@@ -151,6 +151,26 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     o
 }
 
+/// Whether a source or header read by the compile names one of the macros
+/// that expand to the time of the compile. Programs and libraries the
+/// compiler ran or loaded are not sources.
+fn names_the_clock(p: &Path) -> bool {
+    const MACROS: &[&[u8]] = &[b"__DATE__", b"__TIME__", b"__TIMESTAMP__"];
+    let Ok(md) = std::fs::metadata(p) else {
+        return false;
+    };
+    if md.len() > 16 << 20 {
+        return false;
+    }
+    let Ok(bytes) = std::fs::read(p) else {
+        return false;
+    };
+    !bytes.starts_with(b"\x7fELF")
+        && MACROS
+            .iter()
+            .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+}
+
 fn store(
     c: &Compile<'_>,
     ran: &crate::compile::Compiled,
@@ -166,6 +186,13 @@ fn store(
     let out_set: BTreeSet<PathBuf> = outs.iter().cloned().collect();
     check(c, &t, &out_set)?;
     let o = observed(c, &t, &out_set);
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_none()
+        && let Some(p) = o.files.iter().find(|p| names_the_clock(p))
+    {
+        let detail = format!("`{}` names the time of the compile", p.display());
+        crate::unseen::refuse_outer(&PassReason::Clock, &detail);
+        return Err(NotStored::Uncacheable(PassReason::Clock, detail));
+    }
     if let Some(p) = changed_since(&o, started_at, None) {
         return Err(NotStored::Uncacheable(
             PassReason::InputChanged,

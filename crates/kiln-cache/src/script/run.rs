@@ -134,6 +134,9 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.cfg.dir) {
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }
+    if let Some((reason, why)) = crate::unseen::refused_inside(t) {
+        return Err(NotStored::Uncacheable(reason, why));
+    }
     let temp = std::env::temp_dir();
     for w in &t.writes {
         let allowed = w.starts_with(&run.out_dir)
