@@ -153,8 +153,11 @@ fn failing_compile_is_not_cached_and_keeps_its_exit_code() {
     assert_eq!(s["compile_errors"], 1, "{s}");
 }
 
-/// A store on a tiny filesystem: writes fail with "no space left".
+/// A store on a tiny filesystem: writes fail with "no space left". Mounting
+/// one needs root: reported as ignored elsewhere (`scripts/test.sh` runs it
+/// when it can).
 #[test]
+#[ignore = "mounts a tmpfs, which needs root; scripts/test.sh runs it as root"]
 fn full_disk_warns_and_builds() {
     let mut sb = Sandbox::new();
     let ws = sb.workspace("basic", "ws");
@@ -165,10 +168,7 @@ fn full_disk_warns_and_builds() {
         .arg(&mnt)
         .status()
         .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipping: cannot mount a small tmpfs here (needs root)");
-        return;
-    }
+    assert!(mounted, "cannot mount a small tmpfs here: run as root");
     sb.set("KILN_DIR", mnt.to_str().unwrap());
     let out = sb.cargo_unchecked(&ws, &["build", "--release"]);
     let _ = std::process::Command::new("umount").arg(&mnt).status();
