@@ -61,14 +61,9 @@ pub fn invocation_key(
     let mut h = KeyHasher::new("kiln-invocation-v1");
     h.field("compiler", &cx.identity.digest);
     h.field("clippy", [u8::from(cx.clippy)]);
-    match cx.mode {
-        PathMode::Normalize => {
-            h.field("paths", "normalize");
-        }
-        PathMode::Exact => {
-            h.field("paths", "exact");
-            h.field("cwd", cx.cwd.as_os_str().as_encoded_bytes());
-        }
+    h.field("paths", cx.mode.key_name());
+    if cx.mode == PathMode::Exact {
+        h.field("cwd", cx.cwd.as_os_str().as_encoded_bytes());
     }
     let normalize = |s: &str| {
         if cx.mode == PathMode::Exact {

@@ -27,6 +27,7 @@ mod invocation;
 mod lookup;
 mod miss;
 mod probe;
+mod refusal;
 mod script;
 mod searches;
 mod unseen;

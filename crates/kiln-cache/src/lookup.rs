@@ -201,3 +201,36 @@ pub(crate) fn forward_inputs(inputs: &manifest::Inputs, k: &Keying<'_>, program:
         });
     kiln_trace::forward(files.chain(absent).chain(present).chain(listed).chain(env));
 }
+
+/// Answers a keyed action, whatever its kind: restored when `try_hit`
+/// finds it, else done by `run`, once per key at a time (a second caller
+/// waits for the first, then looks again).
+pub(crate) fn serve(
+    store: &LocalStore,
+    inv_key: &Digest,
+    rec: &mut kiln_types::UnitRecord,
+    try_hit: &mut dyn FnMut(&mut kiln_types::UnitRecord) -> bool,
+    run: &mut dyn FnMut(&mut kiln_types::UnitRecord) -> i32,
+) -> i32 {
+    if try_hit(rec) {
+        return 0;
+    }
+    let lock = crate::wrapper::single_flight(store, inv_key, rec);
+    if lock.waited && try_hit(rec) {
+        return 0;
+    }
+    let code = run(rec);
+    drop(lock);
+    code
+}
+
+/// A file in `store`'s staging dir for the trace of one observed run.
+pub(crate) fn trace_file(store: &LocalStore) -> std::path::PathBuf {
+    let staging = store.staging_dir();
+    let _ = std::fs::create_dir_all(&staging);
+    staging.join(format!(
+        "trace-{}-{}",
+        std::process::id(),
+        crate::miss::nanos()
+    ))
+}

@@ -16,6 +16,7 @@ use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRec
 
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Keying, entry_key, gather, snapshot};
+use crate::refusal::NotStored;
 use crate::wrapper::{Unit, log, maybe_gc, micros, warn};
 
 /// Compiles, streams the compiler's messages, and stores the result when the
@@ -26,9 +27,7 @@ pub(crate) fn compile_and_store(
     inv_key: &Digest,
     rec: &mut UnitRecord,
 ) -> i32 {
-    let staging = unit.tiers.store.staging_dir();
-    let _ = std::fs::create_dir_all(&staging);
-    let trace_file = staging.join(format!("trace-{}-{}", std::process::id(), nanos()));
+    let trace_file = crate::lookup::trace_file(&unit.tiers.store);
     let mut cmd = Command::new(&unit.call.program);
     cmd.args(&unit.call.args);
     if let Some(t) = &unit.tracer {
@@ -91,13 +90,6 @@ struct Stored {
     bytes: u64,
 }
 
-enum NotStored {
-    /// The compile did something kiln cannot replay.
-    Uncacheable(PassReason, String),
-    /// kiln failed (disk full, unreadable output, ...).
-    Problem(String),
-}
-
 pub(crate) fn nanos() -> u128 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -144,18 +136,7 @@ fn store(
     if let Some(t) = &trace {
         // A proc macro that asks a database or a web service for what to
         // expand to (sqlx's `query!` online, say) read something no key holds.
-        if let Some(what) = t.network.keys().next() {
-            return Err(NotStored::Uncacheable(
-                PassReason::Network,
-                format!("the compile used the network ({what})"),
-            ));
-        }
-        if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
-            return Err(NotStored::Uncacheable(
-                PassReason::LinkerNotObservable,
-                format!("`{}` runs unobserved (static or setuid)", p.display()),
-            ));
-        }
+        crate::refusal::observable(t, "the compile", &|_| false)?;
         if let Some(w) = t
             .writes
             .iter()

@@ -434,17 +434,21 @@ fn serve(
     rec: &mut UnitRecord,
     hash_start: Instant,
 ) -> i32 {
-    if hit::lookup(unit, keying, inv_key, rec, hash_start) {
-        return 0;
-    }
-    let lock = single_flight(&unit.tiers.store, inv_key, rec);
-    if lock.waited && hit::lookup(unit, keying, inv_key, rec, Instant::now()) {
-        return 0;
-    }
-    rec.timings.hash_us += micros(hash_start.elapsed()).saturating_sub(rec.timings.wait_us);
-    let code = miss::compile_and_store(unit, keying, inv_key, rec);
-    drop(lock);
-    code
+    let mut first = true;
+    crate::lookup::serve(
+        &unit.tiers.store,
+        inv_key,
+        rec,
+        &mut |rec| {
+            let started = if first { hash_start } else { Instant::now() };
+            first = false;
+            hit::lookup(unit, keying, inv_key, rec, started)
+        },
+        &mut |rec| {
+            rec.timings.hash_us += micros(hash_start.elapsed()).saturating_sub(rec.timings.wait_us);
+            miss::compile_and_store(unit, keying, inv_key, rec)
+        },
+    )
 }
 
 /// The right to run an action nobody has stored yet, held until dropped.

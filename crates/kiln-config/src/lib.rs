@@ -34,6 +34,17 @@ pub enum PathMode {
     Exact,
 }
 
+impl PathMode {
+    /// The mode's name as keys hold it: a key made in one mode never
+    /// matches one made in the other.
+    pub fn key_name(self) -> &'static str {
+        match self {
+            Self::Normalize => "normalize",
+            Self::Exact => "exact",
+        }
+    }
+}
+
 /// Whether the compiler's file and environment reads are observed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TraceMode {

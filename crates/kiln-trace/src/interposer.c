@@ -675,11 +675,45 @@ static void emit_from(char kind, const char *what, const char *object) {
 
 static void emit_by(char kind, const char *what) { emit_from(kind, what, NULL); }
 
-/* The file of the loaded object holding code address PC, or NULL. */
+/* Finding the loaded object that holds a code address: the loader's list
+ * of segments, with the last object found remembered per thread (programs
+ * look many variables up from the same code; `dladdr` would search symbol
+ * tables on every call). */
+struct find_object {
+    uintptr_t pc, start, end;
+    const char *name;
+};
+
+static int find_object_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct find_object *f = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        if (f->pc >= start && f->pc < end) {
+            f->start = start, f->end = end;
+            f->name = info->dlpi_name ? info->dlpi_name : "";
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static THREAD_LOCAL uintptr_t last_object_start, last_object_end;
+static THREAD_LOCAL const char *last_object_name;
+
+/* The file of the loaded object holding code address PC, or NULL (the
+ * program itself, or not found). */
 static const char *object_of(const void *pc) {
-    Dl_info info;
-    if (!pc || !dladdr(pc, &info) || !info.dli_fname || info.dli_fname[0] != '/') return NULL;
-    return info.dli_fname;
+    uintptr_t at = (uintptr_t)pc;
+    if (!at) return NULL;
+    if (at >= last_object_start && at < last_object_end) return last_object_name;
+    struct find_object f = {at, 0, 0, NULL};
+    if (!dl_iterate_phdr(find_object_cb, &f) || !f.name) return NULL;
+    last_object_start = f.start, last_object_end = f.end;
+    last_object_name = f.name[0] == '/' ? f.name : NULL;
+    return last_object_name;
 }
 
 static void note_env(const char *name, const void *caller) {

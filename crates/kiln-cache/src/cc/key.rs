@@ -42,14 +42,7 @@ pub struct CompileKeyInputs<'a> {
 pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, String> {
     let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
     let mut h = KeyHasher::new("kiln-c-compile-v1");
-    h.field(
-        "paths",
-        if k.mode == PathMode::Normalize {
-            "normalize"
-        } else {
-            "exact"
-        },
-    );
+    h.field("paths", k.mode.key_name());
     let compiler = k
         .hasher
         .hash(k.compiler)

@@ -212,16 +212,13 @@ fn prepare<'a>(
 /// Answers a keyed compile: a hit, or a real compile (once per key at a
 /// time).
 fn serve(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
-    if try_hit(c, rec) {
-        return 0;
-    }
-    let lock = crate::wrapper::single_flight(&c.tiers.store, &c.inv_key, rec);
-    if lock.waited && try_hit(c, rec) {
-        return 0;
-    }
-    let code = run::compile_and_store(c, rec);
-    drop(lock);
-    code
+    crate::lookup::serve(
+        &c.tiers.store,
+        &c.inv_key,
+        rec,
+        &mut |rec| try_hit(c, rec),
+        &mut |rec| run::compile_and_store(c, rec),
+    )
 }
 
 fn try_hit(c: &Compile<'_>, rec: &mut UnitRecord) -> bool {

@@ -23,24 +23,13 @@ use super::{Compile, not_stored};
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
 use crate::miss::changed_since;
+use crate::refusal::NotStored;
 use crate::wrapper::{log, maybe_gc, micros, warn};
-
-/// Why a finished compile was not stored.
-enum NotStored {
-    Uncacheable(PassReason, String),
-    Problem(String),
-}
 
 /// Compiles, streams the compiler's messages, and stores the result when
 /// the compile succeeded and everything it did is understood.
 pub(crate) fn compile_and_store(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
-    let staging = c.tiers.store.staging_dir();
-    let _ = std::fs::create_dir_all(&staging);
-    let trace_file = staging.join(format!(
-        "trace-{}-{}",
-        std::process::id(),
-        crate::miss::nanos()
-    ));
+    let trace_file = crate::lookup::trace_file(&c.tiers.store);
     let mut cmd = c.command();
     c.tracer.inject(&mut cmd, &trace_file);
     let started_at = SystemTime::now();
@@ -104,18 +93,7 @@ fn outputs(c: &Compile<'_>) -> Vec<PathBuf> {
 
 /// Whether the compile did only what a cache can replay.
 fn check(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Result<(), NotStored> {
-    if let Some(what) = t.network.keys().next() {
-        return Err(NotStored::Uncacheable(
-            PassReason::Network,
-            format!("the compile used the network ({what})"),
-        ));
-    }
-    if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
-        return Err(NotStored::Uncacheable(
-            PassReason::LinkerNotObservable,
-            format!("`{}` runs unobserved (static or setuid)", p.display()),
-        ));
-    }
+    crate::refusal::observable(t, "the compile", &|_| false)?;
     let temp = std::env::temp_dir();
     for w in &t.writes {
         let allowed = outputs.contains(w)
@@ -155,20 +133,26 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
 /// that expand to the time of the compile. Programs and libraries the
 /// compiler ran or loaded are not sources.
 fn names_the_clock(p: &Path) -> bool {
-    const MACROS: &[&[u8]] = &[b"__DATE__", b"__TIME__", b"__TIMESTAMP__"];
-    let Ok(md) = std::fs::metadata(p) else {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(p) else {
         return false;
     };
-    if md.len() > 16 << 20 {
+    let mut bytes = Vec::new();
+    // Programs, libraries and archives the compiler loaded are no sources.
+    if f.by_ref().take(8).read_to_end(&mut bytes).is_err()
+        || bytes.starts_with(b"\x7fELF")
+        || bytes.starts_with(b"!<arch>")
+        || f.take(16 << 20).read_to_end(&mut bytes).is_err()
+    {
         return false;
     }
-    let Ok(bytes) = std::fs::read(p) else {
-        return false;
-    };
-    !bytes.starts_with(b"\x7fELF")
-        && MACROS
-            .iter()
-            .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+    // `__DATE__`, `__TIME__`, `__TIMESTAMP__`: each starts with `__` and
+    // one of three letters.
+    bytes.windows(8).any(|w| {
+        w.starts_with(b"__")
+            && matches!(w[2], b'D' | b'T')
+            && (w == b"__DATE__" || w == b"__TIME__" || w.starts_with(b"__TIMEST"))
+    })
 }
 
 fn store(

@@ -69,14 +69,7 @@ pub struct RunKeyInputs<'a> {
 pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, String> {
     let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
     let mut h = KeyHasher::new("kiln-build-script-v1");
-    h.field(
-        "paths",
-        if k.mode == PathMode::Normalize {
-            "normalize"
-        } else {
-            "exact"
-        },
-    );
+    h.field("paths", k.mode.key_name());
     let script = k
         .hasher
         .hash(k.program)

@@ -272,16 +272,13 @@ pub(crate) fn package_roots(
 
 /// Answers a keyed run: a hit, or a real run (once per key at a time).
 fn serve(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
-    if try_hit(run, rec) {
-        return 0;
-    }
-    let lock = crate::wrapper::single_flight(&run.tiers.store, &run.inv_key, rec);
-    if lock.waited && try_hit(run, rec) {
-        return 0;
-    }
-    let code = run::run_and_store(run, rec);
-    drop(lock);
-    code
+    crate::lookup::serve(
+        &run.tiers.store,
+        &run.inv_key,
+        rec,
+        &mut |rec| try_hit(run, rec),
+        &mut |rec| run::run_and_store(run, rec),
+    )
 }
 
 fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {

@@ -27,24 +27,13 @@ use super::outdir::{self, TREE_FILE};
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
 use crate::miss::changed_since;
+use crate::refusal::NotStored;
 use crate::wrapper::{log, maybe_gc, micros, warn};
-
-/// Why a finished run was not stored.
-enum NotStored {
-    Uncacheable(PassReason, String),
-    Problem(String),
-}
 
 /// Runs the script, streams its output, and stores the result when it
 /// succeeded and everything it did is understood.
 pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
-    let staging = run.tiers.store.staging_dir();
-    let _ = std::fs::create_dir_all(&staging);
-    let trace_file = staging.join(format!(
-        "trace-{}-{}",
-        std::process::id(),
-        crate::miss::nanos()
-    ));
+    let trace_file = crate::lookup::trace_file(&run.tiers.store);
     let mut cmd = Command::new(&run.program);
     cmd.args(run.args);
     run.tracer.inject(&mut cmd, &trace_file);
@@ -113,24 +102,7 @@ pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
 fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     // kiln itself (fetching a probe's entry for the script) is no input.
     let kiln = std::env::current_exe().ok();
-    let by_others = |programs: &BTreeSet<PathBuf>| {
-        programs.is_empty()
-            || programs
-                .iter()
-                .any(|p| kiln.as_deref() != Some(p.as_path()))
-    };
-    if let Some((what, _)) = t.network.iter().find(|(_, p)| by_others(p)) {
-        return Err(NotStored::Uncacheable(
-            PassReason::Network,
-            format!("the build script used the network ({what})"),
-        ));
-    }
-    if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
-        return Err(NotStored::Uncacheable(
-            PassReason::LinkerNotObservable,
-            format!("`{}` runs unobserved (static or setuid)", p.display()),
-        ));
-    }
+    crate::refusal::observable(t, "the build script", &|p| kiln.as_deref() == Some(p))?;
     if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.cfg.dir) {
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }

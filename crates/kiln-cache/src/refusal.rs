@@ -1,0 +1,42 @@
+//! Why a finished action is not stored, and the checks every kind of
+//! action makes of what it did.
+
+use std::path::Path;
+
+use kiln_trace::Trace;
+use kiln_types::PassReason;
+
+/// Why a finished action was not stored.
+pub(crate) enum NotStored {
+    /// The action did something kiln cannot replay or key.
+    Uncacheable(PassReason, String),
+    /// kiln failed (disk full, unreadable output, ...).
+    Problem(String),
+}
+
+/// Whether `what` (an action, for messages) used the network or ran a
+/// program the observer cannot follow: what came of either cannot be keyed.
+/// Network use by a program `allowed` says is kiln's own is not the
+/// action's.
+pub(crate) fn observable(
+    t: &Trace,
+    what: &str,
+    allowed: &dyn Fn(&Path) -> bool,
+) -> Result<(), NotStored> {
+    let by_action = |programs: &std::collections::BTreeSet<std::path::PathBuf>| {
+        programs.is_empty() || programs.iter().any(|p| !allowed(p))
+    };
+    if let Some((use_, _)) = t.network.iter().find(|(_, p)| by_action(p)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::Network,
+            format!("{what} used the network ({use_})"),
+        ));
+    }
+    if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::LinkerNotObservable,
+            format!("`{}` runs unobserved (static or setuid)", p.display()),
+        ));
+    }
+    Ok(())
+}
