@@ -30,6 +30,7 @@ mod probe;
 mod refusal;
 mod script;
 mod searches;
+mod symbols;
 mod unseen;
 mod wrapper;
 

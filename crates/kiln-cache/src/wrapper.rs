@@ -116,6 +116,17 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
         }
     };
     let started = Instant::now();
+    let kept;
+    let call = match crate::symbols::keep_symbols(&call.args) {
+        Some(args) if cfg.trace == kiln_config::TraceMode::Auto && !cfg.disabled => {
+            kept = WrapperCall {
+                program: call.program.clone(),
+                args,
+            };
+            &kept
+        }
+        _ => call,
+    };
     let (rustc, rustc_args) = call.rustc_and_args();
     let plan = kiln_rustc::plan(rustc_args);
     // Not on cargo's probes: cargo parses their output and shows none of it.

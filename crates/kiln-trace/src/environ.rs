@@ -209,13 +209,19 @@ fn is_env_iteration(name: &str) -> bool {
 /// program walks only if something other than std's own process spawning
 /// (which merges the environment for a child it changes it for, and hands it
 /// on) calls `std::env::vars`/`vars_os`, or code outside std refers to
-/// `environ`. Everywhere else, and when the code cannot be followed, it may.
+/// `environ`. Without a symbol table it may if it names `environ` at all.
+/// Everywhere else, and when the code cannot be followed, it may.
 pub fn rust_walks_environ(program: &Path) -> bool {
     let Some(bytes) = read(program) else {
         return true;
     };
     let Some(p) = crate::refs::Program::parse(&bytes) else {
-        return true;
+        // No symbol table (stripped): code that never names `environ`
+        // among the symbols it imports cannot read it.
+        return [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
+            .iter()
+            .any(|n| contains(&bytes, n))
+            || !bytes.starts_with(b"\x7fELF");
     };
     let iterators: Vec<&crate::refs::Func> = p
         .funcs
@@ -319,7 +325,22 @@ mod tests {
             false,
         );
         assert!(rust_walks_environ(&raw), "reads environ itself");
-        let stripped = build_rust(d.path(), "stripped", "fn main() {}", true);
-        assert!(rust_walks_environ(&stripped), "no symbols: may walk");
+        let stripped = build_rust(
+            d.path(),
+            "stripped",
+            "fn main() { let _ = std::process::Command::new(\"true\").env(\"A\", \"b\").status(); }",
+            true,
+        );
+        assert!(
+            rust_walks_environ(&stripped),
+            "no symbols and names `environ`: may walk"
+        );
+        let quiet = build_rust(d.path(), "quiet", "fn main() { println!(\"hi\"); }", true);
+        let names = contains(&std::fs::read(&quiet).unwrap(), b"\0environ\0");
+        assert_eq!(
+            rust_walks_environ(&quiet),
+            names,
+            "no symbols: walks only if it imports `environ`"
+        );
     }
 }

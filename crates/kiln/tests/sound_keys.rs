@@ -266,3 +266,24 @@ fn a_proc_macro_reading_with_its_own_system_calls_is_not_cached() {
     assert_eq!(second, "second");
     assert_eq!(second, p.plain_build());
 }
+
+#[test]
+fn a_profile_that_strips_symbols_does_not_key_proc_macro_users_by_everything() {
+    let mut p = Probe::new("var", "PROBE_X");
+    // `strip = true` in the profile: the shipped program is stripped; the
+    // proc macro keeps the symbols kiln reads its code by.
+    p.sb.set("CARGO_PROFILE_DEV_STRIP", "true");
+    let (first, _) = p.kiln_build();
+    p.sb.set("SOME_CI_RUN_ID", "12345");
+    let (again, recs) = p.kiln_build();
+    assert_eq!(again, first);
+    for r in recs.iter().filter(|r| r["outcome"] != "probe") {
+        assert_eq!(r["outcome"], "hit", "{r:#}");
+    }
+    let app = std::fs::read(p.ws.join("target/debug/app")).unwrap();
+    let plain = p.plain_build();
+    assert_eq!(plain, first);
+    let plain_app =
+        std::fs::read(p.sb.root.path().join("plain-target/debug/app")).unwrap();
+    assert_eq!(app, plain_app, "the program is stripped as plain cargo strips it");
+}
