@@ -48,6 +48,7 @@ pub(crate) fn lookup(
     let program = std::path::Path::new(&unit.call.program);
     kiln_trace::forward_lookups(crate::env_rules::ALWAYS.iter().copied(), program);
     crate::lookup::forward_inputs(&inputs, k, program);
+    crate::lookup::forward_outputs(&restored);
     rec.timings.hash_us += micros(started.saturating_duration_since(hash_start));
     crate::compile::replay(&restored.stdout, &unit.roots.restore(&restored.stderr));
     for (_, dest, digest) in &restored.files {

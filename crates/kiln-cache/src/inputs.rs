@@ -313,7 +313,7 @@ pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
     }
     inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();
     inputs.env = o.env.iter().map(|n| (n.clone(), k.env_digest(n))).collect();
-    let mut prober = crate::probe::Prober::new(k.hasher);
+    let mut prober = crate::probe::Prober::new(k.hasher, k.roots.get(kiln_key::roots::CARGO_HOME));
     inputs.present = o
         .present
         .iter()
@@ -352,7 +352,7 @@ pub fn mismatch(inputs: &Inputs, k: &Keying<'_>) -> Option<String> {
             return Some(format!("`{}` exists", Roots::display(p)));
         }
     }
-    let mut prober = crate::probe::Prober::new(k.hasher);
+    let mut prober = crate::probe::Prober::new(k.hasher, k.roots.get(kiln_key::roots::CARGO_HOME));
     for (p, digest) in &inputs.present {
         if prober.digest(&k.local_path(p)) != *digest {
             return Some(format!("`{}` (kind, size or mode)", Roots::display(p)));

@@ -234,3 +234,16 @@ pub(crate) fn trace_file(store: &LocalStore) -> std::path::PathBuf {
         crate::miss::nanos()
     ))
 }
+
+/// Hands the files a restored action wrote to the trace of the run this
+/// process is part of, if any: the run is judged by what it wrote, as if
+/// the action had run.
+pub(crate) fn forward_outputs(restored: &kiln_store::entry::Restored) {
+    use std::os::unix::ffi::OsStrExt;
+    kiln_trace::forward(
+        restored
+            .files
+            .iter()
+            .map(|(_, dest, _)| (b'W', dest.as_os_str().as_bytes().to_vec())),
+    );
+}

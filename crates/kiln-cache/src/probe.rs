@@ -22,13 +22,17 @@ use kiln_key::{Digest, FileHasher};
 pub(crate) struct Prober<'a> {
     hasher: &'a FileHasher,
     in_git: HashMap<PathBuf, bool>,
+    /// Where no work tree is looked for (`CARGO_HOME`: package sources, not
+    /// checkouts), whatever lies above it.
+    outside: Option<&'a Path>,
 }
 
 impl<'a> Prober<'a> {
-    pub(crate) fn new(hasher: &'a FileHasher) -> Self {
+    pub(crate) fn new(hasher: &'a FileHasher, outside: Option<&'a Path>) -> Self {
         Self {
             hasher,
             in_git: HashMap::new(),
+            outside,
         }
     }
 
@@ -64,6 +68,9 @@ impl<'a> Prober<'a> {
         let Some(dir) = p.parent() else {
             return false;
         };
+        if self.outside.is_some_and(|o| dir.starts_with(o)) {
+            return false;
+        }
         if let Some(known) = self.in_git.get(dir) {
             return *known;
         }
@@ -86,7 +93,7 @@ mod tests {
         let f = d.path().join("f");
         std::fs::write(&f, "abc").unwrap();
         let hasher = FileHasher::new(None);
-        let mut p = Prober::new(&hasher);
+        let mut p = Prober::new(&hasher, None);
         let first = p.digest(&f);
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(p.digest(&f), first, "write bits and times");
@@ -110,8 +117,15 @@ mod tests {
         let f = d.path().join("src/lib.rs");
         std::fs::write(&f, "abc").unwrap();
         let hasher = FileHasher::new(None);
-        let first = Prober::new(&hasher).digest(&f);
+        let first = Prober::new(&hasher, None).digest(&f);
         std::fs::write(&f, "xyz").unwrap();
-        assert_ne!(Prober::new(&hasher).digest(&f), first);
+        assert_ne!(Prober::new(&hasher, None).digest(&f), first);
+        let home = Prober::new(&hasher, Some(d.path())).digest(&f);
+        std::fs::write(&f, "abc").unwrap();
+        assert_eq!(
+            Prober::new(&hasher, Some(d.path())).digest(&f),
+            home,
+            "below CARGO_HOME no work tree is looked for"
+        );
     }
 }

@@ -58,6 +58,34 @@ impl Tracer {
     }
 }
 
+/// Stops the observer, if it is loaded into this process (kiln started
+/// inside an observed run), from recording what this process does: kiln's
+/// own reads are no inputs of the run, and what its actions read is handed
+/// on explicitly ([`forward`], [`forward_to_outer`]). Programs it starts
+/// are still observed.
+pub fn quiet_this_process() {
+    if std::env::var_os("KILN_TRACE_FILE").is_none() {
+        return;
+    }
+    unsafe extern "C" {
+        fn dlsym(
+            handle: *mut std::ffi::c_void,
+            symbol: *const std::ffi::c_char,
+        ) -> *mut std::ffi::c_void;
+    }
+    // RTLD_DEFAULT is the null handle on glibc.
+    let name = c"kiln_trace_quiet";
+    // SAFETY: dlsym is given a null-terminated name; the symbol, when the
+    // observer defines it, is `void kiln_trace_quiet(void)`.
+    unsafe {
+        let f = dlsym(std::ptr::null_mut(), name.as_ptr());
+        if !f.is_null() {
+            let quiet: extern "C" fn() = std::mem::transmute(f);
+            quiet();
+        }
+    }
+}
+
 /// Hands what a traced child recorded in `trace_file` on to the trace of
 /// the run this process is itself part of, if any (kiln running inside an
 /// observed build script): the outer run saw this process, not its child.

@@ -240,9 +240,18 @@ static void emit(char kind, int dirfd, const char *path, int absolutize) {
 }
 
 /* Runs STMT as the observer: not nested, only when traced, errno kept. */
+/* Set by kiln in its own process (`kiln_trace_quiet`): kiln running inside
+ * an observed run hands the run what its actions read itself; its own
+ * reads (its settings file, its store) are no inputs of the run. Programs
+ * it starts are observed as usual. */
+static int quiet;
+
+EXPORT void kiln_trace_quiet(void);
+void kiln_trace_quiet(void) { __atomic_store_n(&quiet, 1, __ATOMIC_RELEASE); }
+
 #define OBSERVE(stmt)                                   \
     do {                                                \
-        if (!busy && trace_target()) {                  \
+        if (!busy && !__atomic_load_n(&quiet, __ATOMIC_ACQUIRE) && trace_target()) { \
             int saved_errno_ = errno;                   \
             busy = 1;                                   \
             stmt;                                       \

@@ -95,7 +95,7 @@ pub use elf::observable;
 pub use environ::{
     is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ, walks_environ,
 };
-pub use install::{Tracer, forward, forward_lookups, forward_to_outer};
+pub use install::{Tracer, forward, forward_lookups, forward_to_outer, quiet_this_process};
 pub use parse::{Search, Trace, parse_trace};
 pub use paths::find_program;
 pub use paths::normalize_path;

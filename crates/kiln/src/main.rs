@@ -20,6 +20,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // Inside an observed build-script run (compiling a probe or C code for
+    // it), kiln's own reads are not the run's.
+    kiln_cache::quiet_observer();
     if args
         .get(1)
         .is_some_and(|a| a == kiln_cache::BUILD_SCRIPT_COMMAND)

@@ -283,7 +283,9 @@ fn a_profile_that_strips_symbols_does_not_key_proc_macro_users_by_everything() {
     let app = std::fs::read(p.ws.join("target/debug/app")).unwrap();
     let plain = p.plain_build();
     assert_eq!(plain, first);
-    let plain_app =
-        std::fs::read(p.sb.root.path().join("plain-target/debug/app")).unwrap();
-    assert_eq!(app, plain_app, "the program is stripped as plain cargo strips it");
+    let plain_app = std::fs::read(p.sb.root.path().join("plain-target/debug/app")).unwrap();
+    assert_eq!(
+        app, plain_app,
+        "the program is stripped as plain cargo strips it"
+    );
 }

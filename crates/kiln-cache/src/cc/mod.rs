@@ -246,6 +246,7 @@ fn try_hit(c: &Compile<'_>, rec: &mut UnitRecord) -> bool {
         return false;
     };
     crate::lookup::forward_inputs(&inputs, &keying, &c.resolved);
+    crate::lookup::forward_outputs(&value);
     crate::compile::replay(&rule.to_local(&value.stdout), &rule.to_local(&value.stderr));
     crate::lookup::record_hit(rec, &key, &value, restore_start);
     true
