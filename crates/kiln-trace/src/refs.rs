@@ -196,6 +196,20 @@ pub struct Refs {
     pub escapes: bool,
 }
 
+/// Whether a 32-bit displacement relative to the next instruction may start
+/// at `code[i]`: after `call`/`jmp rel32` (`E8`, `E9`), a conditional jump
+/// (`0F 8x`), or a ModRM byte addressing `[rip + disp32]` (mod 00, r/m 101:
+/// `lea`, `mov`, `call [rip+…]`). Any other window of four bytes that lands
+/// on a wanted address is an accident of the bytes, not a reference.
+fn displacement_follows(code: &[u8], i: usize) -> bool {
+    let Some(&before) = i.checked_sub(1).and_then(|j| code.get(j)) else {
+        return false;
+    };
+    matches!(before, 0xE8 | 0xE9)
+        || before & 0xC7 == 0x05
+        || (before & 0xF0 == 0x80 && i >= 2 && code[i - 2] == 0x0F)
+}
+
 /// Finds what refers to the functions at `addrs` or to the dynamic symbols
 /// named in `names`.
 pub fn find_refs(p: &Program<'_>, addrs: &[u64], names: &[&str]) -> Refs {
@@ -224,6 +238,9 @@ pub fn find_refs(p: &Program<'_>, addrs: &[u64], names: &[&str]) -> Refs {
     for s in p.sections.iter().filter(|s| s.flags & SHF_EXECINSTR != 0) {
         let code = &p.bytes[s.offset..s.offset + s.size];
         for i in 0..code.len().saturating_sub(3) {
+            if !displacement_follows(code, i) {
+                continue;
+            }
             let disp = i64::from(i32::from_le_bytes([
                 code[i],
                 code[i + 1],
