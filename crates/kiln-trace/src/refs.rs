@@ -261,3 +261,24 @@ pub fn find_refs(p: &Program<'_>, addrs: &[u64], names: &[&str]) -> Refs {
     }
     refs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displacements_follow_only_instructions_that_hold_them() {
+        let call = [0xE8, 1, 2, 3, 4];
+        assert!(displacement_follows(&call, 1));
+        // lea rax, [rip + disp32]: REX.W 8D, ModRM 05.
+        let lea = [0x48, 0x8D, 0x05, 1, 2, 3, 4];
+        assert!(displacement_follows(&lea, 3));
+        // jne rel32: 0F 85.
+        let jne = [0x0F, 0x85, 1, 2, 3, 4];
+        assert!(displacement_follows(&jne, 2));
+        // The same bytes one off, and data.
+        assert!(!displacement_follows(&lea, 2));
+        assert!(!displacement_follows(&[0x90, 1, 2, 3, 4], 1));
+        assert!(!displacement_follows(&call, 0));
+    }
+}
