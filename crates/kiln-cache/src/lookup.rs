@@ -55,6 +55,43 @@ impl Tiers {
         });
     }
 
+    /// Puts the entry `written` in the local store under `key`; removes the
+    /// written file when that fails.
+    pub(crate) fn put_entry(
+        &self,
+        key: &Digest,
+        written: &kiln_store::entry::Written,
+    ) -> Result<(), crate::refusal::NotStored> {
+        self.store.put(key, &written.path).map(|_| ()).map_err(|e| {
+            let _ = std::fs::remove_file(&written.path);
+            crate::refusal::NotStored::Problem(e.to_string())
+        })
+    }
+
+    /// Adds `inputs` as the newest input list of `inv_key`, whose entry is
+    /// `key`, and hands entry and manifest to the remote tier (the
+    /// components too, unless they hold every value in clear, opted in for
+    /// local debugging).
+    pub(crate) fn publish(
+        &self,
+        inv_key: &Digest,
+        key: &Digest,
+        inputs: manifest::Inputs,
+        components: bool,
+    ) -> Result<(), crate::refusal::NotStored> {
+        manifest::add(
+            &self.store.manifest_dir(),
+            inv_key,
+            manifest::Candidate {
+                inputs,
+                key: key.to_hex(),
+            },
+        )
+        .map_err(|e| crate::refusal::NotStored::Problem(e.to_string()))?;
+        self.upload(inv_key, key, components);
+        Ok(())
+    }
+
     /// Sends pending uploads and returns what the call did remotely.
     pub(crate) fn finish(&self) -> Option<kiln_types::RemoteUse> {
         self.with_remote(|tier| {
@@ -108,6 +145,30 @@ pub(crate) fn lookup<T>(
         }
         other => other,
     }
+}
+
+/// [`lookup`], with what it noticed taken into `rec` and the log: a
+/// corrupt entry marks the record, each stored input list that did not
+/// hold is one log line (`what` names the kind of action).
+pub(crate) fn lookup_noted<T>(
+    tiers: &Tiers,
+    k: &Keying<'_>,
+    inv_key: &Digest,
+    cfg: &kiln_config::Config,
+    rec: &mut kiln_types::UnitRecord,
+    what: &str,
+    restore: &mut dyn FnMut(&Digest, Entry) -> Result<T, StoreError>,
+) -> Found<T> {
+    let mut notes = LookupNotes::default();
+    let found = lookup(tiers, k, inv_key, &mut notes, restore);
+    rec.corrupt_entry |= notes.corrupt;
+    for m in &notes.mismatches {
+        crate::wrapper::log(
+            cfg,
+            &format!("{}: stored {what} differs in {m}", rec.label()),
+        );
+    }
+    found
 }
 
 fn try_candidates<T>(

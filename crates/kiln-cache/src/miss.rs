@@ -11,7 +11,7 @@ use kiln_key::{Digest, Roots};
 use kiln_rustc::depinfo;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
-use kiln_store::manifest::{self, Candidate, Inputs};
+use kiln_store::manifest::Inputs;
 use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRecord};
 
 use crate::compile::run_captured;
@@ -264,10 +264,7 @@ fn store(
         &rec.crate_name,
     )
     .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Err(e) = unit.tiers.store.put(&key, &written.path) {
-        let _ = std::fs::remove_file(&written.path);
-        return Err(NotStored::Problem(e.to_string()));
-    }
+    unit.tiers.put_entry(&key, &written)?;
     // Dependents key these outputs by content next: spare them the rehash.
     for (path, digest) in outputs.iter().zip(&written.digests) {
         if let Some(d) = digest {
@@ -276,19 +273,8 @@ fn store(
     }
     let bytes = written.size;
     write_components(unit, &key, &inputs);
-    manifest::add(
-        &unit.tiers.store.manifest_dir(),
-        inv_key,
-        Candidate {
-            inputs,
-            key: key.to_hex(),
-        },
-    )
-    .map_err(|e| NotStored::Problem(e.to_string()))?;
-    // Components written with every value in clear (opted in for local
-    // debugging) stay on this machine.
     unit.tiers
-        .upload(inv_key, &key, !unit.cfg.explain_env_values);
+        .publish(inv_key, &key, inputs, !unit.cfg.explain_env_values)?;
     Ok(Stored { key, bytes })
 }
 

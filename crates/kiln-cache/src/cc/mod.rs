@@ -31,7 +31,7 @@ use kiln_store::LocalStore;
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::inputs::Keying;
-use crate::lookup::{Found, LookupNotes, Tiers, lookup};
+use crate::lookup::{Found, Tiers, lookup_noted};
 use crate::wrapper::{log, micros, warn};
 
 /// The hidden command the observer starts compiles through.
@@ -224,24 +224,18 @@ fn serve(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
 fn try_hit(c: &Compile<'_>, rec: &mut UnitRecord) -> bool {
     let keying = c.keying();
     let rule = c.text_rule();
-    let mut notes = LookupNotes::default();
     let restore_start = Instant::now();
-    let found = lookup(
+    let found = lookup_noted(
         &c.tiers,
         &keying,
         &c.inv_key,
-        &mut notes,
+        c.cfg,
+        rec,
+        "compile",
         &mut |key, reader| {
             kiln_store::entry::restore(key, reader, &c.out_dir, &|b: &[u8]| rule.to_local(b))
         },
     );
-    rec.corrupt_entry |= notes.corrupt;
-    for m in &notes.mismatches {
-        log(
-            c.cfg,
-            &format!("{}: stored compile differs in {m}", rec.label()),
-        );
-    }
     let Found::Hit { key, value, inputs } = found else {
         return false;
     };

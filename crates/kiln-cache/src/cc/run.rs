@@ -15,7 +15,6 @@ use std::time::{Instant, SystemTime};
 use kiln_key::Digest;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
-use kiln_store::manifest::{self, Candidate};
 use kiln_trace::Trace;
 use kiln_types::{Outcome, PassReason, UnitRecord};
 
@@ -215,20 +214,9 @@ fn store(
     let staging = c.tiers.store.staging_dir();
     let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
         .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Err(e) = c.tiers.store.put(&key, &written.path) {
-        let _ = std::fs::remove_file(&written.path);
-        return Err(NotStored::Problem(e.to_string()));
-    }
+    c.tiers.put_entry(&key, &written)?;
     super::components::save(c, &key, &inputs);
-    manifest::add(
-        &c.tiers.store.manifest_dir(),
-        &c.inv_key,
-        Candidate {
-            inputs,
-            key: key.to_hex(),
-        },
-    )
-    .map_err(|e| NotStored::Problem(e.to_string()))?;
-    c.tiers.upload(&c.inv_key, &key, !c.cfg.explain_env_values);
+    c.tiers
+        .publish(&c.inv_key, &key, inputs, !c.cfg.explain_env_values)?;
     Ok((key, written.size))
 }

@@ -31,7 +31,7 @@ use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::compile::run_plain;
 use crate::inputs::Keying;
-use crate::lookup::{Found, LookupNotes, Tiers, lookup};
+use crate::lookup::{Found, Tiers, lookup_noted};
 use crate::wrapper::{log, max_rss_kb, micros, warn};
 
 /// The hidden command the launcher runs.
@@ -284,22 +284,16 @@ fn serve(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
 fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
     let keying = run.keying();
     let rule = run.text_rule();
-    let mut notes = LookupNotes::default();
     let restore_start = Instant::now();
-    let found = lookup(
+    let found = lookup_noted(
         &run.tiers,
         &keying,
         &run.inv_key,
-        &mut notes,
+        run.cfg,
+        rec,
+        "run",
         &mut |key, reader| outdir::restore(key, reader, &run.out_dir, &rule),
     );
-    rec.corrupt_entry |= notes.corrupt;
-    for m in &notes.mismatches {
-        log(
-            run.cfg,
-            &format!("{}: stored run differs in {m}", rec.label()),
-        );
-    }
     let Found::Hit { key, value, .. } = found else {
         return false;
     };

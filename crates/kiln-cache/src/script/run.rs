@@ -18,7 +18,6 @@ use std::time::{Instant, SystemTime};
 use kiln_key::Digest;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
-use kiln_store::manifest::{self, Candidate};
 use kiln_trace::Trace;
 use kiln_types::{Outcome, PassReason, UnitRecord};
 
@@ -252,21 +251,9 @@ fn store(
     }];
     let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
         .map_err(|e| NotStored::Problem(e.to_string()))?;
-    if let Err(e) = run.tiers.store.put(&key, &written.path) {
-        let _ = std::fs::remove_file(&written.path);
-        return Err(NotStored::Problem(e.to_string()));
-    }
+    run.tiers.put_entry(&key, &written)?;
     write_components(run, &key, &inputs);
-    manifest::add(
-        &run.tiers.store.manifest_dir(),
-        &run.inv_key,
-        Candidate {
-            inputs,
-            key: key.to_hex(),
-        },
-    )
-    .map_err(|e| NotStored::Problem(e.to_string()))?;
     run.tiers
-        .upload(&run.inv_key, &key, !run.cfg.explain_env_values);
+        .publish(&run.inv_key, &key, inputs, !run.cfg.explain_env_values)?;
     Ok((key, written.size))
 }
