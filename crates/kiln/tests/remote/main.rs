@@ -41,11 +41,13 @@ fn one_remote_warning(out: &std::process::Output) -> String {
     warnings.remove(0)
 }
 
+/// Every remote warning, also one that a build-script run wrote to cargo's
+/// stderr in the middle of a line cargo was writing.
 fn remote_warnings(out: &std::process::Output) -> Vec<String> {
+    const WARNING: &str = "warning: kiln: remote";
     stderr(out)
         .lines()
-        .filter(|l| l.starts_with("warning: kiln: remote"))
-        .map(str::to_owned)
+        .filter_map(|l| l.find(WARNING).map(|at| l[at..].to_owned()))
         .collect()
 }
 
