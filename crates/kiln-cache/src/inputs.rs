@@ -374,7 +374,7 @@ pub fn mismatch(inputs: &Inputs, k: &Keying<'_>) -> Option<String> {
 
 /// The entry key: the invocation key plus every input and its digest.
 pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
-    let mut h = KeyHasher::new("kiln-entry-v2");
+    let mut h = KeyHasher::new("kiln-entry-v3");
     h.field("invocation", invocation.0);
     for (p, d) in &inputs.files {
         h.field("file", p).field("digest", d);

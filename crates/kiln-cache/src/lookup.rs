@@ -126,6 +126,10 @@ pub(crate) enum Found<T> {
 pub(crate) struct LookupNotes {
     /// A corrupt entry was found and removed.
     pub corrupt: bool,
+    /// An entry was fetched into the local store.
+    pub fetched: bool,
+    /// Faults to warn about (a name for once-per-build, the message).
+    pub warnings: Vec<(&'static str, String)>,
     /// What kept the stored candidates from matching, one line each.
     pub mismatches: Vec<String>,
 }
@@ -161,6 +165,12 @@ pub(crate) fn lookup_noted<T>(
 ) -> Found<T> {
     let mut notes = LookupNotes::default();
     let found = lookup(tiers, k, inv_key, &mut notes, restore);
+    if notes.fetched {
+        crate::wrapper::maybe_gc(cfg, &tiers.store);
+    }
+    for (fault, msg) in &notes.warnings {
+        kiln_diag::warn_once(&cfg.dir, cfg.run_id.as_deref(), fault, msg);
+    }
     rec.corrupt_entry |= notes.corrupt;
     for m in &notes.mismatches {
         crate::wrapper::log(
@@ -192,10 +202,14 @@ fn try_candidates<T>(
             Ok(Some(opened)) => opened,
             Ok(None) => continue,
             Err(e) => {
-                crate::wrapper::warn(&format!("cannot read {}: {e}", tiers.store.describe()));
+                notes.warnings.push((
+                    "store-read",
+                    format!("cannot read {}: {e}", tiers.store.describe()),
+                ));
                 return Found::Failed;
             }
         };
+        notes.fetched |= fetched;
         match restore(&key, reader) {
             Ok(value) => {
                 if fetched {
@@ -208,14 +222,17 @@ fn try_candidates<T>(
                 };
             }
             Err(e @ StoreError::Corrupt { .. }) => {
-                crate::wrapper::warn(&format!("{e}; removed it"));
+                notes.warnings.push((
+                    "corrupt-entry",
+                    format!("{e}; removed it (more this build are counted in `kiln stats`)"),
+                ));
                 let _ = tiers.store.remove(&key);
                 notes.corrupt = true;
             }
             Err(e) => {
-                crate::wrapper::warn(&format!(
-                    "cannot restore from {}: {e}",
-                    tiers.store.describe()
+                notes.warnings.push((
+                    "store-restore",
+                    format!("cannot restore from {}: {e}", tiers.store.describe()),
                 ));
                 return Found::Failed;
             }

@@ -64,7 +64,7 @@ pub(crate) fn compile_and_store(
             rec.bytes_written = bytes;
             rec.compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
             rec.timings.store_us = micros(store_start.elapsed());
-            maybe_gc(unit.cfg, &unit.tiers.store, &key);
+            maybe_gc(unit.cfg, &unit.tiers.store);
         }
         Err(NotStored::Uncacheable(reason, detail)) => {
             log(
@@ -257,6 +257,7 @@ fn store(
     let compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
     let written = EntryWriter::write(
         &unit.tiers.store.staging_dir(),
+        &key,
         &files,
         &compiled.stdout,
         &stderr,

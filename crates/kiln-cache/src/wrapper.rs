@@ -504,10 +504,11 @@ pub(crate) fn single_flight(store: &LocalStore, inv_key: &Digest, rec: &mut Unit
     }
 }
 
-/// Runs a size-bounded gc now and then (about one store in 64), skipping it
-/// when another process is already collecting.
-pub(crate) fn maybe_gc(cfg: &Config, store: &LocalStore, key: &Digest) {
-    if key.0[0] >= 4 {
+/// Runs a size-bounded gc when the store's ledger says it outgrew its
+/// bound (or does not know), skipping it when another process is already
+/// collecting.
+pub(crate) fn maybe_gc(cfg: &Config, store: &LocalStore) {
+    if !store.may_exceed(cfg.cache_size) {
         return;
     }
     let lock_path = store.lock_dir().join("gc");

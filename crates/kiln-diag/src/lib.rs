@@ -4,8 +4,9 @@
 //! goes to stderr, except in a process that runs a build script for cargo
 //! ([`through_cargo`]): cargo keeps a build script's stderr to itself unless
 //! the script fails, so there the line goes to cargo's own stderr.
-//! Deciding how often to warn (once per fault and build) stays with the
-//! caller; this module owns the prefix and the destination.
+//! [`warn_once`] writes a warning once per fault and build across all of
+//! kiln's processes in that build (one per compiler call would flood the
+//! output: a damaged store is one fault, not one per unit).
 
 use std::fs::File;
 use std::io::Write;
@@ -43,9 +44,62 @@ pub fn warn(msg: &str) {
     }
 }
 
+/// How long a warning stands for a build without a run id (a bare
+/// `RUSTC_WRAPPER`): its calls come within this window of each other.
+const ADHOC_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Writes the warning unless one for `fault` was written in this build:
+/// a marker per fault in `dir/warned` holds the run (`run`, `kiln run`'s
+/// id) that warned, or, without a run id, stands for two minutes. When the
+/// marker cannot be used, warns.
+pub fn warn_once(dir: &std::path::Path, run: Option<&str>, fault: &str, msg: &str) {
+    if first_in_build(dir, run, fault).unwrap_or(true) {
+        warn(msg);
+    }
+}
+
+fn first_in_build(dir: &std::path::Path, run: Option<&str>, fault: &str) -> std::io::Result<bool> {
+    use std::io::{Read, Seek};
+    let markers = dir.join("warned");
+    std::fs::create_dir_all(&markers)?;
+    let mut f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(markers.join(fault))?;
+    f.lock()?;
+    let mut held = String::new();
+    f.read_to_string(&mut held)?;
+    let this = run.unwrap_or("-");
+    let recent = f
+        .metadata()?
+        .modified()?
+        .elapsed()
+        .is_ok_and(|age| age < ADHOC_WINDOW);
+    if held == this && (run.is_some() || recent) {
+        return Ok(false);
+    }
+    f.set_len(0)?;
+    f.rewind()?;
+    f.write_all(this.as_bytes())?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn once_per_fault_and_run() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(first_in_build(d.path(), Some("r1"), "corrupt").unwrap());
+        assert!(!first_in_build(d.path(), Some("r1"), "corrupt").unwrap());
+        assert!(first_in_build(d.path(), Some("r1"), "other").unwrap());
+        assert!(first_in_build(d.path(), Some("r2"), "corrupt").unwrap());
+        assert!(first_in_build(d.path(), None, "corrupt").unwrap());
+        assert!(!first_in_build(d.path(), None, "corrupt").unwrap());
+    }
 
     #[test]
     fn a_warning_is_one_prefixed_line() {

@@ -174,7 +174,9 @@ fn replace_bytes(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 
 /// Finds the target directory from a compiler output directory: the nearest
 /// ancestor (up to five levels) holding cargo's `CACHEDIR.TAG`, else the
-/// directory above the profile directory.
+/// directory above the profile directory (`deps`, `examples`, a build
+/// script's directory or its `out`; `cargo install` builds in a temporary
+/// target dir without the tag).
 pub fn find_target_dir(out_dir: &Path) -> Option<PathBuf> {
     for dir in out_dir.ancestors().take(6) {
         if dir.join("CACHEDIR.TAG").is_file() {
@@ -182,7 +184,7 @@ pub fn find_target_dir(out_dir: &Path) -> Option<PathBuf> {
         }
     }
     let mut comps: Vec<_> = out_dir.ancestors().collect();
-    comps.truncate(4);
+    comps.truncate(5);
     let name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -193,6 +195,9 @@ pub fn find_target_dir(out_dir: &Path) -> Option<PathBuf> {
     }
     if comps.len() > 2 && name(comps[1]) == "build" {
         return comps[2].parent().map(Path::to_path_buf);
+    }
+    if comps.len() > 3 && name(out_dir) == "out" && name(comps[2]) == "build" {
+        return comps[3].parent().map(Path::to_path_buf);
     }
     None
 }
@@ -279,6 +284,10 @@ mod tests {
         );
         assert_eq!(
             find_target_dir(Path::new("/x/t/release/deps")),
+            Some(PathBuf::from("/x/t"))
+        );
+        assert_eq!(
+            find_target_dir(Path::new("/x/t/release/build/foo-1/out")),
             Some(PathBuf::from("/x/t"))
         );
     }

@@ -1,6 +1,7 @@
 //! Turns [`RemoteConfig`] into an opendal operator for its service, each
 //! service behind its own cargo feature (`s3` on by default, `gcs`,
-//! `azblob`, `webdav`, `redis`; `file://` is always available).
+//! `azblob`, `webdav`, `redis`). A `file://` store is not an opendal
+//! service: see [`crate::dir`].
 //!
 //! Every operator gets the same bounded behaviour: a shared HTTP client with
 //! a short connect timeout and a connection pool, a per-request timeout, and
@@ -28,8 +29,10 @@ pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
         RemoteKind::Webdav => webdav(cfg)?,
         RemoteKind::Gcs => gcs(cfg)?,
         RemoteKind::File => {
-            let b = opendal::services::Fs::default().root(&cfg.location);
-            Operator::new(b).map_err(|e| build_error(cfg, &e))?
+            return Err(RemoteError::Setup(format!(
+                "`{}` is a directory, served by kiln's own file access",
+                cfg.url
+            )));
         }
     };
     let op = with_http_client(op, cfg.timeout)?;

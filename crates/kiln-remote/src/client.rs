@@ -9,8 +9,32 @@ use std::time::SystemTime;
 use kiln_config::RemoteConfig;
 use opendal::{ErrorKind, Operator};
 
+use crate::dir::DirStore;
 use crate::frame;
 use crate::{RemoteError, backend};
+
+/// The largest entry object read from a store: larger ones are refused
+/// before their bytes are read.
+pub const MAX_ENTRY_OBJECT: u64 = 1 << 30;
+/// The largest object of any other kind (JSON: manifests, indexes, runs).
+pub const MAX_OTHER_OBJECT: u64 = 64 << 20;
+
+/// The bound of the object `name`, by its kind.
+pub fn max_object(name: &str) -> u64 {
+    if name.starts_with("entries/") {
+        MAX_ENTRY_OBJECT
+    } else {
+        MAX_OTHER_OBJECT
+    }
+}
+
+/// Where objects go: a service through opendal, or a shared directory
+/// through kiln's own link-refusing file access.
+#[derive(Clone)]
+enum Backend {
+    Service(Operator),
+    Dir(DirStore),
+}
 
 /// A checked object as received (see [`frame::Object`]).
 pub type Object = frame::Object;
@@ -18,7 +42,7 @@ pub type Object = frame::Object;
 /// A connection to the remote store (cheap to clone; clones share the pool).
 #[derive(Clone)]
 pub struct Remote {
-    op: Operator,
+    backend: Backend,
     url: String,
     signing_key: Option<Vec<u8>>,
     read_only: bool,
@@ -38,8 +62,12 @@ impl std::fmt::Debug for Remote {
 impl Remote {
     /// Sets up the client for `cfg` (no request is made yet).
     pub fn new(cfg: &RemoteConfig) -> Result<Self, RemoteError> {
+        let backend = match cfg.kind {
+            kiln_config::RemoteKind::File => Backend::Dir(DirStore::new(&cfg.location)),
+            _ => Backend::Service(backend::operator(cfg)?),
+        };
         Ok(Self {
-            op: backend::operator(cfg)?,
+            backend,
             url: cfg.url.clone(),
             signing_key: cfg.signing_key.as_ref().map(|k| k.0.clone()),
             read_only: cfg.read_only,
@@ -89,12 +117,28 @@ impl Remote {
     /// Reads and checks the object `name`, keeping the bytes as received
     /// (a compressed entry is written to the local store as it came).
     pub async fn get_object(&self, name: &str) -> Result<Option<Object>, RemoteError> {
-        let read = tokio::time::timeout(self.deadline, self.op.read(name));
-        let object = match read.await.map_err(|_| timed_out())? {
-            Ok(b) => b.to_vec(),
-            Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
-            Err(e) => return Err(classify(&e, self.kind)),
+        let max = max_object(name);
+        let object = match &self.backend {
+            Backend::Dir(dir) => match dir.read(name, max)? {
+                Some(bytes) => bytes,
+                None => return Ok(None),
+            },
+            Backend::Service(op) => {
+                // One byte past the bound tells an object that is too large
+                // without reading it.
+                let read = tokio::time::timeout(self.deadline, op.read_with(name).range(0..=max));
+                match read.await.map_err(|_| timed_out())? {
+                    Ok(b) => b.to_vec(),
+                    Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
+                    Err(e) => return Err(classify(&e, self.kind)),
+                }
+            }
         };
+        if object.len() as u64 > max {
+            return Err(RemoteError::Failed(format!(
+                "`{name}` is larger than the {max} bytes an object may hold"
+            )));
+        }
         match frame::open(name, object, self.signing_key.as_deref()) {
             Ok(payload) => Ok(Some(payload)),
             Err(problem) => Err(RemoteError::Rejected {
@@ -111,7 +155,11 @@ impl Remote {
         }
         let object = frame::seal(name, payload, self.signing_key.as_deref());
         let len = object.len() as u64;
-        tokio::time::timeout(self.deadline, self.op.write(name, object))
+        let op = match &self.backend {
+            Backend::Dir(dir) => return dir.write(name, &object).map(|()| len),
+            Backend::Service(op) => op,
+        };
+        tokio::time::timeout(self.deadline, op.write(name, object))
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| match e.kind() {
@@ -128,9 +176,13 @@ impl Remote {
         &self,
         dir: &str,
     ) -> Result<Vec<(String, Option<SystemTime>, u64)>, RemoteError> {
+        let op = match &self.backend {
+            Backend::Dir(store) => return store.list(dir),
+            Backend::Service(op) => op,
+        };
         let listing = tokio::time::timeout(
             self.deadline.saturating_mul(20),
-            self.op.list_with(dir).recursive(true),
+            op.list_with(dir).recursive(true),
         );
         let entries = match listing.await.map_err(|_| timed_out())? {
             Ok(e) => e,
@@ -156,7 +208,11 @@ impl Remote {
         if self.read_only {
             return Err(RemoteError::ReadOnly);
         }
-        tokio::time::timeout(self.deadline, self.op.delete(name))
+        let op = match &self.backend {
+            Backend::Dir(dir) => return dir.delete(name),
+            Backend::Service(op) => op,
+        };
+        tokio::time::timeout(self.deadline, op.delete(name))
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| classify(&e, self.kind))

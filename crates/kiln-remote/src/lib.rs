@@ -6,6 +6,7 @@
 //! then uploaded without holding up the build.
 //!
 //! - [`backend`]: the opendal operator of each service (cargo features).
+//! - [`dir`]: a shared directory as a store (`file://`), links refused.
 //! - [`frame`]: checksum and HMAC signature around every object.
 //! - [`client`]: [`Remote`], async get/put/list/delete of framed objects.
 //! - [`object`]: what lives where in the store.
@@ -27,6 +28,7 @@ pub mod agent;
 pub mod backend;
 pub mod breaker;
 pub mod client;
+pub mod dir;
 pub mod frame;
 pub mod gc;
 pub mod index;

@@ -25,9 +25,20 @@ pub fn path(local: &LocalStore, kind: Kind, key: &Digest) -> PathBuf {
 }
 
 /// Reads the local object to upload. Manifests are returned as they are.
+/// Links and files over the object bound are refused, as in any store.
 pub fn read(local: &LocalStore, kind: Kind, key: &Digest) -> Result<Vec<u8>, StoreError> {
     let p = path(local, kind, key);
-    std::fs::read(&p).map_err(|e| StoreError::io("read", &p, e))
+    let rel = p.strip_prefix(local.root()).unwrap_or(&p);
+    let max = crate::client::max_object(&kind.name(key));
+    match kiln_store::nofollow::read(local.root(), rel, max) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(StoreError::io(
+            "read",
+            &p,
+            std::io::ErrorKind::NotFound.into(),
+        )),
+        Err(e) => Err(StoreError::io("read", &p, e)),
+    }
 }
 
 /// Writes a fetched object into the local store.
@@ -46,7 +57,9 @@ pub fn install(
             let file = object.entry_file().map_err(|e| unreadable("entry", e))?;
             let staging = local.staging_dir();
             std::fs::create_dir_all(&staging).map_err(|e| StoreError::io("create", &staging, e))?;
-            let mut tmp = tempfile::NamedTempFile::new_in(&staging)
+            let mut tmp = tempfile::Builder::new()
+                .prefix(&format!("entry-{}-", std::process::id()))
+                .tempfile_in(&staging)
                 .map_err(|e| StoreError::io("create", &staging, e))?;
             tmp.write_all(&file)
                 .map_err(|e| StoreError::io("write", tmp.path(), e))?;

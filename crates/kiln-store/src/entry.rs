@@ -29,7 +29,7 @@ use crate::StoreError;
 
 const MAGIC: &[u8; 8] = b"KILNENT1";
 /// Version of the header format.
-pub const ENTRY_VERSION: u32 = 1;
+pub const ENTRY_VERSION: u32 = 2;
 const MAX_HEADER: u32 = 16 << 20;
 
 /// One file in an entry.
@@ -65,6 +65,9 @@ pub struct EntryHeader {
     pub crate_name: String,
     /// kiln version that wrote it.
     pub writer: String,
+    /// The key it was stored under, hex: an entry copied or renamed to
+    /// another key is refused.
+    pub key: String,
 }
 
 /// Checks that an entry file name stays inside its directory.
@@ -105,9 +108,10 @@ pub struct Written {
 }
 
 impl EntryWriter {
-    /// Writes an entry into `staging`.
+    /// Writes the entry of `key` into `staging`.
     pub fn write(
         staging: &Path,
+        key: &Digest,
         files: &[SourceFile<'_>],
         stdout: &[u8],
         stderr: &[u8],
@@ -123,7 +127,7 @@ impl EntryWriter {
                 .map_or(0, |d| d.as_nanos())
         ));
         let w = Self { path };
-        match w.write_inner(files, stdout, stderr, compile_ms, crate_name) {
+        match w.write_inner(key, files, stdout, stderr, compile_ms, crate_name) {
             Ok((size, digests)) => Ok(Written {
                 path: w.path,
                 size,
@@ -138,6 +142,7 @@ impl EntryWriter {
 
     fn write_inner(
         &self,
+        key: &Digest,
         files: &[SourceFile<'_>],
         stdout: &[u8],
         stderr: &[u8],
@@ -154,6 +159,7 @@ impl EntryWriter {
             compile_ms,
             crate_name: crate_name.to_owned(),
             writer: concat!("kiln ", env!("CARGO_PKG_VERSION")).to_owned(),
+            key: key.to_hex(),
         };
         for f in files {
             if !valid_name(&f.name) {
@@ -315,6 +321,12 @@ pub fn restore(
             header.version
         )));
     }
+    if header.key != key.to_hex() {
+        return Err(corrupt(format!(
+            "it was stored under another key ({})",
+            header.key
+        )));
+    }
     let limit = |n: u64| usize::try_from(n).ok().filter(|n| *n < (256 << 20));
     let mut stdout =
         vec![0u8; limit(header.stdout_len).ok_or_else(|| corrupt("stdout too large".into()))?];
@@ -470,7 +482,16 @@ mod tests {
                 content: Some(b"\0kiln:cwd\0/src/lib.rs".to_vec()),
             },
         ];
-        EntryWriter::write(&dir.join("staging"), &files, b"out", b"err", 1234, "foo").unwrap()
+        EntryWriter::write(
+            &dir.join("staging"),
+            &Digest([0; 32]),
+            &files,
+            b"out",
+            b"err",
+            1234,
+            "foo",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -553,7 +574,9 @@ mod tests {
         let key = Digest([0; 32]);
         let dest = d.path().join("dest");
         std::fs::create_dir_all(&dest).unwrap();
-        let source = crate::packed::reader(std::io::Cursor::new(packed.clone())).unwrap();
+        let source =
+            crate::packed::reader(std::io::Cursor::new(packed.clone()), packed.len() as u64)
+                .unwrap();
         let r = restore(&key, source, &dest, &|b| b.to_vec()).unwrap();
         assert_eq!(r.bytes, size);
         assert_eq!(
@@ -568,7 +591,8 @@ mod tests {
             bad.truncate(cut);
             let dest = d.path().join(format!("cut{i}"));
             std::fs::create_dir_all(&dest).unwrap();
-            let source = crate::packed::reader(std::io::Cursor::new(bad)).unwrap();
+            let source =
+                crate::packed::reader(std::io::Cursor::new(bad.clone()), bad.len() as u64).unwrap();
             let err = restore(&key, source, &dest, &|b| b.to_vec()).unwrap_err();
             assert!(matches!(err, StoreError::Corrupt { .. }), "cut {i}: {err}");
             assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "cut {i}");
@@ -578,7 +602,9 @@ mod tests {
             bad[at] ^= 0x55;
             let dest = d.path().join(format!("flip{at}"));
             std::fs::create_dir_all(&dest).unwrap();
-            let Ok(source) = crate::packed::reader(std::io::Cursor::new(bad)) else {
+            let Ok(source) =
+                crate::packed::reader(std::io::Cursor::new(bad.clone()), bad.len() as u64)
+            else {
                 continue;
             };
             let err = restore(&key, source, &dest, &|b| b.to_vec()).unwrap_err();
@@ -588,6 +614,18 @@ mod tests {
             );
             assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "flip {at}");
         }
+    }
+
+    #[test]
+    fn an_entry_under_another_key_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let (entry, _) = sample(d.path());
+        let dest = d.path().join("dest");
+        std::fs::create_dir_all(&dest).unwrap();
+        let other = Digest([7; 32]);
+        let err = restore(&other, File::open(&entry).unwrap(), &dest, &|b| b.to_vec()).unwrap_err();
+        assert!(err.to_string().contains("another key"), "{err}");
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
     }
 
     #[test]
@@ -606,6 +644,7 @@ mod tests {
             compile_ms: 0,
             crate_name: "bomb".into(),
             writer: "test".into(),
+            key: Digest([0; 32]).to_hex(),
         };
         let json = serde_json::to_vec(&header).unwrap();
         let mut bytes = MAGIC.to_vec();

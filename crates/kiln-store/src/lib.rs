@@ -11,6 +11,10 @@
 //! - [`manifest`]: per-invocation lists of the inputs earlier compiles read,
 //!   which turn an invocation key into an entry key without running rustc.
 //! - [`lock`]: per-key locks so that one compile serves concurrent callers.
+//! - [`nofollow`]: files below a store root, reached without following
+//!   links and opened only when regular and within their bound.
+//! - [`usage`]: the store's running size, so the bound holds after every
+//!   write.
 //! - [`tree`]: a directory tree as one file (a build script's `OUT_DIR`).
 //!
 //! Invariant: a store failure is an error value, never a panic; callers turn
@@ -20,8 +24,10 @@ pub mod entry;
 pub mod local;
 pub mod lock;
 pub mod manifest;
+pub mod nofollow;
 pub mod packed;
 pub mod tree;
+pub mod usage;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

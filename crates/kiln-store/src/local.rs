@@ -11,18 +11,28 @@
 //! and [`LocalStore::gc`] removes the least recently used entries until the
 //! store fits its size bound.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kiln_key::Digest;
 
-use crate::{EntryInfo, Store, StoreError};
+use crate::{EntryInfo, Store, StoreError, nofollow};
 
 /// Entries are trimmed to this share of the bound, so gc does not run on
 /// every write once the store is full.
 const GC_TARGET_PERCENT: u64 = 90;
+
+/// The largest entry file opened: larger ones are refused unread.
+pub const MAX_ENTRY_FILE: u64 = 16 << 30;
+
+/// The entry of `key`, relative to the store root.
+fn entry_rel(key: &Digest) -> PathBuf {
+    let hex = key.to_hex();
+    Path::new("entries")
+        .join(&hex[..2])
+        .join(format!("{hex}.kiln"))
+}
 
 /// A store in a local directory.
 #[derive(Debug, Clone)]
@@ -56,11 +66,7 @@ impl LocalStore {
 
     /// Where the entry of `key` is kept.
     pub fn entry_path(&self, key: &Digest) -> PathBuf {
-        let hex = key.to_hex();
-        self.root
-            .join("entries")
-            .join(&hex[..2])
-            .join(format!("{hex}.kiln"))
+        self.root.join(entry_rel(key))
     }
 
     /// Where the key components of `key` are kept.
@@ -124,9 +130,16 @@ impl LocalStore {
         Ok(out)
     }
 
+    /// Whether the store may hold more than `max_bytes`: its ledger says so
+    /// or does not know (see [`crate::usage`]).
+    pub fn may_exceed(&self, max_bytes: u64) -> bool {
+        crate::usage::get(&self.root).is_none_or(|used| used > max_bytes)
+    }
+
     /// Removes least recently used entries until the store holds at most
     /// `max_bytes` (down to 90 % of it when trimming is needed), plus staging
-    /// leftovers older than an hour.
+    /// leftovers of processes that are gone; writes the size found to the
+    /// ledger.
     pub fn gc(&self, max_bytes: u64) -> Result<GcReport, StoreError> {
         let mut entries = self.list()?;
         let mut report = GcReport {
@@ -134,8 +147,10 @@ impl LocalStore {
             bytes: entries.iter().map(|e| e.size).sum(),
             ..GcReport::default()
         };
-        self.clean_staging(Duration::from_secs(3600));
+        let staged = self.clean_staging(Duration::from_secs(3600));
+        report.bytes += staged;
         if report.bytes <= max_bytes {
+            crate::usage::set(&self.root, report.bytes);
             return Ok(report);
         }
         let target = max_bytes / 100 * GC_TARGET_PERCENT;
@@ -151,24 +166,36 @@ impl LocalStore {
                 report.removed_bytes += e.size;
             }
         }
+        crate::usage::set(&self.root, size);
         Ok(report)
     }
 
-    fn clean_staging(&self, older_than: Duration) {
+    /// Removes staging files of processes that are gone (and any older
+    /// than `older_than`); returns the bytes of those still there, which
+    /// count toward the bound.
+    fn clean_staging(&self, older_than: Duration) -> u64 {
         let Ok(files) = std::fs::read_dir(self.staging_dir()) else {
-            return;
+            return 0;
         };
         let now = SystemTime::now();
+        let mut kept = 0;
         for f in files.flatten() {
-            let old = f
-                .metadata()
+            let Ok(md) = f.metadata() else {
+                continue;
+            };
+            let old = md
+                .modified()
                 .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| now.duration_since(t).ok());
-            if old.is_some_and(|age| age > older_than) {
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > older_than);
+            let orphan = staging_owner(&f.file_name().to_string_lossy()).is_some_and(gone);
+            if old || orphan {
                 let _ = std::fs::remove_file(f.path());
+            } else {
+                kept += md.len();
             }
         }
+        kept
     }
 
     /// Removes every entry and manifest (records and settings stay).
@@ -192,45 +219,67 @@ impl LocalStore {
     }
 }
 
+/// The process that writes a staging file, from its name: entries
+/// (`entry-<pid>-…`) and traces of observed runs (`trace-<pid>-…`).
+fn staging_owner(name: &str) -> Option<u32> {
+    let rest = name
+        .strip_prefix("entry-")
+        .or_else(|| name.strip_prefix("trace-"))?;
+    rest.split('-').next()?.parse().ok()
+}
+
+/// Whether process `pid` is gone (checked through `/proc`; a grace period
+/// covers a PID reused by another process only in keeping a file longer).
+fn gone(pid: u32) -> bool {
+    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 impl Store for LocalStore {
     fn describe(&self) -> String {
         format!("local `{}`", self.root.display())
     }
 
     fn open(&self, key: &Digest) -> Result<Option<Box<dyn Read + Send>>, StoreError> {
+        let rel = entry_rel(key);
         let path = self.entry_path(key);
-        match File::open(&path) {
-            Ok(f) => {
-                let _ = f.set_modified(SystemTime::now());
-                crate::packed::reader(f)
-                    .map(Some)
-                    .map_err(|e| StoreError::io("read", &path, e))
+        let opened = nofollow::open(&self.root, &rel, MAX_ENTRY_FILE).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                StoreError::Corrupt {
+                    key: key.to_hex(),
+                    detail: e.to_string(),
+                }
+            } else {
+                StoreError::io("open", &path, e)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io("open", &path, e)),
-        }
+        })?;
+        let Some((f, size)) = opened else {
+            return Ok(None);
+        };
+        let _ = f.set_modified(SystemTime::now());
+        crate::packed::reader(f, size)
+            .map(Some)
+            .map_err(|e| StoreError::io("read", &path, e))
     }
 
     fn put(&self, key: &Digest, entry_file: &Path) -> Result<u64, StoreError> {
         let dest = self.entry_path(key);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
-        }
         let size = std::fs::metadata(entry_file)
             .map_err(|e| StoreError::io("read", entry_file, e))?
             .len();
-        std::fs::rename(entry_file, &dest).map_err(|e| StoreError::io("store", &dest, e))?;
+        nofollow::rename_into(entry_file, &self.root, &entry_rel(key))
+            .map_err(|e| StoreError::io("store", &dest, e))?;
+        crate::usage::add(&self.root, size);
         Ok(size)
     }
 
     fn remove(&self, key: &Digest) -> Result<(), StoreError> {
-        let _ = std::fs::remove_file(self.components_path(key));
-        let path = self.entry_path(key);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io("remove", &path, e)),
-        }
+        let hex = key.to_hex();
+        let components = Path::new("keys")
+            .join(&hex[..2])
+            .join(format!("{hex}.json"));
+        let _ = nofollow::remove(&self.root, &components);
+        nofollow::remove(&self.root, &entry_rel(key))
+            .map_err(|e| StoreError::io("remove", &self.entry_path(key), e))
     }
 
     fn staging_dir(&self) -> PathBuf {
@@ -240,6 +289,8 @@ impl Store for LocalStore {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
 
     fn put_bytes(store: &LocalStore, key: u8, len: usize, age_secs: u64) {
@@ -270,6 +321,27 @@ mod tests {
         assert!(s.contains(&Digest([1; 32])));
         assert!(!s.contains(&Digest([2; 32])));
         assert!(!s.contains(&Digest([3; 32])));
+    }
+
+    #[test]
+    fn gc_reclaims_staging_files_of_processes_that_are_gone() {
+        let d = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(d.path());
+        let staging = s.staging_dir();
+        std::fs::create_dir_all(&staging).unwrap();
+        let mine = format!("entry-{}-1.tmp", std::process::id());
+        for name in ["entry-999999999-1.tmp", "trace-999999999-2", &mine, "other"] {
+            std::fs::write(staging.join(name), b"x").unwrap();
+        }
+        let r = s.gc(1 << 20).unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(&staging)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![mine, "other".to_owned()]);
+        assert_eq!(r.bytes, 2, "what is still staged counts toward the bound");
+        assert_eq!(crate::usage::get(d.path()), Some(2));
     }
 
     #[test]

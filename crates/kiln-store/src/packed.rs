@@ -18,17 +18,24 @@ pub fn is_zstd(bytes: &[u8]) -> bool {
     bytes.starts_with(&ZSTD_MAGIC)
 }
 
-/// A reader of the plain entry bytes of `source`, an entry file that is
-/// plain or compressed. The first read of the file tells which: it is
-/// buffered, not read twice.
-pub fn reader<R: Read + Send + 'static>(source: R) -> io::Result<Box<dyn Read + Send>> {
+/// How many times its compressed size an entry may decompress to. Build
+/// outputs compress three to ten times; a larger ratio is a decompression
+/// bomb, and reading stops there (the entry then fails its checks).
+pub const MAX_RATIO: u64 = 200;
+
+/// A reader of the plain entry bytes of `source`, an entry file of `len`
+/// bytes that is plain or compressed. The first read of the file tells
+/// which: it is buffered, not read twice. A compressed entry yields at
+/// most [`MAX_RATIO`] times its length (plus a megabyte).
+pub fn reader<R: Read + Send + 'static>(source: R, len: u64) -> io::Result<Box<dyn Read + Send>> {
     let mut buffered = BufReader::with_capacity(256 * 1024, source);
     if is_zstd(buffered.fill_buf()?) {
-        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(
-            buffered,
-        )?))
+        let bound = len.saturating_mul(MAX_RATIO).saturating_add(1 << 20);
+        Ok(Box::new(
+            zstd::stream::read::Decoder::with_buffer(buffered)?.take(bound),
+        ))
     } else {
-        Ok(Box::new(buffered))
+        Ok(Box::new(buffered.take(len)))
     }
 }
 
@@ -38,7 +45,8 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        reader(io::Cursor::new(bytes))?.read_to_end(&mut out)?;
+        let len = bytes.len() as u64;
+        reader(io::Cursor::new(bytes), len)?.read_to_end(&mut out)?;
         Ok(out)
     }
 
@@ -55,6 +63,15 @@ mod tests {
         assert_eq!(read_all(packed).unwrap(), plain);
         assert_eq!(read_all(b"KI".to_vec()).unwrap(), b"KI");
         assert_eq!(read_all(Vec::new()).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_its_bound() {
+        let bomb = zstd::bulk::compress(&vec![0u8; 64 << 20], 19).unwrap();
+        let got = read_all(bomb.clone()).unwrap();
+        let bound = (bomb.len() as u64 * MAX_RATIO + (1 << 20)) as usize;
+        assert_eq!(got.len(), bound.min(64 << 20));
+        assert!(got.len() < 64 << 20, "{} of {}", got.len(), bomb.len());
     }
 
     #[test]

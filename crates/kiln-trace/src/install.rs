@@ -163,6 +163,29 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// Whether `path` is a regular file (not a link) holding exactly `bytes`.
+fn installed_matches(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return false;
+    };
+    if !f
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+    {
+        return false;
+    }
+    let mut on_disk = Vec::with_capacity(bytes.len());
+    f.take(bytes.len() as u64 + 1)
+        .read_to_end(&mut on_disk)
+        .is_ok_and(|_| on_disk == bytes)
+}
+
 fn install_bytes(lib_dir: &Path, bytes: &[u8]) -> Result<Tracer, TraceError> {
     let lib_dir = std::path::absolute(lib_dir).map_err(io("locate", lib_dir))?;
     let hash = blake3::hash(bytes).to_hex();
@@ -175,7 +198,9 @@ fn install_bytes(lib_dir: &Path, bytes: &[u8]) -> Result<Tracer, TraceError> {
     {
         return Err(TraceError::UnusablePath(so_path));
     }
-    if std::fs::metadata(&so_path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64) {
+    // Compared byte for byte before every use (a few microseconds): a
+    // damaged copy would crash every program it is preloaded into.
+    if installed_matches(&so_path, bytes) {
         return Ok(Tracer { so_path });
     }
     std::fs::create_dir_all(&lib_dir).map_err(io("create", &lib_dir))?;
@@ -223,8 +248,11 @@ mod tests {
         assert_eq!(a, b);
         let files: Vec<_> = std::fs::read_dir(&lib).unwrap().collect();
         assert_eq!(files.len(), 1, "no temp files left behind");
-        // A truncated file is replaced.
+        // A truncated file is replaced, and so is one with a flipped bit.
         std::fs::write(a.so_path(), b"not").unwrap();
+        install_bytes(&lib, b"not really an ELF").unwrap();
+        assert_eq!(std::fs::read(a.so_path()).unwrap(), b"not really an ELF");
+        std::fs::write(a.so_path(), b"not reallx an ELF").unwrap();
         install_bytes(&lib, b"not really an ELF").unwrap();
         assert_eq!(std::fs::read(a.so_path()).unwrap(), b"not really an ELF");
     }

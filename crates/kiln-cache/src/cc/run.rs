@@ -68,7 +68,7 @@ pub(crate) fn compile_and_store(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
             rec.key = Some(key.to_hex());
             rec.bytes_written = bytes;
             rec.compile_ms = compile_ms;
-            maybe_gc(c.cfg, &c.tiers.store, &key);
+            maybe_gc(c.cfg, &c.tiers.store);
         }
         Some(Err(NotStored::Uncacheable(reason, detail))) => {
             log(c.cfg, &format!("not stored {}: {detail}", rec.label()));
@@ -212,7 +212,7 @@ fn store(
         .to_store(&ran.stderr)
         .unwrap_or_else(|| ran.stderr.clone());
     let staging = c.tiers.store.staging_dir();
-    let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
+    let written = EntryWriter::write(&staging, &key, &files, &stdout, &stderr, compile_ms, name)
         .map_err(|e| NotStored::Problem(e.to_string()))?;
     c.tiers.put_entry(&key, &written)?;
     super::components::save(c, &key, &inputs);

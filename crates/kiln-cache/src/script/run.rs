@@ -77,7 +77,7 @@ pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
             rec.bytes_written = bytes;
             rec.compile_ms = compile_ms;
             rec.timings.store_us = micros(store_start.elapsed());
-            maybe_gc(run.cfg, &run.tiers.store, &key);
+            maybe_gc(run.cfg, &run.tiers.store);
         }
         Err(NotStored::Uncacheable(reason, detail)) => {
             log(run.cfg, &format!("not stored {}: {detail}", rec.label()));
@@ -249,7 +249,7 @@ fn store(
         path: &tree_file,
         content: None,
     }];
-    let written = EntryWriter::write(&staging, &files, &stdout, &stderr, compile_ms, name)
+    let written = EntryWriter::write(&staging, &key, &files, &stdout, &stderr, compile_ms, name)
         .map_err(|e| NotStored::Problem(e.to_string()))?;
     run.tiers.put_entry(&key, &written)?;
     write_components(run, &key, &inputs);
