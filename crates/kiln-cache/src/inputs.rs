@@ -181,6 +181,16 @@ fn first_missing(p: &Path) -> PathBuf {
     missing
 }
 
+/// Whether `p` is the FIFO of the jobserver make or cargo hands on
+/// (`--jobserver-auth=fifo:PATH`): tokens, not an input.
+fn jobserver(p: &Path) -> bool {
+    let text = p.to_string_lossy();
+    ["MAKEFLAGS", "CARGO_MAKEFLAGS"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .any(|v| v.to_string_lossy().contains(&format!("fifo:{text}")))
+}
+
 /// Merges dep-info and the observed trace into one input set.
 ///
 /// Every variable rustc recorded in dep-info is kept (a crate that bakes in
@@ -209,6 +219,14 @@ pub fn gather(
                     o.listed.insert(p.clone());
                 }
             } else if !p.exists() && !ex.under_written(p) {
+                o.unstable.insert(p.clone());
+            } else if p.exists()
+                && !p.starts_with("/dev")
+                && !p.starts_with("/proc")
+                && !jobserver(p)
+            {
+                // A FIFO or socket read as an input: what came through it
+                // cannot be keyed.
                 o.unstable.insert(p.clone());
             }
         }
@@ -605,6 +623,22 @@ mod tests {
                 .unstable
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_fifo_read_as_an_input_is_unstable() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("generated.rs");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let t = Trace {
+            reads: [fifo.clone()].into_iter().collect(),
+            ..Trace::default()
+        };
+        let o = gather_trace(&t, Path::new("/nonexistent-sysroot"));
+        assert_eq!(o.unstable, [fifo].into_iter().collect());
+        assert!(o.files.is_empty());
     }
 
     #[test]

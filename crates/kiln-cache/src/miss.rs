@@ -208,6 +208,10 @@ fn store(
             crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
             return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
         }
+        if let Some(why) = crate::unseen::clock(t, &macros, &unit.cfg.dir) {
+            crate::unseen::refuse_outer(&PassReason::Clock, &why);
+            return Err(NotStored::Uncacheable(PassReason::Clock, why));
+        }
         crate::unseen::key(
             &mut observed,
             crate::unseen::unseen(t, &macros, &unit.cfg.dir),

@@ -18,7 +18,9 @@ pub(crate) fn keep_symbols(args: &[OsString]) -> Option<Vec<OsString>> {
             .find(|w| w[0] == flag)
             .map(|w| w[1].to_string_lossy().into_owned())
     };
-    let build_script = after("--crate-name").is_some_and(|n| n.starts_with("build_script_"));
+    let build_script = after("--crate-name").is_some_and(|n| n.starts_with("build_script_"))
+        && after("--out-dir")
+            .is_some_and(|d| kiln_rustc::args::in_build_dir(std::path::Path::new(&d)));
     let proc_macro = args
         .windows(2)
         .any(|w| w[0] == "--crate-type" && w[1] == "proc-macro")
@@ -54,14 +56,20 @@ mod tests {
 
     #[test]
     fn build_scripts_and_proc_macros_keep_symbols_others_do_not() {
-        let script =
-            args("--crate-name build_script_build --crate-type bin -C strip=symbols build.rs");
+        let script = args(
+            "--crate-name build_script_build --crate-type bin -C strip=symbols --out-dir /t/release/build/p-1 build.rs",
+        );
         assert_eq!(
             keep_symbols(&script),
             Some(args(
-                "--crate-name build_script_build --crate-type bin -C strip=debuginfo build.rs"
+                "--crate-name build_script_build --crate-type bin -C strip=debuginfo --out-dir /t/release/build/p-1 build.rs"
             ))
         );
+        // A binary a user named `build-script-tool` is shipped stripped.
+        let named = args(
+            "--crate-name build_script_tool --crate-type bin -C strip=symbols --out-dir /t/release/deps src/bin/build-script-tool.rs",
+        );
+        assert_eq!(keep_symbols(&named), None);
         let mac = args("--crate-name mac --crate-type proc-macro -Cstrip=symbols src/lib.rs");
         assert_eq!(
             keep_symbols(&mac),

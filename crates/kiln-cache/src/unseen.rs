@@ -98,6 +98,21 @@ pub(crate) fn raw_syscalls(t: &Trace, rust_code: &[&Path], dir: &Path) -> Option
     })
 }
 
+/// The first of `rust_code` (Rust code that ran: a build script, proc
+/// macros) that reads the wall clock, or a clock program `t` saw run: a
+/// stored output would replay another time.
+pub(crate) fn clock(t: &Trace, rust_code: &[&Path], dir: &Path) -> Option<String> {
+    if let Some(p) = rust_code.iter().find(|p| crate::facts::of(dir, p).clock) {
+        return Some(format!(
+            "`{}` reads the clock (`SystemTime::now`)",
+            p.display()
+        ));
+    }
+    programs(t)
+        .find(|p| kiln_trace::is_clock_program(p))
+        .map(|p| format!("it ran `{}`, which prints the time", p.display()))
+}
+
 /// Adds to `o` what `u` says may have been read.
 pub(crate) fn key(o: &mut Observed, u: Unseen) {
     if u.libc_env {

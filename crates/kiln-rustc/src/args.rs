@@ -135,6 +135,15 @@ const SAFE_UNSTABLE: &[&str] = &[
     "macro-backtrace",
 ];
 
+/// Whether `out_dir` is a directory of cargo's `build` directory, where it
+/// compiles build scripts.
+pub fn in_build_dir(out_dir: &Path) -> bool {
+    out_dir
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "build")
+}
+
 /// Decides what to do with the arguments that followed the compiler path.
 pub fn plan(raw: &[OsString]) -> Plan {
     let mut args = Vec::with_capacity(raw.len());
@@ -391,9 +400,12 @@ impl Invocation {
     }
 
     /// Whether this compiles a package's build script into a program (cargo
-    /// names the crate `build_script_<target name>`).
+    /// names the crate `build_script_<target name>` and puts it in
+    /// `build/<package>-<hash>`; a binary a user named `build-script-…`
+    /// goes to `deps`).
     pub fn is_build_script(&self) -> bool {
         self.crate_name.starts_with("build_script_")
+            && self.out_dir.as_deref().is_some_and(in_build_dir)
             && self.crate_types == ["bin"]
             && !self.test
             && self.emit.iter().any(|e| e.kind == "link")

@@ -99,20 +99,28 @@ fn files(sysroot: &Path) -> Result<Vec<(String, PathBuf, Stat)>, CompilerError> 
             rows.push((relative(sysroot, &p), p, Stat::of(&md)));
         }
     }
+    // Directories are entered through links too (a toolchain assembled
+    // from links), each once.
+    let mut seen = std::collections::HashSet::new();
     while let Some(d) = stack.pop() {
+        let Ok(md) = std::fs::metadata(&d) else {
+            continue;
+        };
+        if !seen.insert((md.dev(), md.ino())) {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };
         for e in entries.flatten() {
             let p = e.path();
-            let Ok(md) = std::fs::symlink_metadata(&p) else {
+            let Ok(md) = std::fs::metadata(&p).or_else(|_| std::fs::symlink_metadata(&p)) else {
                 continue;
             };
             if md.is_dir() {
                 stack.push(p);
                 continue;
             }
-            let md = std::fs::metadata(&p).unwrap_or(md);
             rows.push((relative(sysroot, &p), p, Stat::of(&md)));
         }
     }
@@ -238,6 +246,24 @@ mod tests {
         std::fs::write(d.path().join("lib/rustlib/x/lib/libstd.rlib"), "std one").unwrap();
         std::fs::write(d.path().join("lib/librustc_driver.so"), "driver").unwrap();
         d
+    }
+
+    #[test]
+    fn a_directory_reached_through_a_link_is_fingerprinted_by_content() {
+        let s = tempfile::tempdir().unwrap();
+        let real = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(real.path().join("lib")).unwrap();
+        std::fs::write(real.path().join("lib/libstd.rlib"), "std one").unwrap();
+        std::fs::create_dir_all(s.path().join("lib/rustlib")).unwrap();
+        std::fs::write(s.path().join("lib/librustc_driver.so"), "driver").unwrap();
+        std::os::unix::fs::symlink(real.path(), s.path().join("lib/rustlib/x")).unwrap();
+        // A loop back up is entered once.
+        std::os::unix::fs::symlink(s.path().join("lib"), real.path().join("up")).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let a = fingerprint(cache.path(), s.path()).unwrap();
+        std::fs::write(real.path().join("lib/libstd.rlib"), "std two").unwrap();
+        let b = fingerprint(tempfile::tempdir().unwrap().path(), s.path()).unwrap();
+        assert_ne!(a.digest, b.digest);
     }
 
     #[test]

@@ -263,6 +263,11 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// Whether `path` holds something other than a regular file or a link.
+fn special(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.file_type().is_symlink())
+}
+
 /// What restoring an entry produced.
 #[derive(Debug)]
 pub struct Restored {
@@ -410,6 +415,16 @@ pub fn restore(
         }
         Ok(files)
     })();
+    // A device, FIFO or directory where an output goes (`-o /dev/null`) is
+    // left alone: renaming over it would replace it.
+    let result = result.and_then(|files| match staged.iter().find(|(_, d)| special(d)) {
+        Some((_, d)) => Err(StoreError::io(
+            "restore over",
+            d,
+            io::Error::other("not a regular file; left as it is"),
+        )),
+        None => Ok(files),
+    });
     match result {
         Ok(files) => {
             for (tmp, dest) in &staged {
@@ -614,6 +629,35 @@ mod tests {
             );
             assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0, "flip {at}");
         }
+    }
+
+    #[test]
+    fn a_device_or_fifo_at_a_destination_is_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let (entry, _) = sample(d.path());
+        let dest = d.path().join("dest");
+        std::fs::create_dir_all(&dest).unwrap();
+        let fifo = std::ffi::CString::new(dest.join("prog").to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc_mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let key = Digest([0; 32]);
+        let err = restore(&key, File::open(&entry).unwrap(), &dest, &|b| b.to_vec()).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let kinds: Vec<_> = std::fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(kinds, vec!["prog".to_owned()], "nothing else left behind");
+        assert!(
+            !std::fs::symlink_metadata(dest.join("prog"))
+                .unwrap()
+                .is_file()
+        );
+    }
+
+    unsafe extern "C" {
+        #[link_name = "mkfifo"]
+        fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
     }
 
     #[test]

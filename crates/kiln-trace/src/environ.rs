@@ -192,14 +192,72 @@ pub fn raw_syscalls(program: &Path) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// The crates of Rust's standard library, as mangled path roots.
+const STD_ROOTS: [&str; 3] = ["3std", "4core", "5alloc"];
+
+/// Whether the mangled name (legacy or v0) is a function of the standard
+/// library: its path starts at `std`, `core` or `alloc` (a module a crate
+/// names `std` is not), or it is a trait impl between their types.
+pub(crate) fn in_std(name: &str) -> bool {
+    in_crates(name, &STD_ROOTS)
+}
+
+/// Whether the mangled name is a function of one of the crates `roots`
+/// (mangled: `3std`), or a trait impl between the standard library's types.
+fn in_crates(name: &str, roots: &[&str]) -> bool {
+    let root = |rest: &str| roots.iter().any(|r| rest.starts_with(r));
+    if let Some(rest) = name.strip_prefix("_ZN") {
+        if root(rest) {
+            return true;
+        }
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        let std_type = |t: &str| {
+            ["std..", "core..", "alloc.."]
+                .iter()
+                .any(|p| t.starts_with(p))
+        };
+        return rest.strip_prefix("_$LT$").is_some_and(|t| {
+            std_type(t)
+                && t.find("$u20$as$u20$")
+                    .is_none_or(|i| std_type(&t[i + "$u20$as$u20$".len()..]))
+        });
+    }
+    if let Some(rest) = name.strip_prefix("_R") {
+        // The first crate root of the path: `C`, an optional disambiguator
+        // `s<base62>_`, then the crate's name.
+        let mut i = 0;
+        let b = rest.as_bytes();
+        while i < b.len() {
+            if b[i] == b'C' {
+                let mut j = i + 1;
+                if b.get(j) == Some(&b's') {
+                    j += 1;
+                    while b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+                        j += 1;
+                    }
+                    if b.get(j) == Some(&b'_') {
+                        j += 1;
+                    }
+                }
+                if b.get(j).is_some_and(u8::is_ascii_digit) {
+                    return root(&rest[j..]);
+                }
+            }
+            i += 1;
+        }
+    }
+    false
+}
+
 /// Whether a mangled name is `std::env::vars` or `std::env::vars_os`.
 fn is_env_iteration(name: &str) -> bool {
-    ["3std3env4vars", "3std3env7vars_os"].iter().any(|f| {
-        name.find(f).is_some_and(|i| {
-            let rest = &name[i + f.len()..];
-            rest.is_empty() || rest.starts_with("17h") || rest.starts_with('E')
+    in_std(name)
+        && ["3std3env4vars", "3std3env7vars_os"].iter().any(|f| {
+            name.find(f).is_some_and(|i| {
+                let rest = &name[i + f.len()..];
+                rest.is_empty() || rest.starts_with("17h") || rest.starts_with('E')
+            })
         })
-    })
 }
 
 /// Whether a Rust program (a build script, a proc macro) may iterate its
@@ -230,7 +288,7 @@ pub fn rust_walks_environ(program: &Path) -> bool {
         .collect();
     let addrs: Vec<u64> = iterators.iter().map(|f| f.addr).collect();
     let calls = crate::refs::find_refs(&p, &addrs, &[]);
-    let spawning = |n: &str| n.contains("3std") && n.contains("11capture_env");
+    let spawning = |n: &str| in_std(n) && n.contains("11capture_env");
     if calls.escapes
         || calls
             .from
@@ -240,7 +298,9 @@ pub fn rust_walks_environ(program: &Path) -> bool {
         return true;
     }
     let raw = crate::refs::find_refs(&p, &[], &["environ", "__environ", "_environ"]);
-    raw.escapes || raw.from.iter().any(|n| !n.contains("3std"))
+    // Only std itself names `environ` (core and alloc cannot; a closure of
+    // crate code inlined into their generics could).
+    raw.escapes || raw.from.iter().any(|n| !in_crates(n, &["3std"]))
 }
 
 #[cfg(test)]
@@ -248,6 +308,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn std_is_told_from_a_module_named_std() {
+        assert!(in_std("_ZN3std3env4vars17h0123456789abcdefE"));
+        assert!(in_std("_ZN4core3ptr13drop_in_place17h0123456789abcdefE"));
+        assert!(in_std(
+            "_ZN76_$LT$std..env..Vars$u20$as$u20$core..iter..traits..iterator..Iterator$GT$4next17h0123456789abcdefE"
+        ));
+        assert!(in_std("_RNvNtCs1234_3std3env4vars"));
+        assert!(!in_std("_ZN7mycrate3std3env4vars17h0123456789abcdefE"));
+        assert!(!in_std(
+            "_ZN50_$LT$std..env..Vars$u20$as$u20$mycrate..Walk$GT$4walk17h0123456789abcdefE"
+        ));
+        assert!(!in_std("_RNvNtNtCs1234_7mycrate3std3env4vars"));
+        assert!(!is_env_iteration(
+            "_ZN7mycrate3std3env4vars17h0123456789abcdefE"
+        ));
+    }
 
     #[test]
     fn tool_names_lose_prefix_and_version() {

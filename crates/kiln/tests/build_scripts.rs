@@ -570,3 +570,70 @@ fn a_c_compile_naming_the_time_is_not_stored() {
     let (_, recs) = f.kiln_build();
     assert_eq!(c_compiles(&recs)[0]["outcome"], "miss");
 }
+
+#[test]
+fn a_clock_macro_in_an_argument_or_timestamp_is_not_stored() {
+    let mut f = Fixture::new();
+    // In an argument: the sources never name it.
+    f.sb.set("CFLAGS", "-DCSYS_UNUSED_STAMP=__TIME__");
+    let (out, recs) = f.kiln_build();
+    assert_eq!(out, f.plain_build());
+    let compiles = c_compiles(&recs);
+    assert_eq!(compiles[0]["reason"], "clock", "{:#}", compiles[0]);
+    // `__TIMESTAMP__` is the source's change time: SOURCE_DATE_EPOCH does
+    // not fix it.
+    let header = f.sb.root.path().join("stamp.h");
+    std::fs::write(&header, "static const char *csys_ts = __TIMESTAMP__;\n").unwrap();
+    f.sb.set("CFLAGS", &format!("-include {}", header.display()));
+    f.sb.set("SOURCE_DATE_EPOCH", "1700000000");
+    let (_, recs) = f.kiln_build();
+    let compiles = c_compiles(&recs);
+    assert_eq!(compiles[0]["reason"], "clock", "{:#}", compiles[0]);
+}
+
+#[test]
+fn a_build_script_that_reads_the_clock_is_not_stored() {
+    let f = Fixture::new();
+    f.edit(
+        "app/build.rs",
+        "fn main() {",
+        "fn main() {\n    let now = std::time::SystemTime::now();\n    println!(\"cargo:rustc-env=APP_BUILT={:?}\", now);",
+    );
+    let (_, recs) = f.kiln_build();
+    let app = script_runs(&recs)
+        .into_iter()
+        .find(|r| r["package"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["outcome"], "not_cacheable", "{app:#}");
+    assert_eq!(app["reason"], "clock", "{app:#}");
+    let csys = script_runs(&recs)
+        .into_iter()
+        .find(|r| r["package"] == "csys")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        csys["outcome"], "miss",
+        "a script that does not is: {csys:#}"
+    );
+}
+
+#[test]
+fn a_binary_named_like_a_build_script_is_built_as_plain_cargo_builds_it() {
+    let mut f = Fixture::new();
+    let bin = f.ws.join("app/src/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("build-script-tool.rs"),
+        "fn main() { println!(\"tool\"); }\n",
+    )
+    .unwrap();
+    f.sb.set("CARGO_PROFILE_DEV_STRIP", "true");
+    f.kiln_build();
+    let tool = f.ws.join("target/debug/build-script-tool");
+    assert!(
+        std::fs::read(&tool).unwrap().starts_with(b"\x7fELF"),
+        "not a launcher"
+    );
+    assert_eq!(f.run_app(&tool), "tool");
+}

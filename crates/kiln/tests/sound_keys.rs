@@ -148,10 +148,26 @@ fn a_shell_a_proc_macro_runs_reads_the_environment() {
 
 #[test]
 fn the_time_zone_a_program_reads_inside_libc_is_keyed() {
-    let mut p = Probe::new("date", "");
+    let mut p = Probe::new("tz", "");
     p.sb.set("TZ", "UTC0");
     let (first, changed) = p.differential(|p| p.sb.set("TZ", "JST-9"), |p| p.sb.set("TZ", "UTC0"));
     assert_eq!((first.as_str(), changed.as_str()), ("UTC", "JST"));
+}
+
+#[test]
+fn a_proc_macro_that_reads_the_clock_or_runs_date_is_not_cached() {
+    for (kind, features) in [("now", vec!["--features", "clock"]), ("date", vec![])] {
+        let mut p = Probe::new(kind, "");
+        p.args = features;
+        let (first, recs) = p.kiln_build();
+        let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+        assert_eq!(app["outcome"], "not_cacheable", "{kind}: {app:#}");
+        assert_eq!(app["reason"], "clock", "{kind}: {app:#}");
+        if kind == "now" {
+            let (second, _) = p.kiln_build();
+            assert_ne!(first, second, "a new time each build, as with plain cargo");
+        }
+    }
 }
 
 #[test]

@@ -18,8 +18,6 @@ pub(crate) struct Plan {
     pub object: PathBuf,
     /// The dependency file written, if any.
     pub depfile: Option<PathBuf>,
-    /// An argument asks for the host CPU (`-march=native`).
-    pub native: bool,
 }
 
 /// Options followed by a value in the next argument.
@@ -113,7 +111,6 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
     let mut depfile_named = None;
     let mut depfile_wanted = false;
     let mut sources = Vec::new();
-    let mut native = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let Some(a) = arg.to_str() else {
@@ -125,7 +122,6 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
         if refused(a) {
             return Err(format!("`{a}` writes or reads files kiln does not cache"));
         }
-        native |= a.ends_with("=native");
         match a {
             "-c" => compiles = true,
             "-MD" | "-MMD" => depfile_wanted = true,
@@ -180,7 +176,6 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
         source: source.clone(),
         object,
         depfile,
-        native,
     })
 }
 
@@ -209,7 +204,6 @@ mod tests {
         assert_eq!(p.source, Path::new("src/lib.c"));
         assert_eq!(p.object, Path::new("/out/abc-lib.o"));
         assert_eq!(p.depfile, None);
-        assert!(!p.native);
     }
 
     #[test]
@@ -219,7 +213,6 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(p.depfile.as_deref(), Some(Path::new("d/x.c.o.d")));
-        assert!(p.native);
         let implied = plan(&args("-MMD -c x.c -o o/x.o")).unwrap();
         assert_eq!(implied.depfile.as_deref(), Some(Path::new("o/x.d")));
         let default_name = plan(&args("-c dir/x.c")).unwrap();

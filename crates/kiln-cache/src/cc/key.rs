@@ -2,7 +2,9 @@
 //!
 //! The compiler driver by content, the arguments and the working directory
 //! (paths normalized for a package from `CARGO_HOME`, exact otherwise), and
-//! the host CPU when an argument asks for it (`-march=native`). What the
+//! the host CPU always: `-march=native` can come from places no argument
+//! shows (a clang configuration file, gcc's specs, `CCC_OVERRIDE_OPTIONS`),
+//! and the run around a compile is keyed by it anyway. What the
 //! compile reads (the source, every header, the compiler's own programs and
 //! files, the variables it looks up) is observed and keyed through the
 //! manifest, like every other action.
@@ -26,8 +28,6 @@ pub struct CompileKeyInputs<'a> {
     pub args: &'a [OsString],
     /// The working directory.
     pub cwd: &'a Path,
-    /// An argument asks for the host CPU.
-    pub native: bool,
     /// Local roots.
     pub roots: &'a Roots,
     /// Path mode.
@@ -69,9 +69,7 @@ pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, String> {
             None => h.field("raw", a.as_encoded_bytes()),
         };
     }
-    if k.native {
-        h.field("host-cpu", crate::invocation::host_cpu());
-    }
+    h.field("host-cpu", crate::invocation::host_cpu());
     Ok(h.finish())
 }
 
@@ -111,9 +109,6 @@ mod tests {
                 argv0: std::ffi::OsStr::new("gcc"),
                 args: &args,
                 cwd: &pkg,
-                native: args
-                    .iter()
-                    .any(|a| a.to_string_lossy().ends_with("=native")),
                 roots: &roots,
                 mode: PathMode::Normalize,
                 from_cargo_home,
@@ -159,7 +154,6 @@ mod tests {
                 argv0: std::ffi::OsStr::new(argv0),
                 args: &args,
                 cwd: dir,
-                native: false,
                 roots: &roots,
                 mode: PathMode::Normalize,
                 from_cargo_home: false,

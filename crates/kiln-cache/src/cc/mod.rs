@@ -146,6 +146,23 @@ fn exec_plain(program: &OsString, argv0: &OsString, args: &[OsString]) -> i32 {
     127
 }
 
+/// Why the compile's outputs cannot be cached: one that goes to a device or
+/// to `/proc` (`-o /dev/null` in a probe), or where something other than a
+/// regular file stands.
+fn special_output(plan: &args::Plan, cwd: &Path) -> Option<String> {
+    let outputs = std::iter::once(&plan.object).chain(plan.depfile.as_ref());
+    for o in outputs {
+        let path = cwd.join(o);
+        let special = path.starts_with("/dev")
+            || path.starts_with("/proc")
+            || std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file());
+        if special {
+            return Some(format!("`{}` is not a regular file", path.display()));
+        }
+    }
+    None
+}
+
 fn prepare<'a>(
     cfg: &'a Config,
     program: &OsString,
@@ -156,6 +173,11 @@ fn prepare<'a>(
         return Err(Skip::Pass("the cache is off".into()));
     }
     let plan = args::plan(args).map_err(Skip::Pass)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Skip::Problem(format!("cannot read the working directory: {e}")))?;
+    if let Some(why) = special_output(&plan, &cwd) {
+        return Err(Skip::Pass(why));
+    }
     let resolved = if program.as_encoded_bytes().contains(&b'/') {
         PathBuf::from(program)
     } else {
@@ -163,8 +185,6 @@ fn prepare<'a>(
             .0
             .ok_or_else(|| Skip::Pass("the compiler is not on `PATH`".into()))?
     };
-    let cwd = std::env::current_dir()
-        .map_err(|e| Skip::Problem(format!("cannot read the working directory: {e}")))?;
     let tracer = kiln_trace::Tracer::install(&cfg.dir.join("lib"))
         .map_err(|e| Skip::Problem(format!("cannot set up input observation: {e}")))?
         .ok_or_else(|| Skip::Pass("no input observation here".into()))?;
@@ -182,7 +202,6 @@ fn prepare<'a>(
         argv0,
         args,
         cwd: &cwd,
-        native: plan.native,
         roots: &roots,
         mode: cfg.paths,
         from_cargo_home,

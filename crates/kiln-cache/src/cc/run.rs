@@ -93,6 +93,18 @@ fn outputs(c: &Compile<'_>) -> Vec<PathBuf> {
 /// Whether the compile did only what a cache can replay.
 fn check(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Result<(), NotStored> {
     crate::refusal::observable(t, "the compile", &|_| false)?;
+    for (reason, why) in [
+        (
+            PassReason::RawSyscalls,
+            crate::unseen::raw_syscalls(t, &[], &c.cfg.dir),
+        ),
+        (PassReason::Clock, crate::unseen::clock(t, &[], &c.cfg.dir)),
+    ] {
+        if let Some(why) = why {
+            crate::unseen::refuse_outer(&reason, &why);
+            return Err(NotStored::Uncacheable(reason, why));
+        }
+    }
     let temp = std::env::temp_dir();
     for w in &t.writes {
         let allowed = outputs.contains(w)
@@ -128,13 +140,63 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     o
 }
 
-/// Whether a source or header read by the compile names one of the macros
-/// that expand to the time of the compile. Programs and libraries the
-/// compiler ran or loaded are not sources.
-fn names_the_clock(p: &Path) -> bool {
+/// Why the compile may have expanded a macro that gives the time: an
+/// argument or a source or header it read names `__TIMESTAMP__` (the
+/// source's change time in the local time zone, whatever
+/// `SOURCE_DATE_EPOCH` says), or, without `SOURCE_DATE_EPOCH`, `__DATE__`
+/// or `__TIME__`. A name put together by token pasting is not seen (a limit
+/// in `docs/keys.md`).
+fn clock_macros(c: &Compile<'_>, o: &Observed) -> Option<String> {
+    let epoch = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    let hit = |m: Clock| m == Clock::Timestamp || (m == Clock::Date && !epoch);
+    if let Some(a) = c
+        .args
+        .iter()
+        .find(|a| clock_in(a.as_encoded_bytes()).is_some_and(hit))
+    {
+        return Some(format!(
+            "the argument `{}` names the time of the compile",
+            a.to_string_lossy()
+        ));
+    }
+    o.files
+        .iter()
+        .find(|p| names_the_clock(p).is_some_and(hit))
+        .map(|p| format!("`{}` names the time of the compile", p.display()))
+}
+
+/// A macro that expands to a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// `__DATE__` or `__TIME__`: the time of the compile.
+    Date,
+    /// `__TIMESTAMP__`: the source file's change time.
+    Timestamp,
+}
+
+/// The strongest clock macro `bytes` name.
+fn clock_in(bytes: &[u8]) -> Option<Clock> {
+    let mut found = None;
+    for (i, w) in bytes.windows(8).enumerate() {
+        if !(w.starts_with(b"__") && matches!(w[2], b'D' | b'T')) {
+            continue;
+        }
+        if bytes[i..].starts_with(b"__TIMESTAMP__") {
+            return Some(Clock::Timestamp);
+        }
+        if w == b"__DATE__" || w == b"__TIME__" {
+            found = Some(Clock::Date);
+        }
+    }
+    found
+}
+
+/// The clock macro a source or header read by the compile names. Programs
+/// and libraries the compiler ran or loaded are not sources.
+fn names_the_clock(p: &Path) -> Option<Clock> {
     use std::io::Read;
     let Ok(mut f) = std::fs::File::open(p) else {
-        return false;
+        return None;
     };
     let mut bytes = Vec::new();
     // Programs, libraries and archives the compiler loaded are no sources.
@@ -143,15 +205,9 @@ fn names_the_clock(p: &Path) -> bool {
         || bytes.starts_with(b"!<arch>")
         || f.take(16 << 20).read_to_end(&mut bytes).is_err()
     {
-        return false;
+        return None;
     }
-    // `__DATE__`, `__TIME__`, `__TIMESTAMP__`: each starts with `__` and
-    // one of three letters.
-    bytes.windows(8).any(|w| {
-        w.starts_with(b"__")
-            && matches!(w[2], b'D' | b'T')
-            && (w == b"__DATE__" || w == b"__TIME__" || w.starts_with(b"__TIMEST"))
-    })
+    clock_in(&bytes)
 }
 
 fn store(
@@ -169,10 +225,7 @@ fn store(
     let out_set: BTreeSet<PathBuf> = outs.iter().cloned().collect();
     check(c, &t, &out_set)?;
     let o = observed(c, &t, &out_set);
-    if std::env::var_os("SOURCE_DATE_EPOCH").is_none()
-        && let Some(p) = o.files.iter().find(|p| names_the_clock(p))
-    {
-        let detail = format!("`{}` names the time of the compile", p.display());
+    if let Some(detail) = clock_macros(c, &o) {
         crate::unseen::refuse_outer(&PassReason::Clock, &detail);
         return Err(NotStored::Uncacheable(PassReason::Clock, detail));
     }
