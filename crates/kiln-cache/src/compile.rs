@@ -58,12 +58,35 @@ pub struct Compiled {
     pub elapsed: Duration,
 }
 
-/// The exit code of a finished process.
+/// The signal that ended the compiler this process ran, if one did: the
+/// process ends the same way ([`end_like_the_compiler`]), so that cargo
+/// says "signal: 9 (SIGKILL)" as it would without kiln.
+static SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The exit code of a finished process (128 + the signal that ended it).
 pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        SIGNAL.store(sig, std::sync::atomic::Ordering::Relaxed);
+    }
     status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(1))
+}
+
+/// Ends this process by the signal that ended its compiler, if one did;
+/// returns otherwise.
+pub fn end_like_the_compiler() {
+    let sig = SIGNAL.load(std::sync::atomic::Ordering::Relaxed);
+    if sig == 0 {
+        return;
+    }
+    // SAFETY: restoring the default action of a signal and raising it on
+    // this process; nothing runs after it but the default action.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
 }
 
 /// Runs `program args…` with inherited streams; returns its exit code and time.

@@ -1,6 +1,5 @@
 //! What kiln reads off a program's file (whether it may walk its
-//! environment, read libc's own variables, read the clock, make system
-//! calls itself),
+//! environment, read libc's own variables, make system calls itself),
 //! remembered per file version.
 //!
 //! The answers come from reading the whole file and, for Rust code, from
@@ -26,22 +25,19 @@ pub(crate) struct Facts {
     pub rust_walks: bool,
     /// [`kiln_trace::reads_libc_env`].
     pub libc_env: bool,
-    /// [`kiln_trace::rust_reads_clock`].
-    pub clock: bool,
     /// [`kiln_trace::raw_syscalls`].
     pub raw: Option<String>,
 }
 
 impl Facts {
-    /// `walks rust_walks libc_env clock [raw crate]`, flags as `0`/`1`.
+    /// `walks rust_walks libc_env [raw crate]`, flags as `0`/`1`.
     fn to_text(&self) -> String {
         let flag = |b: bool| if b { "1" } else { "0" };
         let mut text = format!(
-            "{} {} {} {}",
+            "{} {} {}",
             flag(self.walks),
             flag(self.rust_walks),
-            flag(self.libc_env),
-            flag(self.clock)
+            flag(self.libc_env)
         );
         if let Some(r) = &self.raw {
             text.push(' ');
@@ -57,12 +53,11 @@ impl Facts {
             "1" => Some(true),
             _ => None,
         };
-        let (walks, rust_walks, libc_env, clock) = (flag()?, flag()?, flag()?, flag()?);
+        let (walks, rust_walks, libc_env) = (flag()?, flag()?, flag()?);
         Some(Self {
             walks,
             rust_walks,
             libc_env,
-            clock,
             raw: words.next().map(str::to_owned),
         })
     }
@@ -72,7 +67,6 @@ impl Facts {
             walks: kiln_trace::walks_environ(program),
             rust_walks: kiln_trace::rust_walks_environ(program),
             libc_env: kiln_trace::reads_libc_env(program),
-            clock: kiln_trace::rust_reads_clock(program),
             raw: kiln_trace::raw_syscalls(program).map(str::to_owned),
         }
     }
@@ -138,7 +132,6 @@ mod tests {
                 walks: true,
                 rust_walks: false,
                 libc_env: true,
-                clock: true,
                 raw: Some("rustix".into()),
             },
         ] {

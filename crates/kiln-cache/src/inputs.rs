@@ -55,6 +55,19 @@ pub struct Keying<'a> {
     /// Values are keyed as a build-script run sees them: every value of a
     /// package from `CARGO_HOME` has its paths normalized.
     pub script: bool,
+    /// With a signing key, variable values are keyed by a keyed hash (see
+    /// [`value_salt`]), so that a store's reader cannot confirm a guessed
+    /// secret offline.
+    pub salt: Option<[u8; 32]>,
+}
+
+/// The key variable values are hashed under: derived from the remote
+/// store's signing key when one is set. Everyone who shares the key shares
+/// the hits; a reader of the store without it learns nothing from the
+/// digests.
+pub(crate) fn value_salt(cfg: &kiln_config::Config) -> Option<[u8; 32]> {
+    let key = cfg.remote.as_ref()?.signing_key.as_ref()?;
+    Some(blake3::derive_key("kiln 2026 variable values", &key.0))
 }
 
 impl Keying<'_> {
@@ -80,7 +93,12 @@ impl Keying<'_> {
         let v = (self.env)(name)?;
         let Some(text) = v.to_str() else {
             // Not UTF-8: key the exact bytes.
-            return Some(Digest::of(v.as_encoded_bytes()).to_hex());
+            return Some(match &self.salt {
+                Some(salt) => blake3::keyed_hash(salt, v.as_encoded_bytes())
+                    .to_hex()
+                    .to_string(),
+                None => Digest::of(v.as_encoded_bytes()).to_hex(),
+            });
         };
         let text = env_rules::without_jobserver(name, text);
         let keyed = if self.script {
@@ -88,7 +106,12 @@ impl Keying<'_> {
         } else {
             env_rules::keyed_value(name, &text, self.roots, self.mode, self.from_cargo_home)
         };
-        Some(Digest::of(keyed.as_bytes()).to_hex())
+        Some(match &self.salt {
+            Some(salt) => blake3::keyed_hash(salt, keyed.as_bytes())
+                .to_hex()
+                .to_string(),
+            None => Digest::of(keyed.as_bytes()).to_hex(),
+        })
     }
 }
 
@@ -466,6 +489,7 @@ mod tests {
                 hasher: &hasher,
                 env: &lookup,
                 script: false,
+                salt: None,
             };
             let o = Observed {
                 files: [cwd.join("src/lib.rs"), cwd.join("target/out/gen.rs")]
@@ -489,9 +513,36 @@ mod tests {
                 hasher: &hasher,
                 env: &lookup,
                 script: false,
+                salt: None,
             };
             verify(inputs, &k)
         }
+    }
+
+    #[test]
+    fn with_a_signing_key_values_are_keyed_by_a_keyed_hash() {
+        let roots = Roots::new(Path::new("/w"), None, None, None);
+        let hasher = FileHasher::new(None);
+        let lookup = |n: &str| (n == "SECRET").then(|| OsString::from("hunter2"));
+        let k = |salt| Keying {
+            roots: &roots,
+            mode: PathMode::Normalize,
+            from_cargo_home: false,
+            hasher: &hasher,
+            env: &lookup,
+            script: false,
+            salt,
+        };
+        let plain = k(None).env_digest("SECRET").unwrap();
+        assert_eq!(
+            plain,
+            Digest::of(b"hunter2").to_hex(),
+            "confirmable offline"
+        );
+        let salted = k(Some([7; 32])).env_digest("SECRET").unwrap();
+        assert_ne!(salted, plain);
+        assert_eq!(salted, k(Some([7; 32])).env_digest("SECRET").unwrap());
+        assert_ne!(salted, k(Some([8; 32])).env_digest("SECRET").unwrap());
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod unseen;
 mod wrapper;
 
 pub use cc::{COMMAND as C_COMPILE_COMMAND, LAUNCHER_VAR as C_COMPILE_LAUNCHER_VAR, run_c_compile};
+pub use compile::end_like_the_compiler;
 pub use kiln_trace::quiet_this_process as quiet_observer;
 pub use script::{COMMAND as BUILD_SCRIPT_COMMAND, run_build_script};
 pub use wrapper::{WrapperCall, run_wrapper};

@@ -208,7 +208,7 @@ fn store(
             crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
             return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
         }
-        if let Some(why) = crate::unseen::clock(t, &macros, &unit.cfg.dir) {
+        if let Some(why) = crate::unseen::clock(t, &macros) {
             crate::unseen::refuse_outer(&PassReason::Clock, &why);
             return Err(NotStored::Uncacheable(PassReason::Clock, why));
         }

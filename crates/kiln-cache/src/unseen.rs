@@ -98,19 +98,32 @@ pub(crate) fn raw_syscalls(t: &Trace, rust_code: &[&Path], dir: &Path) -> Option
     })
 }
 
-/// The first of `rust_code` (Rust code that ran: a build script, proc
-/// macros) that reads the wall clock, or a clock program `t` saw run: a
-/// stored output would replay another time.
-pub(crate) fn clock(t: &Trace, rust_code: &[&Path], dir: &Path) -> Option<String> {
-    if let Some(p) = rust_code.iter().find(|p| crate::facts::of(dir, p).clock) {
-        return Some(format!(
-            "`{}` reads the clock (`SystemTime::now`)",
-            p.display()
-        ));
-    }
-    programs(t)
-        .find(|p| kiln_trace::is_clock_program(p))
-        .map(|p| format!("it ran `{}`, which prints the time", p.display()))
+/// Programs whose purpose is to print the time.
+const CLOCK_PROGRAMS: &[&str] = &["date"];
+
+/// What read the wall clock while the action ran, if anything that may put
+/// it into the output did: `rust_code` (the build script, proc macros
+/// inside rustc: `SystemTime::now`, chrono's and time's `now`) or a
+/// program that prints the time (`date`, also run by a shell). Other
+/// programs read the clock all the time to compare or measure (`find`,
+/// `make`, shells and interpreters at start-up) and are not judged by it
+/// (a limit stated in `docs/keys.md`); the C macros that put the time into
+/// an object are checked apart.
+pub(crate) fn clock(t: &Trace, rust_code: &[&Path]) -> Option<String> {
+    let judged = |p: &Path| rust_code.contains(&p);
+    let prints_time = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| CLOCK_PROGRAMS.contains(&n))
+    };
+    t.clock_readers.iter().find_map(|(exe, object)| {
+        let code = match object {
+            Some(o) if judged(o) => o,
+            _ if judged(exe) || prints_time(exe) => exe,
+            _ => return None,
+        };
+        Some(format!("`{}` read the clock", code.display()))
+    })
 }
 
 /// Adds to `o` what `u` says may have been read.

@@ -410,6 +410,7 @@ fn cached(
         hasher: &unit.hasher,
         env: &crate::env_rules::lookup,
         script: false,
+        salt: crate::inputs::value_salt(cfg),
     };
     let code = serve(&unit, &keying, &inv_key, rec, hash_start);
     rec.remote = unit.tiers.finish();

@@ -89,8 +89,10 @@ pub struct Config {
 }
 
 /// A `KILN_*` value that cannot be used.
+/// A missing value (no `HOME` for the default directory) says only what
+/// is missing.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("invalid value `{value}` for `{var}`: {problem}")]
+#[error("{}", if value.is_empty() { problem.clone() } else { format!("invalid value `{value}` for `{var}`: {problem}") })]
 pub struct ConfigError {
     /// The variable.
     pub var: &'static str,
@@ -352,6 +354,11 @@ mod tests {
 
     #[test]
     fn xdg_and_kiln_dir_win() {
+        let e = config(&[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set"
+        );
         let c = config(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]).unwrap();
         assert_eq!(c.dir, PathBuf::from("/x/kiln"));
         let c = config(&[("HOME", "/h"), ("KILN_DIR", "/k")]).unwrap();

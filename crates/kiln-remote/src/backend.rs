@@ -53,6 +53,13 @@ pub fn operator(cfg: &RemoteConfig) -> Result<Operator, RemoteError> {
         ))
 }
 
+#[cfg(any(
+    feature = "s3",
+    feature = "redis",
+    feature = "azblob",
+    feature = "webdav",
+    feature = "gcs"
+))]
 fn build_error(cfg: &RemoteConfig, e: &opendal::Error) -> RemoteError {
     RemoteError::Setup(format!("cannot set up `{}`: {e}", cfg.url))
 }

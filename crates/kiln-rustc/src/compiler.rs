@@ -78,7 +78,7 @@ pub fn identify(
     toolchain: Option<&OsStr>,
 ) -> Result<CompilerIdentity, CompilerError> {
     let mut h = blake3::Hasher::new();
-    h.update(b"kiln-compiler-cache-v2\0");
+    h.update(b"kiln-compiler-cache-v3\0");
     stat_into(&mut h, rustc)?;
     if let Some(c) = clippy {
         stat_into(&mut h, c)?;
@@ -97,7 +97,8 @@ pub fn identify(
         .join("compilers")
         .join(format!("{}.json", &h.finalize().to_hex()[..32]));
     if let Ok(text) = std::fs::read(&slot)
-        && let Ok(id) = serde_json::from_slice::<CompilerIdentity>(&text)
+        && let Some(json) = unseal(&text)
+        && let Ok(id) = serde_json::from_slice::<CompilerIdentity>(json)
         && !id.sysroot_signature.is_empty()
         && crate::sysroot::signature(&id.sysroot).ok().as_ref() == Some(&id.sysroot_signature)
     {
@@ -110,13 +111,35 @@ pub fn identify(
     if let Some(parent) = slot.parent() {
         let _ = std::fs::create_dir_all(parent);
         let tmp = parent.join(format!(".tmp-{}", std::process::id()));
-        if let Ok(json) = serde_json::to_vec(&id)
-            && std::fs::write(&tmp, json).is_ok()
-        {
-            let _ = std::fs::rename(&tmp, &slot);
+        if let Ok(json) = serde_json::to_vec(&id) {
+            match std::fs::write(&tmp, seal(json)) {
+                Ok(()) => {
+                    let _ = std::fs::rename(&tmp, &slot);
+                }
+                // A full disk leaves no empty file behind.
+                Err(_) => {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+            }
         }
     }
     Ok(id)
+}
+
+/// A remembered identity: its JSON, a newline and the BLAKE3 of the JSON,
+/// so that a damaged file is computed again, never believed.
+fn seal(mut json: Vec<u8>) -> Vec<u8> {
+    let check = blake3::hash(&json).to_hex();
+    json.push(b'\n');
+    json.extend_from_slice(check.as_bytes());
+    json
+}
+
+/// The JSON of a sealed identity whose check holds.
+fn unseal(text: &[u8]) -> Option<&[u8]> {
+    let at = text.iter().rposition(|b| *b == b'\n')?;
+    let (json, check) = (&text[..at], &text[at + 1..]);
+    (blake3::hash(json).to_hex().as_bytes() == check).then_some(json)
 }
 
 fn stat_into(h: &mut blake3::Hasher, path: &Path) -> Result<(), CompilerError> {
@@ -240,6 +263,16 @@ mod tests {
             .collect();
         assert_eq!(slots.len(), 1);
         assert_eq!(identify(d.path(), &rustc, None, None).unwrap(), a);
+        // A remembered identity whose digest was changed is not believed.
+        let slot = slots[0].path();
+        let text = std::fs::read_to_string(&slot).unwrap();
+        std::fs::write(
+            &slot,
+            text.replacen(&a.digest, &"0".repeat(a.digest.len()), 1),
+        )
+        .unwrap();
+        assert_eq!(identify(d.path(), &rustc, None, None).unwrap(), a);
+        assert!(std::fs::read_to_string(&slot).unwrap().contains(&a.digest));
         // A different store computes the same identity from scratch.
         let e = tempfile::tempdir().unwrap();
         assert_eq!(

@@ -353,7 +353,10 @@ pub fn restore(
                 )));
             }
             let dest = dest_dir.join(&f.name);
-            let tmp = dest_dir.join(format!(".{}.kiln-{}", f.name, std::process::id()));
+            // One name per output, not per process: what a killed restore
+            // left is removed by the next restore of the same output (cargo
+            // never builds one output twice at once).
+            let tmp = dest_dir.join(format!(".{}.kiln-part", f.name));
             let mut limited = (&mut r).take(f.len);
             let digest = if f.text {
                 // Text is held in memory to replace placeholders: bounded
@@ -703,6 +706,23 @@ mod tests {
     }
 
     #[test]
+    fn a_killed_restore_s_leftover_is_reclaimed_by_the_next() {
+        let d = tempfile::tempdir().unwrap();
+        let (entry, _) = sample(d.path());
+        let dest = d.path().join("out");
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::write(dest.join(".libfoo.rlib.kiln-part"), b"half").unwrap();
+        let key = Digest([0; 32]);
+        restore(&key, File::open(&entry).unwrap(), &dest, &|b| b.to_vec()).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["foo.d", "libfoo.rlib", "prog"]);
+    }
+
+    #[test]
     fn restoring_never_writes_through_a_planted_link() {
         let d = tempfile::tempdir().unwrap();
         let (entry, _) = sample(d.path());
@@ -712,7 +732,7 @@ mod tests {
         std::fs::write(&outside, b"untouched").unwrap();
         for name in ["libfoo.rlib", "prog", "foo.d"] {
             std::os::unix::fs::symlink(&outside, dest.join(name)).unwrap();
-            let tmp = format!(".{name}.kiln-{}", std::process::id());
+            let tmp = format!(".{name}.kiln-part");
             std::os::unix::fs::symlink(&outside, dest.join(tmp)).unwrap();
         }
         let key = Digest([0; 32]);

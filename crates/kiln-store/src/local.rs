@@ -228,10 +228,19 @@ fn staging_owner(name: &str) -> Option<u32> {
     rest.split('-').next()?.parse().ok()
 }
 
-/// Whether process `pid` is gone (checked through `/proc`; a grace period
-/// covers a PID reused by another process only in keeping a file longer).
+/// Whether process `pid` is gone: not in `/proc`, or a zombie nobody
+/// reaped (a PID reused by another process only keeps a file longer).
 fn gone(pid: u32) -> bool {
-    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+    if pid == std::process::id() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (name) S …`: the state follows the name's closing bracket.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
 }
 
 impl Store for LocalStore {

@@ -53,6 +53,8 @@
 #include <netdb.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -770,6 +772,81 @@ struct hostent *hook_gethostbyname(const char *name) {
     gethostbyname_fn f = real_gethostbyname();
     if (!f) return NULL;
     return f(name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wall clock: an output that holds the time cannot be replayed. It is   */
+/* read through the vDSO, without a system call, but programs ask libc for   */
+/* it: `clock_gettime` with a real-time clock, `gettimeofday`, `time`,       */
+/* `timespec_get`. Each object whose code asks is logged once per process    */
+/* (`T realtime\tEXE\tOBJECT`); monotonic clocks go straight through.       */
+
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
+typedef int (*gettimeofday_fn)(struct timeval *, void *);
+typedef time_t (*time_fn)(time_t *);
+typedef int (*timespec_get_fn)(struct timespec *, int);
+REAL(clock_gettime_fn, clock_gettime)
+REAL(gettimeofday_fn, gettimeofday)
+REAL(time_fn, time)
+REAL(timespec_get_fn, timespec_get)
+
+#define CLOCK_SEEN 16
+static const char *clock_seen[CLOCK_SEEN];
+static int clock_seen_count, clock_seen_exe;
+
+static void note_clock(const void *caller) {
+    const char *o = object_of(caller);
+    if (!o) {
+        if (__atomic_exchange_n(&clock_seen_exe, 1, __ATOMIC_RELAXED)) return;
+    } else {
+        int n = __atomic_load_n(&clock_seen_count, __ATOMIC_RELAXED);
+        for (int i = 0; i < n && i < CLOCK_SEEN; i++)
+            if (clock_seen[i] == o) return;
+        int i = __atomic_fetch_add(&clock_seen_count, 1, __ATOMIC_RELAXED);
+        if (i < CLOCK_SEEN) clock_seen[i] = o;
+    }
+    emit_from('T', "realtime", o);
+}
+
+static int realtime(clockid_t id) {
+    return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI;
+}
+
+EXPORT int hook_clock_gettime(clockid_t id, struct timespec *ts) __asm__("clock_gettime");
+int hook_clock_gettime(clockid_t id, struct timespec *ts) {
+    if (realtime(id)) OBSERVE(note_clock(__builtin_return_address(0)));
+    clock_gettime_fn f = real_clock_gettime();
+    if (!f) return (int)syscall(SYS_clock_gettime, id, ts);
+    return f(id, ts);
+}
+
+EXPORT int hook_gettimeofday(struct timeval *tv, void *tz) __asm__("gettimeofday");
+int hook_gettimeofday(struct timeval *tv, void *tz) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    gettimeofday_fn f = real_gettimeofday();
+    if (!f) return (int)syscall(SYS_gettimeofday, tv, tz);
+    return f(tv, tz);
+}
+
+EXPORT time_t hook_time(time_t *t) __asm__("time");
+time_t hook_time(time_t *t) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    time_fn f = real_time();
+    if (!f) {
+        struct timespec ts;
+        if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0) return (time_t)-1;
+        if (t) *t = ts.tv_sec;
+        return ts.tv_sec;
+    }
+    return f(t);
+}
+
+EXPORT int hook_timespec_get(struct timespec *ts, int base) __asm__("timespec_get");
+int hook_timespec_get(struct timespec *ts, int base) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    timespec_get_fn f = real_timespec_get();
+    if (!f) return 0;
+    return f(ts, base);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -82,7 +82,6 @@
 //! maps; where the observer is unavailable it does not cache linked outputs
 //! or crates built with proc macros.
 
-mod clock;
 mod elf;
 mod environ;
 mod install;
@@ -92,7 +91,6 @@ mod refs;
 
 use std::path::PathBuf;
 
-pub use clock::{is_clock_program, rust_reads_clock};
 pub use elf::observable;
 pub use environ::{
     is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ, walks_environ,

@@ -42,6 +42,9 @@ pub struct Trace {
     /// a nested kiln writes: the reason's name and a detail), which makes
     /// the traced action unkeyable too.
     pub refusals: Vec<(String, String)>,
+    /// What read the wall clock: the program, and the library whose code
+    /// asked when it is not the program's own (a proc macro inside rustc).
+    pub clock_readers: BTreeSet<(PathBuf, Option<PathBuf>)>,
 }
 
 /// A program run by name (`execvp`, `posix_spawnp`) and how the name
@@ -182,6 +185,11 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             b'N' => {
                 let (what, exe) = split_program(rest);
                 t.network.entry(what).or_default().extend(exe);
+            }
+            b'T' => {
+                if let (_, Some(exe)) = split_program(rest) {
+                    t.clock_readers.insert(split_object(exe));
+                }
             }
             _ => {}
         }

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             std::path::Path::new(program),
             &args[3..],
         );
+        kiln_cache::end_like_the_compiler();
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
     }
     if args
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
     }
     if let Some(call) = wrapper_call(&args) {
         let code = kiln_cache::run_wrapper(kiln_config::Config::from_env(), &call);
+        kiln_cache::end_like_the_compiler();
         return ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1));
     }
     exit_quietly_on_closed_pipe();

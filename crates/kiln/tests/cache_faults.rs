@@ -184,3 +184,25 @@ fn full_disk_warns_and_builds() {
             .contains("hello from shared")
     );
 }
+
+/// A compiler killed by a signal is reported as cargo reports it without
+/// kiln: "signal: 9", not an exit status.
+#[test]
+fn a_compiler_killed_by_a_signal_is_reported_as_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    let script = sb.root.path().join("dying-rustc");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$*\" in *\"--crate-name app \"*) kill -9 $$;; esac\nexec rustc \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.set("RUSTC", script.to_str().unwrap());
+    let out = sb.cargo_unchecked(&ws, &["build", "--release"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("signal: 9"), "{stderr}");
+    assert!(!stderr.contains("exit status: 137"), "{stderr}");
+}

@@ -168,6 +168,13 @@ fn a_proc_macro_that_reads_the_clock_or_runs_date_is_not_cached() {
             assert_ne!(first, second, "a new time each build, as with plain cargo");
         }
     }
+    // Code that could read the clock but did not (rustversion reads it only
+    // for an error message) is cached.
+    let mut p = Probe::new("var", "PROBE_X");
+    p.args = vec!["--features", "clock"];
+    let (_, recs) = p.kiln_build();
+    let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+    assert_eq!(app["outcome"], "miss", "{app:#}");
 }
 
 #[test]

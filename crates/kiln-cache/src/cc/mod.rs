@@ -68,6 +68,7 @@ impl Compile<'_> {
             hasher: &self.hasher,
             env: &crate::env_rules::lookup,
             script: true,
+            salt: crate::inputs::value_salt(self.cfg),
         }
     }
 

@@ -65,6 +65,7 @@ impl Run<'_> {
             hasher: &self.hasher,
             env: &crate::env_rules::lookup,
             script: true,
+            salt: crate::inputs::value_salt(self.cfg),
         }
     }
 

@@ -105,7 +105,7 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.cfg.dir) {
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }
-    if let Some(why) = crate::unseen::clock(t, &[&run.program], &run.cfg.dir) {
+    if let Some(why) = crate::unseen::clock(t, &[&run.program]) {
         return Err(NotStored::Uncacheable(PassReason::Clock, why));
     }
     if let Some((reason, why)) = crate::unseen::refused_inside(t) {
