@@ -9,7 +9,7 @@ use kiln_store::entry;
 use kiln_types::UnitRecord;
 
 use crate::inputs::Keying;
-use crate::lookup::{Found, LookupNotes, lookup as find};
+use crate::lookup::{Found, lookup_noted};
 use crate::wrapper::{Unit, micros};
 
 /// Tries to answer the call from the store. Returns `true` when the outputs
@@ -21,20 +21,20 @@ pub(crate) fn lookup(
     rec: &mut UnitRecord,
     hash_start: Instant,
 ) -> bool {
-    let mut notes = LookupNotes::default();
     let mut restore_start = None;
-    let found = find(&unit.tiers, k, inv_key, &mut notes, &mut |key, reader| {
-        let started = *restore_start.get_or_insert_with(Instant::now);
-        let fix = |b: &[u8]| unit.roots.restore(b);
-        entry::restore(key, reader, &unit.out_dir, &fix).map(|r| (r, started))
-    });
-    rec.corrupt_entry |= notes.corrupt;
-    for m in &notes.mismatches {
-        crate::wrapper::log(
-            unit.cfg,
-            &format!("{}: stored compile differs in {m}", rec.crate_name),
-        );
-    }
+    let found = lookup_noted(
+        &unit.tiers,
+        k,
+        inv_key,
+        unit.cfg,
+        rec,
+        "compile",
+        &mut |key, reader| {
+            let started = *restore_start.get_or_insert_with(Instant::now);
+            let fix = |b: &[u8]| unit.roots.restore(b);
+            entry::restore(key, reader, &unit.out_dir, &fix).map(|r| (r, started))
+        },
+    );
     let Found::Hit {
         key,
         value: (restored, started),

@@ -89,10 +89,10 @@ pub struct Config {
 }
 
 /// A `KILN_*` value that cannot be used.
-/// A missing value (no `HOME` for the default directory) says only what
-/// is missing.
+/// A missing value (no `HOME` for the default directory) is not shown as
+/// an empty one.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("{}", if value.is_empty() { problem.clone() } else { format!("invalid value `{value}` for `{var}`: {problem}") })]
+#[error("{}", if value.is_empty() { format!("`{var}`: {problem}") } else { format!("invalid value `{value}` for `{var}`: {problem}") })]
 pub struct ConfigError {
     /// The variable.
     pub var: &'static str,
@@ -357,7 +357,7 @@ mod tests {
         let e = config(&[]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set"
+            "`KILN_DIR`: no cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set"
         );
         let c = config(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]).unwrap();
         assert_eq!(c.dir, PathBuf::from("/x/kiln"));

@@ -15,7 +15,7 @@ use crate::{RemoteError, backend};
 
 /// The largest entry object read from a store: larger ones are refused
 /// before their bytes are read.
-pub const MAX_ENTRY_OBJECT: u64 = 1 << 30;
+pub const MAX_ENTRY_OBJECT: u64 = 512 << 20;
 /// The largest object of any other kind (JSON: manifests, indexes, runs).
 pub const MAX_OTHER_OBJECT: u64 = 64 << 20;
 
@@ -124,20 +124,17 @@ impl Remote {
                 None => return Ok(None),
             },
             Backend::Service(op) => {
-                // One byte past the bound tells an object that is too large
-                // without reading it.
-                let read = tokio::time::timeout(self.deadline, op.read_with(name).range(0..=max));
+                let read = tokio::time::timeout(self.deadline, read_bounded(op, name, max));
                 match read.await.map_err(|_| timed_out())? {
-                    Ok(b) => b.to_vec(),
+                    Ok(Some(b)) => b,
+                    Ok(None) => return Err(too_large(name, max)),
                     Err(e) if e.kind() == ErrorKind::NotFound && !no_bucket(&e) => return Ok(None),
                     Err(e) => return Err(classify(&e, self.kind)),
                 }
             }
         };
         if object.len() as u64 > max {
-            return Err(RemoteError::Failed(format!(
-                "`{name}` is larger than the {max} bytes an object may hold"
-            )));
+            return Err(too_large(name, max));
         }
         match frame::open(name, object, self.signing_key.as_deref()) {
             Ok(payload) => Ok(Some(payload)),
@@ -217,6 +214,43 @@ impl Remote {
             .map_err(|_| timed_out())?
             .map_err(|e| classify(&e, self.kind))
     }
+}
+
+/// Reads the object `name` as a stream, stopping as soon as it holds more
+/// than `max` bytes (`None`): at most that much is ever held.
+async fn read_bounded(
+    op: &Operator,
+    name: &str,
+    max: u64,
+) -> Result<Option<Vec<u8>>, opendal::Error> {
+    use futures_util::StreamExt;
+    let mut stream = op.reader(name).await?.into_bytes_stream(..).await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| from_io(&e))?;
+        if (out.len() + chunk.len()) as u64 > max {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// The opendal error an I/O error of a stream carries, if it does.
+fn from_io(e: &std::io::Error) -> opendal::Error {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<opendal::Error>())
+    {
+        Some(inner) => opendal::Error::new(inner.kind(), inner.to_string()),
+        None => opendal::Error::new(ErrorKind::Unexpected, e.to_string()),
+    }
+}
+
+fn too_large(name: &str, max: u64) -> RemoteError {
+    RemoteError::Failed(format!(
+        "`{name}` is larger than the {max} bytes an object may hold"
+    ))
 }
 
 fn timed_out() -> RemoteError {

@@ -443,3 +443,133 @@ fn sccache_bucket_settings_are_reused() {
         misses as usize
     );
 }
+
+#[test]
+fn hostile_objects_in_an_unsigned_bucket_are_refused_and_the_build_is_right() {
+    let mut sb = Sandbox::new();
+    let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+    use_s3(&mut sb, &s3);
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    let (_, misses, _) = counts(&sb.take_stats());
+    let expected = sb.run_program(&ws.join("target/release/app"));
+    let objects = s3.objects(&format!("{BUCKET}/kiln/entries"));
+    let name = |p: &Path| {
+        p.strip_prefix(s3.root.join(format!("{BUCKET}/kiln")))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    // Every entry re-sealed as the next one's, as anyone who may write an
+    // unsigned bucket can; one of them, instead, larger than any entry may be.
+    let contents: Vec<Vec<u8>> = objects.iter().map(|o| std::fs::read(o).unwrap()).collect();
+    for (i, o) in objects.iter().enumerate() {
+        let j = (i + 1) % objects.len();
+        let payload = kiln_remote::frame::open(&name(&objects[j]), contents[j].clone(), None)
+            .unwrap()
+            .entry_file()
+            .unwrap()
+            .into_owned();
+        std::fs::write(o, kiln_remote::frame::seal(&name(o), &payload, None)).unwrap();
+    }
+    std::fs::File::create(&objects[0])
+        .unwrap()
+        .set_len(600 << 20)
+        .unwrap();
+    sb.set("KILN_REMOTE_READ_ONLY", "1");
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "runner-2");
+    let warm = sb.take_stats();
+    assert_eq!(counts(&warm).0, 0, "nothing restored: {warm}");
+    assert_eq!(counts(&warm).1, misses, "{warm}");
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+    assert!(
+        common::kiln_warnings(&out).len() <= 2,
+        "one warning per fault: {}",
+        stderr(&out)
+    );
+    let rss = common::records(&sb.kiln_dir)
+        .iter()
+        .filter_map(|r| r["wrapper_max_rss_kb"].as_u64())
+        .max()
+        .unwrap();
+    assert!(rss < 1024 * 1024, "peak RSS {rss} KiB");
+}
+
+/// A fork's pull request runs with `KILN_REMOTE_READ_ONLY=1` and no signing
+/// key; its code may ignore both. Whatever it writes (entries, manifests,
+/// the prefetch index, run records and branch pointers, or any object
+/// replaced by its own), a trusted build that signs restores none of it.
+#[test]
+fn an_untrusted_job_cannot_make_a_trusted_build_restore_what_it_wrote() {
+    const KEY: &str = "the-trusted-main-branch-signing-key";
+    let mut sb = Sandbox::new();
+    let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+    use_s3(&mut sb, &s3);
+    let ws = sb.workspace("basic", "ws");
+    sb.set("KILN_SIGNING_KEY", KEY);
+    sb.cargo(&ws, &["build", "--release"]);
+    let (_, misses, _) = counts(&sb.take_stats());
+    let expected = sb.run_program(&ws.join("target/release/app"));
+
+    // The fork, as configured: reads, writes nothing.
+    sb.unset("KILN_SIGNING_KEY");
+    sb.set("KILN_REMOTE_READ_ONLY", "1");
+    let before = s3.objects(BUCKET);
+    let lib = ws.join("shared/src/lib.rs");
+    let clean = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, clean.replace("hello", "pwned")).unwrap();
+    rebuild_on_fresh_runner(&mut sb, &ws, "fork-1");
+    assert_eq!(s3.objects(BUCKET), before, "a read-only job wrote");
+
+    // The fork ignoring its settings: uploads its build, then puts its
+    // entries, unsigned, under every name the trusted build wrote.
+    sb.unset("KILN_REMOTE_READ_ONLY");
+    let fork = rebuild_on_fresh_runner(&mut sb, &ws, "fork-2");
+    let forked = sb.take_stats();
+    let root = s3.root.join(format!("{BUCKET}/kiln"));
+    let name = |p: &Path| {
+        p.strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let planted: Vec<_> = s3
+        .objects(&format!("{BUCKET}/kiln/entries"))
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(!planted.is_empty(), "{forked}\n{}", stderr(&fork));
+    let evil = kiln_remote::frame::open(
+        &name(&planted[0]),
+        std::fs::read(&planted[0]).unwrap(),
+        None,
+    )
+    .unwrap()
+    .entry_file()
+    .unwrap()
+    .into_owned();
+    for o in before.iter().filter(|p| p.starts_with(&root)) {
+        let n = name(o);
+        let payload = if n.starts_with("entries/") {
+            evil.clone()
+        } else {
+            b"{}".to_vec()
+        };
+        std::fs::write(o, kiln_remote::frame::seal(&n, &payload, None)).unwrap();
+    }
+
+    // The trusted build, on a fresh runner, from the clean source.
+    std::fs::write(&lib, &clean).unwrap();
+    sb.set("KILN_SIGNING_KEY", KEY);
+    let out = rebuild_on_fresh_runner(&mut sb, &ws, "main-2");
+    let warm = sb.take_stats();
+    assert_eq!(counts(&warm).0, 0, "restored what the fork wrote: {warm}");
+    assert_eq!(counts(&warm).1, misses, "{warm}");
+    assert_eq!(sb.run_program(&ws.join("target/release/app")), expected);
+    assert!(remote_report(&sb.kiln_dir)["rejected"].as_u64().unwrap() >= 1);
+    assert!(common::kiln_warnings(&out).len() <= 1, "{}", stderr(&out));
+    // Nor does its history show the fork's runs.
+    let history = sb.kiln_in(&ws, &["history", "--remote", "--json"]);
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(!text.contains("fork"), "{text}");
+}
