@@ -637,3 +637,23 @@ fn a_binary_named_like_a_build_script_is_built_as_plain_cargo_builds_it() {
     );
     assert_eq!(f.run_app(&tool), "tool");
 }
+
+#[test]
+fn a_scratch_directory_made_and_removed_outside_out_dir_does_not_stop_caching() {
+    let f = Fixture::new();
+    f.edit(
+        "app/build.rs",
+        "fn main() {",
+        "fn main() {\n    let scratch = std::path::Path::new(\"rmeta-scratch\");\n    std::fs::create_dir_all(scratch).unwrap();\n    std::fs::write(scratch.join(\"full.rmeta\"), b\"x\").unwrap();\n    std::fs::remove_dir_all(scratch).unwrap();",
+    );
+    let (first, recs) = f.kiln_build();
+    let app = script_runs(&recs)
+        .into_iter()
+        .find(|r| r["package"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["outcome"], "miss", "{app:#}");
+    let (again, recs) = f.kiln_build();
+    assert_eq!(again, first);
+    assert_all_hit(&recs);
+}
