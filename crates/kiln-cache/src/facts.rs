@@ -98,7 +98,7 @@ pub(crate) fn of(dir: &Path, program: &Path) -> Facts {
 /// the file is old enough to be remembered.
 fn slot(dir: &Path, program: &Path) -> Option<(PathBuf, bool)> {
     let md = std::fs::metadata(program).ok()?;
-    let mut h = kiln_key::KeyHasher::new("kiln-facts-v2");
+    let mut h = kiln_key::KeyHasher::new("kiln-facts-v3");
     h.field("program", program.as_os_str().as_encoded_bytes());
     for v in [md.dev(), md.ino(), md.size()] {
         h.field("stat", v.to_le_bytes());

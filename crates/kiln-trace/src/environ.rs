@@ -11,8 +11,8 @@
 //!   libc's `getenv`, which the observer answers);
 //! - an ELF program that names it may, unless it is one of the toolchain
 //!   programs in [`GETENV_ONLY`] (compilers, assemblers, linkers, archivers,
-//!   `pkg-config`), which hand `environ` to the programs they start and read
-//!   their own settings with `getenv`;
+//!   `pkg-config`) or of [`GETENV_SETTINGS`] (`git`), which hand `environ`
+//!   to the programs they start and read their own settings with `getenv`;
 //! - a Rust program ([`rust_walks_environ`]) names `environ` whenever it
 //!   starts processes; whether its own code iterates the environment is read
 //!   off its machine code (see [`crate::refs`]). Where that cannot be done
@@ -57,6 +57,14 @@ pub const GETENV_ONLY: &[&str] = &[
     "nasm",
     "yasm",
 ];
+
+/// Programs that are no toolchain (their lookups of `HOME`, `TZ` and the
+/// like are inputs) but read their settings with `getenv` too, copying
+/// `environ` only to hand it to the programs they start (which are observed
+/// themselves): git (`GIT_DIR`, `GIT_CONFIG_*`, …; hooks, a pager), which
+/// build scripts and proc macros run for `git describe` (`vergen`,
+/// `git-version`).
+pub const GETENV_SETTINGS: &[&str] = &["git"];
 
 /// Libraries that make a program an interpreter of scripts.
 const INTERPRETER_LIBS: &[&[u8]] = &[
@@ -112,7 +120,11 @@ pub fn is_toolchain_program(program: &Path) -> bool {
 /// Whether an executed `program` may read environment variables without
 /// `getenv`.
 pub fn walks_environ(program: &Path) -> bool {
-    if is_toolchain_program(program) {
+    let settings_by_getenv = program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| GETENV_SETTINGS.contains(&n));
+    if is_toolchain_program(program) || settings_by_getenv {
         // Its settings come through `getenv` whatever it names: only a
         // script under that name (a wrapper) may walk.
         return !is_elf(program);
@@ -350,6 +362,11 @@ mod tests {
         elf.extend_from_slice(b"\0libtcl8.6.so\0");
         std::fs::write(&fake_tclsh, elf).unwrap();
         assert!(walks_environ(&fake_tclsh), "an interpreter in a library");
+        let git = Path::new("/usr/bin/git");
+        if git.is_file() {
+            assert!(!walks_environ(git), "git reads its settings with getenv");
+            assert!(!is_toolchain_program(git), "git's other lookups are inputs");
+        }
         for cc in ["/usr/bin/gcc", "/usr/bin/cc"] {
             let p = std::fs::canonicalize(cc).unwrap();
             assert!(!walks_environ(&p), "{}", p.display());

@@ -205,6 +205,9 @@ fn hostile_stores_and_unlucky_machines() {
     local_faults(&mut s);
     bare_wrapper_size_bound(&mut s);
     kills_mid_build(&mut s);
+    concurrent_builds_with_gc_and_clean(&mut s);
+    #[cfg(feature = "s3")]
+    s3_faults(&mut s);
 
     let table = s.report();
     println!("{table}");
@@ -468,4 +471,163 @@ fn kills_mid_build(s: &mut Suite) {
         eprintln!("left behind: {left:?}");
     }
     s.rows.push(f);
+}
+
+/// Four builds at once on one store while `kiln gc` and `kiln clean` run.
+fn concurrent_builds_with_gc_and_clean(s: &mut Suite) {
+    s.fresh_runner("runner-concurrent");
+    let mut f = Figures {
+        name: "4 concurrent builds on one store, with gc and clean",
+        ..Figures::default()
+    };
+    let copies: Vec<PathBuf> = (0..4)
+        .map(|i| s.sb.workspace("basic", &format!("concurrent-{i}")))
+        .collect();
+    // Spawned, not waited one by one: build, gc and clean overlap.
+    let mut running: Vec<_> = copies
+        .iter()
+        .map(|ws| {
+            s.sb.command(common::kiln_bin(), ws)
+                .args(["run", "--quiet", "--", "cargo", "build", "--release"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let gc = s.sb.kiln(&["gc"]);
+    let clean = s.sb.kiln(&["clean"]);
+    assert!(gc.status.success() && clean.status.success());
+    let started = Instant::now();
+    for (child, ws) in running.drain(..).zip(&copies) {
+        let out = child.wait_with_output().unwrap();
+        f.builds += 1;
+        if !out.status.success() {
+            f.failed += 1;
+        } else if s.sb.run_program(&ws.join("target/release/app")) != s.expected {
+            f.differ += 1;
+        }
+        f.max_warnings = f.max_warnings.max(kiln_warnings(&out).len());
+    }
+    f.seconds = started.elapsed().as_secs_f64();
+    s.rows.push(f);
+}
+
+/// The same faults where an S3 server holds the store, and the ways a
+/// server fails: error statuses, a stall, bytes one at a time, wrong
+/// credentials, a server gone.
+#[cfg(feature = "s3")]
+fn s3_faults(s: &mut Suite) {
+    use common::servers::{ACCESS_KEY, Fault, FaultProxy, S3Server, SECRET_KEY};
+    let s3 = S3Server::start(&s.sb.root.path().join("s3"), "faults");
+    let proxy = FaultProxy::start(s3.port, Fault::Pass);
+    for (k, v) in [
+        ("KILN_REMOTE", "s3://faults/kiln".to_owned()),
+        ("AWS_ENDPOINT_URL", proxy.endpoint()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("KILN_REMOTE_TIMEOUT", "3s".to_owned()),
+    ] {
+        s.sb.set(k, &v);
+    }
+    s.fresh_runner("runner-s3-fill");
+    let mut f = Figures {
+        name: "S3: none (a cold build fills the bucket)",
+        ..Figures::default()
+    };
+    s.build(&mut f);
+    s.rows.push(f);
+    s.sb.set("KILN_REMOTE_READ_ONLY", "1");
+    let faults = [
+        ("S3: every request answered 503", Fault::Status(503)),
+        ("S3: every request answered 500", Fault::Status(500)),
+        ("S3: every request answered 429", Fault::Status(429)),
+        ("S3: the server stops answering", Fault::Stall),
+        ("S3: bodies sent one byte at a time", Fault::Trickle),
+    ];
+    for (i, (name, fault)) in faults.into_iter().enumerate() {
+        proxy.set(fault);
+        s.fresh_runner(&format!("runner-s3-{i}"));
+        let mut f = Figures {
+            name,
+            ..Figures::default()
+        };
+        s.build(&mut f);
+        s.rows.push(f);
+    }
+    proxy.set(Fault::Pass);
+    s.sb.set("AWS_SECRET_ACCESS_KEY", "wrong");
+    s.fresh_runner("runner-s3-creds");
+    let mut f = Figures {
+        name: "S3: wrong credentials",
+        ..Figures::default()
+    };
+    s.build(&mut f);
+    s.rows.push(f);
+    s.sb.set("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+
+    let entries = s3.objects("faults/kiln/entries");
+    let root = s3.root.join("faults/kiln");
+    let name = |p: &Path| {
+        p.strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let good: Vec<Vec<u8>> = entries.iter().map(|e| std::fs::read(e).unwrap()).collect();
+    let restore_good = || {
+        for (e, b) in entries.iter().zip(&good) {
+            std::fs::write(e, b).unwrap();
+        }
+    };
+    let hostile: [(&'static str, &dyn Fn()); 3] = [
+        ("S3: entries re-sealed under other keys", &|| {
+            for (i, e) in entries.iter().enumerate() {
+                let j = (i + 1) % entries.len();
+                let payload = kiln_remote::frame::open(&name(&entries[j]), good[j].clone(), None)
+                    .unwrap()
+                    .entry_file()
+                    .unwrap()
+                    .into_owned();
+                std::fs::write(e, kiln_remote::frame::seal(&name(e), &payload, None)).unwrap();
+            }
+        }),
+        ("S3: a 600 MiB entry object", &|| {
+            std::fs::File::create(&entries[0])
+                .unwrap()
+                .set_len(600 << 20)
+                .unwrap();
+        }),
+        ("S3: decompression bombs (1 GiB of zeros)", &|| {
+            let payload = bomb(&key_of(&entries[0]), 1 << 30);
+            std::fs::write(
+                &entries[0],
+                kiln_remote::frame::seal(&name(&entries[0]), &payload, None),
+            )
+            .unwrap();
+        }),
+    ];
+    for (i, (label, plant)) in hostile.into_iter().enumerate() {
+        restore_good();
+        plant();
+        s.fresh_runner(&format!("runner-s3-hostile-{i}"));
+        let mut f = Figures {
+            name: label,
+            ..Figures::default()
+        };
+        s.build(&mut f);
+        s.rows.push(f);
+    }
+    drop(s3);
+    s.fresh_runner("runner-s3-down");
+    let mut f = Figures {
+        name: "S3: the server is gone",
+        ..Figures::default()
+    };
+    s.build(&mut f);
+    s.rows.push(f);
+    for k in ["KILN_REMOTE", "KILN_REMOTE_READ_ONLY", "AWS_ENDPOINT_URL"] {
+        s.sb.unset(k);
+    }
 }

@@ -27,6 +27,46 @@ fn use_s3(sb: &mut Sandbox, s3: &S3Server) {
     sb.set("KILN_REMOTE_TIMEOUT", "5s");
 }
 
+/// A bucket filled by a release build of `basic` (signed with `key`, if
+/// any): the sandbox, the server, the workspace, the misses and the
+/// program's output.
+fn filled_bucket(key: Option<&str>) -> (Sandbox, S3Server, std::path::PathBuf, u64, String) {
+    let mut sb = Sandbox::new();
+    let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
+    use_s3(&mut sb, &s3);
+    if let Some(k) = key {
+        sb.set("KILN_SIGNING_KEY", k);
+    }
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "--release"]);
+    let (_, misses, _) = counts(&sb.take_stats());
+    let expected = sb.run_program(&ws.join("target/release/app"));
+    (sb, s3, ws, misses, expected)
+}
+
+/// The object name of a file of the server's bucket directory.
+fn object_name(s3: &S3Server, p: &Path) -> String {
+    p.strip_prefix(s3.root.join(format!("{BUCKET}/kiln")))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The entry `from` holds (`bytes`), sealed unsigned as the object `to`:
+/// what anyone who may write an unsigned bucket can do.
+fn reseal(s3: &S3Server, from: &Path, bytes: Vec<u8>, to: &Path) {
+    let payload = kiln_remote::frame::open(&object_name(s3, from), bytes, None)
+        .unwrap()
+        .entry_file()
+        .unwrap()
+        .into_owned();
+    std::fs::write(
+        to,
+        kiln_remote::frame::seal(&object_name(s3, to), &payload, None),
+    )
+    .unwrap();
+}
+
 fn entries(s3: &S3Server) -> usize {
     s3.objects(&format!("{BUCKET}/kiln/entries")).len()
 }
@@ -446,31 +486,14 @@ fn sccache_bucket_settings_are_reused() {
 
 #[test]
 fn hostile_objects_in_an_unsigned_bucket_are_refused_and_the_build_is_right() {
-    let mut sb = Sandbox::new();
-    let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-    use_s3(&mut sb, &s3);
-    let ws = sb.workspace("basic", "ws");
-    sb.cargo(&ws, &["build", "--release"]);
-    let (_, misses, _) = counts(&sb.take_stats());
-    let expected = sb.run_program(&ws.join("target/release/app"));
+    let (mut sb, s3, ws, misses, expected) = filled_bucket(None);
+    // Every entry re-sealed as the next one's; one of them, instead, larger
+    // than any entry may be.
     let objects = s3.objects(&format!("{BUCKET}/kiln/entries"));
-    let name = |p: &Path| {
-        p.strip_prefix(s3.root.join(format!("{BUCKET}/kiln")))
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
-    };
-    // Every entry re-sealed as the next one's, as anyone who may write an
-    // unsigned bucket can; one of them, instead, larger than any entry may be.
     let contents: Vec<Vec<u8>> = objects.iter().map(|o| std::fs::read(o).unwrap()).collect();
     for (i, o) in objects.iter().enumerate() {
         let j = (i + 1) % objects.len();
-        let payload = kiln_remote::frame::open(&name(&objects[j]), contents[j].clone(), None)
-            .unwrap()
-            .entry_file()
-            .unwrap()
-            .into_owned();
-        std::fs::write(o, kiln_remote::frame::seal(&name(o), &payload, None)).unwrap();
+        reseal(&s3, &objects[j], contents[j].clone(), o);
     }
     std::fs::File::create(&objects[0])
         .unwrap()
@@ -502,14 +525,7 @@ fn hostile_objects_in_an_unsigned_bucket_are_refused_and_the_build_is_right() {
 #[test]
 fn an_untrusted_job_cannot_make_a_trusted_build_restore_what_it_wrote() {
     const KEY: &str = "the-trusted-main-branch-signing-key";
-    let mut sb = Sandbox::new();
-    let s3 = S3Server::start(&sb.root.path().join("s3"), BUCKET);
-    use_s3(&mut sb, &s3);
-    let ws = sb.workspace("basic", "ws");
-    sb.set("KILN_SIGNING_KEY", KEY);
-    sb.cargo(&ws, &["build", "--release"]);
-    let (_, misses, _) = counts(&sb.take_stats());
-    let expected = sb.run_program(&ws.join("target/release/app"));
+    let (mut sb, s3, ws, misses, expected) = filled_bucket(Some(KEY));
 
     // The fork, as configured: reads, writes nothing.
     sb.unset("KILN_SIGNING_KEY");
@@ -527,35 +543,20 @@ fn an_untrusted_job_cannot_make_a_trusted_build_restore_what_it_wrote() {
     let fork = rebuild_on_fresh_runner(&mut sb, &ws, "fork-2");
     let forked = sb.take_stats();
     let root = s3.root.join(format!("{BUCKET}/kiln"));
-    let name = |p: &Path| {
-        p.strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
-    };
     let planted: Vec<_> = s3
         .objects(&format!("{BUCKET}/kiln/entries"))
         .into_iter()
         .filter(|p| !before.contains(p))
         .collect();
     assert!(!planted.is_empty(), "{forked}\n{}", stderr(&fork));
-    let evil = kiln_remote::frame::open(
-        &name(&planted[0]),
-        std::fs::read(&planted[0]).unwrap(),
-        None,
-    )
-    .unwrap()
-    .entry_file()
-    .unwrap()
-    .into_owned();
+    let evil = std::fs::read(&planted[0]).unwrap();
     for o in before.iter().filter(|p| p.starts_with(&root)) {
-        let n = name(o);
-        let payload = if n.starts_with("entries/") {
-            evil.clone()
+        let n = object_name(&s3, o);
+        if n.starts_with("entries/") {
+            reseal(&s3, &planted[0], evil.clone(), o);
         } else {
-            b"{}".to_vec()
-        };
-        std::fs::write(o, kiln_remote::frame::seal(&n, &payload, None)).unwrap();
+            std::fs::write(o, kiln_remote::frame::seal(&n, b"{}", None)).unwrap();
+        }
     }
 
     // The trusted build, on a fresh runner, from the clean source.
