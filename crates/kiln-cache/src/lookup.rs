@@ -308,7 +308,7 @@ pub(crate) fn trace_file(store: &LocalStore) -> std::path::PathBuf {
     let _ = std::fs::create_dir_all(&staging);
     staging.join(format!(
         "trace-{}-{}",
-        std::process::id(),
+        kiln_store::local::staging_tag(),
         crate::miss::nanos()
     ))
 }

@@ -116,13 +116,24 @@ pub(crate) fn clock(t: &Trace, rust_code: &[&Path]) -> Option<String> {
             .and_then(|n| n.to_str())
             .is_some_and(|n| CLOCK_PROGRAMS.contains(&n))
     };
-    t.clock_readers.iter().find_map(|(exe, object)| {
+    let read = t.clock_readers.iter().find_map(|(exe, object)| {
         let code = match object {
             Some(o) if judged(o) => o,
             _ if judged(exe) || prints_time(exe) => exe,
             _ => return None,
         };
         Some(format!("`{}` read the clock", code.display()))
+    });
+    // The time since boot and the hardware clock, read as files.
+    read.or_else(|| {
+        t.reads
+            .iter()
+            .find(|p| {
+                p == &Path::new("/proc/uptime")
+                    || p.starts_with("/proc/driver/rtc")
+                    || p.starts_with("/sys/class/rtc")
+            })
+            .map(|p| format!("it read `{}`", p.display()))
     })
 }
 

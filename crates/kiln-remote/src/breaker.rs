@@ -157,15 +157,16 @@ impl FileBreaker {
         if stale {
             let _ = std::fs::remove_file(&tally);
         }
-        let appended = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(&tally)
-            .and_then(|mut f| f.write_all(b"x"));
-        if appended.is_err() {
+        // kiln's own file, never followed through a link or a FIFO.
+        let Ok(mut f) = kiln_store::nofollow::open_state(&tally, true) else {
+            return 0;
+        };
+        use std::io::Seek;
+        if f.seek(std::io::SeekFrom::End(0)).is_err() || f.write_all(b"x").is_err() {
             return 0;
         }
-        std::fs::metadata(&tally).map_or(0, |m| u32::try_from(m.len()).unwrap_or(u32::MAX))
+        f.metadata()
+            .map_or(0, |m| u32::try_from(m.len()).unwrap_or(u32::MAX))
     }
 
     /// Whether the remote is in use: not given up here, nor recently by

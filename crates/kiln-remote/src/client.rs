@@ -247,10 +247,12 @@ fn from_io(e: &std::io::Error) -> opendal::Error {
     }
 }
 
-fn too_large(name: &str, max: u64) -> RemoteError {
-    RemoteError::Failed(format!(
-        "`{name}` is larger than the {max} bytes an object may hold"
-    ))
+/// An object over its bound: that object is refused, not the store.
+fn too_large(name: &str, _max: u64) -> RemoteError {
+    RemoteError::Rejected {
+        name: name.to_owned(),
+        problem: frame::FrameError::TooLarge,
+    }
 }
 
 fn timed_out() -> RemoteError {

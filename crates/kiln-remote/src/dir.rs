@@ -4,8 +4,8 @@
 //! huge files in it, so every object goes through [`kiln_store::nofollow`]:
 //! no link is followed below the root, only regular files within their
 //! bound are read, opening never blocks, and a write replaces only a
-//! regular file. A refused object is a [`RemoteError::Rejected`]-like
-//! failure of that object alone, never of the store.
+//! regular file. A refused object is [`RemoteError::Rejected`]: a failure
+//! of that object alone, never of the store.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -54,7 +54,15 @@ impl DirStore {
     }
 
     fn failed(&self, name: &str, e: &std::io::Error) -> RemoteError {
+        let rejected = |problem| RemoteError::Rejected {
+            name: name.to_owned(),
+            problem,
+        };
         match e.kind() {
+            std::io::ErrorKind::InvalidData if e.to_string().contains("more than the") => {
+                rejected(crate::frame::FrameError::TooLarge)
+            }
+            std::io::ErrorKind::InvalidData => rejected(crate::frame::FrameError::NotAFile),
             std::io::ErrorKind::PermissionDenied => RemoteError::Failed(format!(
                 "access denied: check the directory's permissions (`{}`)",
                 self.root.display()

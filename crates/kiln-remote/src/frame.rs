@@ -65,6 +65,12 @@ pub enum FrameError {
     /// The body does not decompress.
     #[error("cannot decompress")]
     Decompress,
+    /// The object is larger than an object of its kind may be.
+    #[error("larger than an object may be")]
+    TooLarge,
+    /// Not a regular file of a shared directory (a link, a FIFO, a device).
+    #[error("not a regular file")]
+    NotAFile,
 }
 
 fn checksum(name: &str, flags: u8, payload: &[u8]) -> [u8; 32] {

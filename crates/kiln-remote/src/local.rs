@@ -58,7 +58,7 @@ pub fn install(
             let staging = local.staging_dir();
             std::fs::create_dir_all(&staging).map_err(|e| StoreError::io("create", &staging, e))?;
             let mut tmp = tempfile::Builder::new()
-                .prefix(&format!("entry-{}-", std::process::id()))
+                .prefix(&format!("entry-{}-", kiln_store::local::staging_tag()))
                 .tempfile_in(&staging)
                 .map_err(|e| StoreError::io("create", &staging, e))?;
             tmp.write_all(&file)

@@ -257,11 +257,15 @@ pub fn upload_detached(cfg: &Config, items: &[String]) {
             };
             remote.put(&name, &payload).await
         });
-        if let Err(e) = result {
+        // An object the store refuses to replace (a planted link) is that
+        // object's problem, not the store's.
+        if let Err(e) = &result
+            && !matches!(e, RemoteError::Rejected { .. })
+        {
             if e.only_writes() {
-                breaker.failed_quietly(&e);
+                breaker.failed_quietly(e);
             } else {
-                reads.failed_quietly(&e);
+                reads.failed_quietly(e);
             }
         }
     }

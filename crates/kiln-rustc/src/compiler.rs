@@ -110,13 +110,22 @@ pub fn identify(
     }
     if let Some(parent) = slot.parent() {
         let _ = std::fs::create_dir_all(parent);
-        let tmp = parent.join(format!(".tmp-{}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
         if let Ok(json) = serde_json::to_vec(&id) {
-            match std::fs::write(&tmp, seal(json)) {
+            // A new file (never one a link put there), renamed into place;
+            // a full disk leaves no empty file behind.
+            let written = std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, &seal(json)));
+            match written {
                 Ok(()) => {
                     let _ = std::fs::rename(&tmp, &slot);
                 }
-                // A full disk leaves no empty file behind.
                 Err(_) => {
                     let _ = std::fs::remove_file(&tmp);
                 }

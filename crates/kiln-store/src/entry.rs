@@ -121,7 +121,7 @@ impl EntryWriter {
         std::fs::create_dir_all(staging).map_err(|e| StoreError::io("create", staging, e))?;
         let path = staging.join(format!(
             "entry-{}-{}.tmp",
-            std::process::id(),
+            crate::local::staging_tag(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos())

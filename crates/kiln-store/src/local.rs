@@ -174,25 +174,23 @@ impl LocalStore {
     /// than `older_than`); returns the bytes of those still there, which
     /// count toward the bound.
     fn clean_staging(&self, older_than: Duration) -> u64 {
-        let Ok(files) = std::fs::read_dir(self.staging_dir()) else {
+        // Listed and removed below the root without following links: a
+        // `staging` link cannot point gc at other files.
+        let Ok(files) = nofollow::list(&self.root, Path::new("staging")) else {
             return 0;
         };
         let now = SystemTime::now();
         let mut kept = 0;
-        for f in files.flatten() {
-            let Ok(md) = f.metadata() else {
-                continue;
-            };
-            let old = md
-                .modified()
-                .ok()
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|age| age > older_than);
-            let orphan = staging_owner(&f.file_name().to_string_lossy()).is_some_and(gone);
+        for f in files {
+            let old = now
+                .duration_since(f.modified)
+                .is_ok_and(|age| age > older_than);
+            let name = f.path.rsplit('/').next().unwrap_or_default();
+            let orphan = staging_owner(name).is_some_and(gone);
             if old || orphan {
-                let _ = std::fs::remove_file(f.path());
+                let _ = nofollow::remove(&self.root, Path::new(&f.path));
             } else {
-                kept += md.len();
+                kept += f.size;
             }
         }
         kept
@@ -219,19 +217,33 @@ impl LocalStore {
     }
 }
 
+/// This process as staging file names carry it: its PID and the inode of
+/// its PID namespace (`<pid>.<ns>`), so that a store shared between
+/// containers never judges another container's files by this one's PIDs.
+pub fn staging_tag() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/pid").map_or(0, |m| m.ino());
+    format!("{}.{ns}", std::process::id())
+}
+
 /// The process that writes a staging file, from its name: entries
-/// (`entry-<pid>-…`) and traces of observed runs (`trace-<pid>-…`).
-fn staging_owner(name: &str) -> Option<u32> {
+/// (`entry-<tag>-…`) and traces of observed runs (`trace-<tag>-…`), with
+/// the tag of [`staging_tag`].
+fn staging_owner(name: &str) -> Option<(u32, u64)> {
     let rest = name
         .strip_prefix("entry-")
         .or_else(|| name.strip_prefix("trace-"))?;
-    rest.split('-').next()?.parse().ok()
+    let (pid, ns) = rest.split('-').next()?.split_once('.')?;
+    Some((pid.parse().ok()?, ns.parse().ok()?))
 }
 
-/// Whether process `pid` is gone: not in `/proc`, or a zombie nobody
-/// reaped (a PID reused by another process only keeps a file longer).
-fn gone(pid: u32) -> bool {
-    if pid == std::process::id() {
+/// Whether the process that wrote a staging file is gone: it lived in this
+/// PID namespace and is not in `/proc`, or is a zombie nobody reaped (a PID
+/// reused by another process only keeps a file longer). Files of other
+/// namespaces go by age alone.
+fn gone((pid, ns): (u32, u64)) -> bool {
+    let ours = staging_tag();
+    if ours.rsplit('.').next() != Some(ns.to_string().as_str()) || pid == std::process::id() {
         return false;
     }
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -338,8 +350,13 @@ mod tests {
         let s = LocalStore::new(d.path());
         let staging = s.staging_dir();
         std::fs::create_dir_all(&staging).unwrap();
-        let mine = format!("entry-{}-1.tmp", std::process::id());
-        for name in ["entry-999999999-1.tmp", "trace-999999999-2", &mine, "other"] {
+        let tag = staging_tag();
+        let ns = tag.rsplit('.').next().unwrap();
+        let mine = format!("entry-{tag}-1.tmp");
+        let dead_entry = format!("entry-999999999.{ns}-1.tmp");
+        let dead_trace = format!("trace-999999999.{ns}-2");
+        let elsewhere = "entry-999999999.1-3.tmp".to_owned();
+        for name in [&dead_entry, &dead_trace, &mine, &elsewhere, "other"] {
             std::fs::write(staging.join(name), b"x").unwrap();
         }
         let r = s.gc(1 << 20).unwrap();
@@ -348,9 +365,11 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, vec![mine, "other".to_owned()]);
-        assert_eq!(r.bytes, 2, "what is still staged counts toward the bound");
-        assert_eq!(crate::usage::get(d.path()), Some(2));
+        let mut expected = vec![mine, elsewhere, "other".to_owned()];
+        expected.sort();
+        assert_eq!(left, expected, "another namespace's files go by age");
+        assert_eq!(r.bytes, 3, "what is still staged counts toward the bound");
+        assert_eq!(crate::usage::get(d.path()), Some(3));
     }
 
     #[test]

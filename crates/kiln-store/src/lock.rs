@@ -32,11 +32,7 @@ pub enum Locked {
 pub fn lock_key(dir: &Path, key: &Digest, bound: Duration) -> std::io::Result<Locked> {
     std::fs::create_dir_all(dir)?;
     let hex = key.to_hex();
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(&hex[..32]))?;
+    let file = crate::nofollow::open_state(&dir.join(&hex[..32]), true)?;
     match file.try_lock() {
         Ok(()) => return Ok(Locked::Free(KeyLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => {}

@@ -224,6 +224,46 @@ pub fn touch(root: &Path, rel: &Path) -> io::Result<()> {
     )?)
 }
 
+/// Opens (or, with `create`, makes) one of kiln's own small files (a
+/// ledger, a lock, a marker) read-write without following a link and
+/// without blocking on a FIFO, and checks that it is a regular file. Made
+/// readable by its owner only, so nobody else can hold its lock.
+pub fn open_state(path: &Path, create: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(invalid(format!(
+            "`{}` is not a regular file",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
+/// Takes `f`'s lock, waiting at most `bound`; `false` when it could not.
+pub fn lock_within(f: &File, bound: Duration) -> bool {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f.try_lock() {
+            Ok(()) => return true,
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < bound => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Every regular file below `rel` (recursively), links and other kinds of
 /// files skipped. A missing directory lists nothing.
 pub fn list(root: &Path, rel: &Path) -> io::Result<Vec<Listed>> {

@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -808,8 +809,11 @@ static void note_clock(const void *caller) {
     emit_from('T', "realtime", o);
 }
 
+/* The clocks that tell the time of day: the real-time ones and dynamic
+ * clocks (negative ids: a PTP device's). Monotonic and CPU clocks do not. */
 static int realtime(clockid_t id) {
-    return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI;
+    return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI ||
+           id == CLOCK_REALTIME_ALARM || id < 0;
 }
 
 EXPORT int hook_clock_gettime(clockid_t id, struct timespec *ts) __asm__("clock_gettime");
@@ -839,6 +843,47 @@ time_t hook_time(time_t *t) {
         return ts.tv_sec;
     }
     return f(t);
+}
+
+/* The kernel's clock adjustment calls hand the time of day back too. */
+typedef int (*adjtimex_fn)(struct timex *);
+typedef int (*ntp_gettime_fn)(struct ntptimeval *);
+typedef int (*clock_adjtime_fn)(clockid_t, struct timex *);
+REAL(adjtimex_fn, adjtimex)
+REAL(ntp_gettime_fn, ntp_gettime)
+REAL(ntp_gettime_fn, ntp_gettimex)
+REAL(clock_adjtime_fn, clock_adjtime)
+
+EXPORT int hook_adjtimex(struct timex *buf) __asm__("adjtimex");
+int hook_adjtimex(struct timex *buf) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    adjtimex_fn f = real_adjtimex();
+    if (!f) return (int)syscall(SYS_adjtimex, buf);
+    return f(buf);
+}
+
+EXPORT int hook_ntp_gettime(struct ntptimeval *tv) __asm__("ntp_gettime");
+int hook_ntp_gettime(struct ntptimeval *tv) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    ntp_gettime_fn f = real_ntp_gettime();
+    if (!f) { errno = ENOSYS; return -1; }
+    return f(tv);
+}
+
+EXPORT int hook_ntp_gettimex(struct ntptimeval *tv) __asm__("ntp_gettimex");
+int hook_ntp_gettimex(struct ntptimeval *tv) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    ntp_gettime_fn f = real_ntp_gettimex();
+    if (!f) { errno = ENOSYS; return -1; }
+    return f(tv);
+}
+
+EXPORT int hook_clock_adjtime(clockid_t id, struct timex *buf) __asm__("clock_adjtime");
+int hook_clock_adjtime(clockid_t id, struct timex *buf) {
+    OBSERVE(note_clock(__builtin_return_address(0)));
+    clock_adjtime_fn f = real_clock_adjtime();
+    if (!f) return (int)syscall(SYS_clock_adjtime, id, buf);
+    return f(id, buf);
 }
 
 EXPORT int hook_timespec_get(struct timespec *ts, int base) __asm__("timespec_get");
@@ -1211,6 +1256,8 @@ __attribute__((constructor)) static void observer_start(void) {
     (void)real_connect(), (void)real_getaddrinfo(), (void)real_gethostbyname();
     (void)real_execve(), (void)real_execv(), (void)real_execvp(), (void)real_execvpe();
     (void)real_posix_spawn(), (void)real_posix_spawnp();
+    (void)real_clock_gettime(), (void)real_gettimeofday(), (void)real_time(), (void)real_timespec_get();
+    (void)real_adjtimex(), (void)real_ntp_gettime(), (void)real_ntp_gettimex(), (void)real_clock_adjtime();
 
     dl_iterate_phdr(remember_object, NULL);
     __atomic_store_n(&configured, 1, __ATOMIC_RELEASE);

@@ -657,3 +657,21 @@ fn a_scratch_directory_made_and_removed_outside_out_dir_does_not_stop_caching() 
     assert_eq!(again, first);
     assert_all_hit(&recs);
 }
+
+#[test]
+fn a_build_script_that_reads_the_time_since_boot_is_not_stored() {
+    let f = Fixture::new();
+    f.edit(
+        "app/build.rs",
+        "fn main() {",
+        "fn main() {\n    let up = std::fs::read_to_string(\"/proc/uptime\").unwrap_or_default();\n    println!(\"cargo:rustc-env=APP_UP={}\", up.split(' ').next().unwrap_or(\"\"));",
+    );
+    let (_, recs) = f.kiln_build();
+    let app = script_runs(&recs)
+        .into_iter()
+        .find(|r| r["package"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["outcome"], "not_cacheable", "{app:#}");
+    assert_eq!(app["reason"], "clock", "{app:#}");
+}
