@@ -95,7 +95,7 @@ mod tests {
         std::fs::remove_file(path(&root)).unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &path(&root),
+            path(&root),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,
