@@ -187,6 +187,17 @@ impl Config {
                 hint: format!("set `{}` to a directory kiln may write", vars::DIR),
             })?,
         };
+        if dir.exists() && !dir.is_dir() {
+            return Err(ConfigError {
+                var: vars::DIR,
+                value: dir.to_string_lossy().into_owned(),
+                problem: "it is a file, not a directory".into(),
+                hint: format!(
+                    "point `{}` at a directory kiln may write (or move the file away)",
+                    vars::DIR
+                ),
+            });
+        }
         let cache_size = match text(vars::CACHE_SIZE)? {
             None => DEFAULT_CACHE_SIZE,
             Some(v) => parse_size(&v).map_err(|problem| ConfigError {
@@ -354,6 +365,12 @@ mod tests {
 
     #[test]
     fn xdg_and_kiln_dir_win() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let e = config(&[("KILN_DIR", file.path().to_str().unwrap())]).unwrap_err();
+        assert!(
+            e.to_string().ends_with("it is a file, not a directory"),
+            "{e}"
+        );
         let e = config(&[]).unwrap_err();
         assert_eq!(
             e.to_string(),

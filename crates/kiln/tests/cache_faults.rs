@@ -206,3 +206,38 @@ fn a_compiler_killed_by_a_signal_is_reported_as_one() {
     assert!(stderr.contains("signal: 9"), "{stderr}");
     assert!(!stderr.contains("exit status: 137"), "{stderr}");
 }
+
+/// `KILN_DIR` naming a file: every command says so with a hint and fails;
+/// a build warns and compiles uncached.
+#[test]
+fn a_kiln_dir_that_is_a_file_is_named_everywhere() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    let file = sb.root.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    sb.kiln_dir = file;
+    for args in [&["stats"][..], &["history"], &["explain"], &["gc"]] {
+        let out = sb.kiln(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: invalid value")
+                && stderr.contains("it is a file, not a directory"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("hint: point `KILN_DIR` at a directory"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = sb.cargo(&ws, &["build", "--release"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: kiln: invalid value") && stderr.contains("it is a file"),
+        "{stderr}"
+    );
+    assert!(
+        sb.run_program(&ws.join("target/release/app"))
+            .contains("hello from shared")
+    );
+}
