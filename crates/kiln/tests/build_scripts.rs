@@ -116,6 +116,15 @@ fn script_runs(recs: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// The record of `package`'s build-script run among `recs`.
+fn run_of(recs: &[Value], package: &str) -> Value {
+    script_runs(recs)
+        .into_iter()
+        .find(|r| r["package"] == package)
+        .unwrap()
+        .clone()
+}
+
 fn assert_all_hit(recs: &[Value]) {
     let cached: Vec<_> = recs.iter().filter(|r| r["outcome"] != "probe").collect();
     assert!(
@@ -600,18 +609,10 @@ fn a_build_script_that_reads_the_clock_is_not_stored() {
         "fn main() {\n    let now = std::time::SystemTime::now();\n    println!(\"cargo:rustc-env=APP_BUILT={:?}\", now);",
     );
     let (_, recs) = f.kiln_build();
-    let app = script_runs(&recs)
-        .into_iter()
-        .find(|r| r["package"] == "app")
-        .unwrap()
-        .clone();
+    let app = run_of(&recs, "app");
     assert_eq!(app["outcome"], "not_cacheable", "{app:#}");
     assert_eq!(app["reason"], "clock", "{app:#}");
-    let csys = script_runs(&recs)
-        .into_iter()
-        .find(|r| r["package"] == "csys")
-        .unwrap()
-        .clone();
+    let csys = run_of(&recs, "csys");
     assert_eq!(
         csys["outcome"], "miss",
         "a script that does not is: {csys:#}"
@@ -647,11 +648,7 @@ fn a_scratch_directory_made_and_removed_outside_out_dir_does_not_stop_caching() 
         "fn main() {\n    let scratch = std::path::Path::new(\"rmeta-scratch\");\n    std::fs::create_dir_all(scratch).unwrap();\n    std::fs::write(scratch.join(\"full.rmeta\"), b\"x\").unwrap();\n    std::fs::remove_dir_all(scratch).unwrap();",
     );
     let (first, recs) = f.kiln_build();
-    let app = script_runs(&recs)
-        .into_iter()
-        .find(|r| r["package"] == "app")
-        .unwrap()
-        .clone();
+    let app = run_of(&recs, "app");
     assert_eq!(app["outcome"], "miss", "{app:#}");
     let (again, recs) = f.kiln_build();
     assert_eq!(again, first);
@@ -667,11 +664,7 @@ fn a_build_script_that_reads_the_time_since_boot_is_not_stored() {
         "fn main() {\n    let up = std::fs::read_to_string(\"/proc/uptime\").unwrap_or_default();\n    println!(\"cargo:rustc-env=APP_UP={}\", up.split(' ').next().unwrap_or(\"\"));",
     );
     let (_, recs) = f.kiln_build();
-    let app = script_runs(&recs)
-        .into_iter()
-        .find(|r| r["package"] == "app")
-        .unwrap()
-        .clone();
+    let app = run_of(&recs, "app");
     assert_eq!(app["outcome"], "not_cacheable", "{app:#}");
     assert_eq!(app["reason"], "clock", "{app:#}");
 }
