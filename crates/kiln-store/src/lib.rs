@@ -16,6 +16,8 @@
 //! - [`usage`]: the store's running size, so the bound holds after every
 //!   write.
 //! - [`tree`]: a directory tree as one file (a build script's `OUT_DIR`).
+//! - [`snapshot`]: the store as one archive, pruned to what a CI job used,
+//!   for caches that hold whole files (the GitHub Actions cache).
 //!
 //! Invariant: a store failure is an error value, never a panic; callers turn
 //! it into a warning and compile.
@@ -26,6 +28,7 @@ pub mod lock;
 pub mod manifest;
 pub mod nofollow;
 pub mod packed;
+pub mod snapshot;
 pub mod tree;
 pub mod usage;
 
