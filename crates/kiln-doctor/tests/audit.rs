@@ -152,6 +152,43 @@ fn clean_workspace_has_no_findings() {
 }
 
 #[test]
+fn release_builds_may_use_their_own_profile() {
+    let tmp = copy_fixture("clean");
+    let wf = tmp.path().join(".github/workflows");
+    // A tag-only workflow, and a tag-only job in the CI workflow, both
+    // building with the slow release profile: a release, not a CI build.
+    std::fs::write(
+        wf.join("release.yml"),
+        "on:\n  push:\n    tags: [\"v*\"]\n  workflow_dispatch:\nenv:\n  RUSTC_WRAPPER: kiln\n  CARGO_INCREMENTAL: \"0\"\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo build --release --locked -p app\n",
+    )
+    .unwrap();
+    let ci = std::fs::read_to_string(wf.join("ci.yml")).unwrap();
+    std::fs::write(
+        wf.join("ci.yml"),
+        format!("{ci}\n  deploy:\n    if: startsWith(github.ref, 'refs/tags/')\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo build --workspace --bins --release\n"),
+    )
+    .unwrap();
+    let report = kiln_doctor::audit(&options(tmp.path())).unwrap();
+    assert!(
+        report.findings.is_empty(),
+        "{}",
+        kiln_doctor::render_text(&report, false)
+    );
+    // The same job on branches is a CI build, and is reported.
+    std::fs::write(
+        wf.join("ci.yml"),
+        format!("{ci}\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo build --workspace --bins --release\n"),
+    )
+    .unwrap();
+    let report = kiln_doctor::audit(&options(tmp.path())).unwrap();
+    assert!(
+        ids(&report).contains(&"ci-profile-split"),
+        "{:?}",
+        ids(&report)
+    );
+}
+
+#[test]
 fn gitlab_pipeline_is_audited() {
     let (_tmp, report) = audit_fixture("gitlab");
     assert_eq!(

@@ -24,7 +24,8 @@ fn first_calls(ctx: &Context, p: usize, codegen: bool) -> Vec<&CargoCall> {
         .iter()
         .filter(|c| c.pipeline == p && c.compiles() && c.codegen() == codegen)
     {
-        if ctx.pipelines[p].jobs[call.job].matrix || out.iter().any(|c| c.job == call.job) {
+        let job = &ctx.pipelines[p].jobs[call.job];
+        if job.matrix || job.releases_only || out.iter().any(|c| c.job == call.job) {
             continue;
         }
         out.push(call);

@@ -84,6 +84,12 @@ impl Context {
         })
     }
 
+    /// Whether `call` is in a job that runs for tags only (a release
+    /// build, which is meant to use its own profile).
+    pub fn for_releases(&self, call: &CargoCall) -> bool {
+        self.pipelines[call.pipeline].jobs[call.job].releases_only
+    }
+
     /// `job` in `file`, for messages.
     pub fn job_label(&self, call: &CargoCall) -> String {
         format!("`{}`", self.pipelines[call.pipeline].jobs[call.job].id)

@@ -126,7 +126,11 @@ impl Context {
     /// Profiles CI compiles code with, and the jobs using each.
     pub fn ci_profiles(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for call in self.calls.iter().filter(|c| c.codegen()) {
+        for call in self
+            .calls
+            .iter()
+            .filter(|c| c.codegen() && !self.for_releases(c))
+        {
             let name = call.profile_name();
             let job = self.job_label(call);
             match out.iter_mut().find(|(n, _)| *n == name) {

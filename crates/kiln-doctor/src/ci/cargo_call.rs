@@ -134,8 +134,16 @@ fn parse_args(call: &mut CargoCall, args: &[String]) {
         };
         let takes_value = matches!(
             flag,
-            "-p" | "--package" | "--bin" | "-F" | "--features" | "--profile" | "--target"
+            "-p" | "--package"
+                | "--bin"
+                | "-F"
+                | "--features"
+                | "--profile"
+                | "--cargo-profile"
+                | "--target"
         );
+        // nextest's `--profile` is its own; cargo's is `--cargo-profile`.
+        let nextest = call.sub == Sub::Nextest;
         let value = if takes_value {
             inline.or_else(|| {
                 k += 1;
@@ -162,7 +170,8 @@ fn parse_args(call: &mut CargoCall, args: &[String]) {
             "--all-features" => call.all_features = true,
             "--no-default-features" => call.no_default_features = true,
             "-r" | "--release" => call.release = true,
-            "--profile" => call.profile = Some(value_str),
+            "--profile" if !nextest => call.profile = Some(value_str),
+            "--cargo-profile" if nextest => call.profile = Some(value_str),
             "--target" => call.target = Some(value_str),
             _ => {}
         }
@@ -279,6 +288,12 @@ mod tests {
                 .map(|c| c.profile_name())
                 .as_deref(),
             Some("ci")
+        );
+        assert_eq!(
+            call("cargo nextest run --profile ci --cargo-profile fast")
+                .map(|c| c.profile_name())
+                .as_deref(),
+            Some("fast")
         );
         assert_eq!(
             call("cargo nextest run --release").map(|c| c.sub),

@@ -14,11 +14,41 @@ pub(super) fn parse(rel: PathBuf, root: &Node) -> Pipeline {
     let Some(jobs) = root.get("jobs") else {
         return pipeline;
     };
+    let releases = releases_only(root.get("on"));
     for (key, node) in jobs.entries() {
         let Some(id) = key.as_str() else { continue };
-        pipeline.jobs.push(job(id, key.line, node));
+        let mut job = job(id, key.line, node);
+        job.releases_only |= releases;
+        pipeline.jobs.push(job);
     }
     pipeline
+}
+
+/// A workflow started only by tags, releases or by hand: a release
+/// pipeline, whose builds are meant to differ from CI's.
+fn releases_only(on: Option<&Node>) -> bool {
+    let Some(on) = on else { return false };
+    let events: Vec<(&str, Option<&Node>)> = match on.as_str() {
+        Some(one) => vec![(one, None)],
+        None if on.entries().is_empty() => on.strings().into_iter().map(|e| (e, None)).collect(),
+        None => on
+            .entries()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?, Some(v))))
+            .collect(),
+    };
+    let tags_push = |v: Option<&Node>| {
+        v.is_some_and(|v| v.get("tags").is_some() && v.get("branches").is_none())
+    };
+    let releasing = events
+        .iter()
+        .any(|(e, v)| *e == "release" || (*e == "push" && tags_push(*v)));
+    releasing
+        && events.iter().all(|(e, v)| match *e {
+            "release" | "workflow_dispatch" => true,
+            "push" => tags_push(*v),
+            _ => false,
+        })
 }
 
 fn job(id: &str, line: u32, node: &Node) -> Job {
@@ -32,6 +62,10 @@ fn job(id: &str, line: u32, node: &Node) -> Job {
         needs_declared: needs.is_some(),
         env: env_of(node.get("env")),
         matrix: node.get("strategy").and_then(|s| s.get("matrix")).is_some(),
+        releases_only: node
+            .get("if")
+            .and_then(Node::as_str)
+            .is_some_and(|c| c.contains("refs/tags/") && !c.contains("||")),
         ..Job::default()
     };
     for item in node.get("steps").map(Node::items).unwrap_or_default() {

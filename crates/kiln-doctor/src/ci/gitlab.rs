@@ -62,6 +62,7 @@ pub(super) fn parse(rel: PathBuf, root: &Node) -> Pipeline {
             env: env_of(node.get("variables")),
             uploads: node.get("artifacts").is_some(),
             matrix: node.get("parallel").and_then(|p| p.get("matrix")).is_some(),
+            releases_only: tags_only(node),
             ..Job::default()
         };
         if let Some(needs) = node.get("needs") {
@@ -147,4 +148,19 @@ fn caches(node: &Node) -> Vec<CacheUse> {
             }
         })
         .collect()
+}
+
+/// `rules:` that admit tag pipelines only (`- if: $CI_COMMIT_TAG`), or
+/// `only: [tags]`.
+fn tags_only(node: &Node) -> bool {
+    if let Some(rules) = node.get("rules") {
+        let items = rules.items();
+        return !items.is_empty()
+            && items.iter().all(|r| {
+                r.get("if")
+                    .and_then(Node::as_str)
+                    .is_some_and(|c| c.trim() == "$CI_COMMIT_TAG")
+            });
+    }
+    node.get("only").is_some_and(|o| o.strings() == ["tags"])
 }

@@ -54,6 +54,9 @@ pub(crate) struct Job {
     pub caches: Vec<CacheUse>,
     /// The job runs over a matrix: its values are not known statically.
     pub matrix: bool,
+    /// The job runs for tags only (a release build): its profile and
+    /// features are meant to differ from CI's.
+    pub releases_only: bool,
 }
 
 /// Which artifacts of earlier jobs a job reads.
