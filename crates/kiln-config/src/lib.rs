@@ -84,6 +84,11 @@ pub struct Config {
     pub remote_problem: Option<ConfigError>,
     /// Socket of the `kiln run` agent serving this build (`KILN_AGENT`).
     pub agent: Option<PathBuf>,
+    /// Write no shared cache: neither the remote store nor a CI snapshot
+    /// (`KILN_REMOTE_READ_ONLY`, or `[remote] read_only`; a value that is
+    /// not a boolean counts as read-only here and is reported by the
+    /// remote settings).
+    pub read_only: bool,
     /// The `kiln.toml` the settings came from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -281,6 +286,10 @@ impl Config {
         let agent = lookup(vars::AGENT)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
+        let read_only = match text(vars::REMOTE_READ_ONLY)? {
+            Some(v) => parse_bool(&v).unwrap_or(true),
+            None => file.read_only.unwrap_or(false),
+        };
         Ok(Self {
             dir,
             cache_size,
@@ -294,6 +303,7 @@ impl Config {
             remote,
             remote_problem,
             agent,
+            read_only,
             config_file: file.path.clone(),
         })
     }
@@ -313,6 +323,7 @@ impl Config {
             remote: None,
             remote_problem: None,
             agent: None,
+            read_only: false,
             config_file: None,
         }
     }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Names of kiln's subcommands (a first argument that is none of these and
 /// looks like a compiler path puts kiln in wrapper mode).
 pub const SUBCOMMANDS: &[&str] = &[
-    "run", "init", "stats", "explain", "history", "report", "deps", "doctor", "gc", "clean",
+    "run", "init", "stats", "explain", "history", "report", "deps", "doctor", "ci", "gc", "clean",
     "help", "__upload",
 ];
 
@@ -59,6 +59,9 @@ pub enum Command {
     Deps(DepsCommand),
     /// Audit the workspace and its CI configuration for slow or cache-hostile settings.
     Doctor(crate::cmd::doctor::DoctorArgs),
+    /// Write and check the CI pipeline; carry the store between CI jobs.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Trim the store to its size bound now (or expire old remote objects).
     Gc(GcArgs),
     /// Remove every cached entry.
@@ -216,4 +219,71 @@ pub struct DepsDiffArgs {
     /// Output format: text, markdown (fits a PR comment), json.
     #[arg(long, value_enum, default_value_t = DepsFormat::Text)]
     pub format: DepsFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the CI pipeline for this workspace (parallel jobs, one cached
+    /// profile and feature set, the kiln Action in each job); adds the CI
+    /// and deploy profiles when missing.
+    Init(CiInitArgs),
+    /// Fail, with a diff, when the committed pipeline is not what `init`
+    /// would write now.
+    Check(CiCheckArgs),
+    /// Restore the store from a snapshot: the GitHub Actions cache (in a
+    /// job of the kiln Action) or `--file`.
+    Restore(SnapshotArgs),
+    /// Save a snapshot of what this job used and wrote (see `restore`).
+    Save(SnapshotArgs),
+    /// End a CI job: its report to the step summary, its numbers as step
+    /// outputs, then `save` (not when read-only). Runs once per job.
+    Finish(FinishArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiProvider {
+    Github,
+    Gitlab,
+}
+
+#[derive(Debug, Args)]
+pub struct CiInitArgs {
+    /// The CI service: github writes `.github/workflows/ci.yml`, gitlab
+    /// writes `.gitlab-ci.yml`.
+    #[arg(long, value_enum, default_value_t = CiProvider::Github)]
+    pub provider: CiProvider,
+    /// The workspace's `Cargo.toml` (default: the current directory's).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Print the pipeline instead of writing it (and leave profiles alone).
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CiCheckArgs {
+    /// The CI service whose file to check.
+    #[arg(long, value_enum, default_value_t = CiProvider::Github)]
+    pub provider: CiProvider,
+    /// The workspace's `Cargo.toml` (default: the current directory's).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// A snapshot file instead of the GitHub Actions cache (GitLab's cache,
+    /// a shared disk).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// Save the snapshot here instead of the GitHub Actions cache.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Report only; save nothing.
+    #[arg(long)]
+    pub no_save: bool,
 }

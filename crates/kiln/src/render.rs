@@ -296,3 +296,15 @@ pub fn remote_summary(r: &kiln_remote::agent::AgentReport) -> String {
     out.push('\n');
     out
 }
+
+/// A size for people: `512 B`, `3.4 MB`, `1.2 GB` (powers of 1000).
+pub fn bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", f / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", f / 1e6),
+        _ => format!("{:.2} GB", f / 1e9),
+    }
+}

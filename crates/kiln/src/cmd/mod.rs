@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
 mod agent;
+mod ci;
 mod deps;
 pub mod doctor;
 pub mod explain;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report::run(&args),
         Command::Deps(crate::cli::DepsCommand::Diff(args)) => deps::diff(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Ci(command) => ci::dispatch(&command),
         Command::Gc(args) => store::gc(&args),
         Command::Upload { items } => {
             if let Ok(cfg) = kiln_config::Config::from_env() {

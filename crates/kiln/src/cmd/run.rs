@@ -98,6 +98,23 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     ))
 }
 
+/// The end of a CI job whose builds ran under `KILN_RUN_ID` (not inside
+/// `kiln run`): the same summary, history entry and step summary, timed
+/// from the job's first recorded unit.
+pub fn finish_job(cfg: &Config, run_id: &str) -> Option<kiln_history::RunSummary> {
+    let records = kiln_record::read_run(&cfg.dir, run_id).unwrap_or_default();
+    let now = kiln_record::now_ms();
+    let started_ms = records.iter().map(|r| r.started_ms).min().unwrap_or(now);
+    let context = RunContext {
+        started_ms,
+        wall_ms: now.saturating_sub(started_ms),
+        command: std::env::var("GITHUB_JOB")
+            .map_or_else(|_| format!("CI job {run_id}"), |j| format!("CI job `{j}`")),
+        ..RunContext::default()
+    };
+    finish(cfg, run_id, context, None, false)
+}
+
 /// After the command: the summary, the history entry and the step summary.
 /// Nothing here changes the exit code; problems are one warning line each.
 fn finish(
