@@ -119,10 +119,14 @@ function readOnly() {
   return fromFork();
 }
 
-/** One run id per job attempt: the job's units are one run of the history. */
+/**
+ * One run id per job: the job's units are one run of the history. Jobs of
+ * a matrix share their name, so a random part tells them apart.
+ */
 function runId() {
   const job = (process.env.GITHUB_JOB || 'job').replace(/[^A-Za-z0-9_-]/g, '_');
-  return `gh-${process.env.GITHUB_RUN_ID || '0'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-${job}`;
+  const run = `${process.env.GITHUB_RUN_ID || '0'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}`;
+  return `gh-${run}-${job}-${require('node:crypto').randomBytes(3).toString('hex')}`;
 }
 
 function configure(exe) {

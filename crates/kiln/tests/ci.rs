@@ -415,3 +415,104 @@ fn this_repository_s_own_pipeline_is_what_ci_init_writes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn entries_in(kiln_dir: &Path) -> usize {
+    let Ok(shards) = std::fs::read_dir(kiln_dir.join("entries")) else {
+        return 0;
+    };
+    shards
+        .map(|s| std::fs::read_dir(s.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+#[test]
+fn a_snapshot_file_carries_what_a_job_used_into_an_empty_store() {
+    let first = Sandbox::new();
+    let ws = first.workspace("basic", "ws");
+    first.cargo(&ws, &["build", "--workspace", "--bins", "--locked"]);
+    let (_, built, _) = common::counts(&first.take_stats());
+    let snap = first.root.path().join("snapshots/store.tar.zst");
+    let saved = first.kiln(&["ci", "save", "--file", snap.to_str().unwrap()]);
+    assert!(
+        saved.status.success() && snap.is_file(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+
+    // The next job: an empty store, the same checkout path.
+    let mut second = Sandbox::new();
+    second.kiln_dir = second.root.path().join("other-store");
+    let restored = second.kiln_in(&ws, &["ci", "restore", "--file", snap.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&restored.stderr);
+    assert!(
+        restored.status.success() && stderr.contains(&format!("restored {built} entries")),
+        "{stderr}"
+    );
+    // The job changes the binary's source: every other unit hits, the
+    // binary's old entry is not used.
+    let main = ws.join("app/src/main.rs");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("{text}\n// changed\n")).unwrap();
+    second.cargo(&ws, &["clean"]);
+    second.cargo(&ws, &["build", "--workspace", "--bins", "--locked"]);
+    let (hits, misses, _) = common::counts(&second.take_stats());
+    assert_eq!((hits + 1, misses), (built, 1));
+    let pruned = second.root.path().join("pruned.tar.zst");
+    assert!(
+        second
+            .kiln(&["ci", "save", "--file", pruned.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(
+        entries_in(&second.kiln_dir),
+        usize::try_from(built + 1).unwrap()
+    );
+    // The next snapshot holds what this job used and wrote, not the old
+    // binary; restored, it builds the changed workspace with every hit.
+    let mut third = Sandbox::new();
+    third.kiln_dir = third.root.path().join("third-store");
+    assert!(
+        third
+            .kiln(&["ci", "restore", "--file", pruned.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(entries_in(&third.kiln_dir), usize::try_from(built).unwrap());
+    third.cargo(&ws, &["clean"]);
+    third.cargo(&ws, &["build", "--workspace", "--bins", "--locked"]);
+    assert_eq!(common::counts(&third.take_stats()), (built, 0, 0));
+}
+
+#[test]
+fn snapshot_trouble_is_a_warning_and_the_job_goes_on() {
+    let sb = Sandbox::new();
+    let missing = sb.kiln(&["ci", "restore", "--file", "/nonexistent/store.tar.zst"]);
+    assert!(missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no snapshot yet"));
+    let junk = sb.root.path().join("junk.tar.zst");
+    std::fs::write(&junk, b"not a snapshot").unwrap();
+    let bad = sb.kiln(&["ci", "restore", "--file", junk.to_str().unwrap()]);
+    assert!(bad.status.success());
+    assert_eq!(
+        common::kiln_warnings(&bad).len(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // Without the kiln Action's steps, the GitHub Actions cache is out of reach.
+    let out = sb.kiln(&["ci", "save"]);
+    assert!(out.status.success());
+    let warnings = common::kiln_warnings(&out);
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("ACTIONS_RUNTIME_TOKEN"),
+        "{warnings:?}"
+    );
+    // `finish` needs the job's run id, and says so.
+    let finish = sb.kiln(&["ci", "finish"]);
+    let stderr = String::from_utf8_lossy(&finish.stderr);
+    assert!(
+        !finish.status.success() && stderr.contains("KILN_RUN_ID") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}

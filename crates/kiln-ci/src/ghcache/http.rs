@@ -47,16 +47,19 @@ impl Service {
                     .into(),
             );
         };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+        // The client's timers belong to the runtime it is built in.
+        let guard = rt.enter();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(READ_TIMEOUT)
             .user_agent(concat!("kiln/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+        drop(guard);
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             token,
@@ -106,7 +109,7 @@ impl Service {
     {
         let mut pause = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {
-            match self.rt.block_on(send()) {
+            match self.rt.block_on(async { send().await }) {
                 Ok(r)
                     if matches!(r.status().as_u16(), 500 | 502 | 503 | 504)
                         && attempt < ATTEMPTS => {}

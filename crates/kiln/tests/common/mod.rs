@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod gh_cache;
 pub mod servers;
 
 /// The kiln binary under test.
