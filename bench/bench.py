@@ -593,12 +593,45 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
         jenv["CI_JOB_ID"] = str(os.getpid())
         phase("new_job", a, jenv)
         stats["cache_bytes"] = du(cache)
+        if tool_name == "kiln":
+            stats["snapshot"] = bench_snapshot(exe, a, build, tenv, wdir)
         tool.stop(env)
         result["tools"][tool_name] = {"version": tool.version(), "times_s": phases, "stats": stats}
         if remote and tool_name in ("kiln", "sccache"):
             result["tools"][tool_name]["remote"] = bench_remote(name, spec, a, build, env, tool_name, exe, wdir,
                                                                 reps)
     return result
+
+
+def bench_snapshot(exe, a, build, tenv, wdir):
+    """The GitHub Actions cache tier without the service: one job restores
+    the full store's snapshot, builds (every unit used), saves its pruned
+    snapshot; the next job restores that into an empty store and builds."""
+    full, job = wdir / "snapshot-full.tar.zst", wdir / "snapshot-job.tar.zst"
+    stores = [wdir / "cache-kiln-job", wdir / "cache-kiln-next"]
+    for d in stores:
+        shutil.rmtree(d, ignore_errors=True)
+    run([str(exe), "ci", "save", "--file", str(full)], a, tenv)
+    env1 = dict(tenv, KILN_DIR=str(stores[0]))
+    run([str(exe), "ci", "restore", "--file", str(full)], a, env1)
+    run(["cargo", "clean"], a, env1)
+    run(build, a, env1)
+    save_s, _ = run([str(exe), "ci", "save", "--file", str(job)], a, env1)
+    env2 = dict(tenv, KILN_DIR=str(stores[1]))
+    restore_s, _ = run([str(exe), "ci", "restore", "--file", str(job)], a, env2)
+    run(["cargo", "clean"], a, env2)
+    build_s, _ = run(build, a, env2)
+    _, p = run([str(exe), "stats", "--json"], a, env2)
+    st = json.loads(p.stdout)
+    out = {"bytes": job.stat().st_size, "full_store_bytes": full.stat().st_size, "save_s": round(save_s, 2),
+           "restore_s": round(restore_s, 2), "build_s": round(build_s, 2), "hits": st.get("hits"),
+           "misses": st.get("misses"), "not_cacheable": st.get("not_cacheable_total")}
+    log(f"kiln snapshot {out}")
+    for d in stores:
+        shutil.rmtree(d, ignore_errors=True)
+    full.unlink()
+    job.unlink()
+    return out
 
 
 def med(xs):
@@ -712,6 +745,13 @@ def summarize(r):
     keys = sorted({k for v in ratios.values() for k in v})
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(str(ratios[t].get(key, "-")) for t in ratios) + " |")
+    snap = (k or {}).get("stats", {}).get("snapshot") if k else None
+    if snap:
+        lines += ["", f"snapshot (the Action's cache tier, one job's store as one file): "
+                      f"{snap['bytes'] / 1e6:.1f} MB (the whole store: {snap['full_store_bytes'] / 1e6:.1f} MB), "
+                      f"saved in {snap['save_s']:.2f}s, restored into an empty store in {snap['restore_s']:.2f}s; "
+                      f"the build after it {snap['build_s']:.2f}s, "
+                      f"{snap['hits']}/{snap['misses']}/{snap['not_cacheable']} hits/misses/uncached"]
     r["ratios"] = ratios
     return "\n".join(lines) + "\n" + summarize_remote(r)
 

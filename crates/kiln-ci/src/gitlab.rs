@@ -46,6 +46,7 @@ const KILN_TEMPLATE: &str = r#"
 .kiln:
   variables:
     KILN_DIR: $CI_PROJECT_DIR/.kiln
+    KILN_RUN_ID: gl-$CI_JOB_ID
     RUSTC_WRAPPER: kiln
     CARGO_INCREMENTAL: "0"
   cache:
