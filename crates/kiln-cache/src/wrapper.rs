@@ -139,6 +139,14 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
             rec.outcome = Outcome::Probe;
             run_plain(&call.program, &call.args).0
         }
+        // A build script asking the compiler whether something compiles
+        // (autocfg, feature probes): not a unit of the build. Its failure
+        // is an answer, not an error, and it runs only when its run does.
+        _ if from_build_script(&|n| std::env::var_os(n)) => {
+            rec.outcome = Outcome::Probe;
+            rec.detail = Some(kiln_types::BUILD_SCRIPT_PROBE.into());
+            run_plain(&call.program, &call.args).0
+        }
         Plan::Pass(reason, detail) => pass(&cfg, call, &mut rec, reason, detail),
         Plan::Cache(_) if cfg.disabled => {
             pass(&cfg, call, &mut rec, PassReason::Disabled, String::new())
@@ -193,6 +201,15 @@ pub(crate) fn max_rss_kb() -> u64 {
 
 pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Whether this call comes from a running build script: cargo gives a
+/// script `HOST`, `NUM_JOBS` and `CARGO_CFG_*`, and none of them to the
+/// compiles it runs itself.
+fn from_build_script(lookup: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    ["HOST", "NUM_JOBS", "CARGO_CFG_TARGET_ARCH"]
+        .iter()
+        .all(|n| lookup(n).is_some_and(|v| !v.is_empty()))
 }
 
 fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {

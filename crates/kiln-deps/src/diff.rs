@@ -116,6 +116,7 @@ pub fn diff(
             .into_iter()
             .map(|j| &head.packages[j])
             .filter(|q| new_ids.contains(&(q.name.clone(), q.version.clone())))
+            .filter(|q| costs.is_built(&q.name, &q.version))
             .map(|q| id(&q.name, &q.version))
             .collect();
         let mut cost = if new_ids.contains(&(p.name.clone(), p.version.clone())) {

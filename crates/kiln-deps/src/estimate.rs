@@ -48,13 +48,26 @@ pub struct CostModel {
     pub measured: BTreeMap<String, u64>,
     /// `CARGO_HOME`, for source sizes.
     pub cargo_home: Option<PathBuf>,
+    /// The packages (name, version) this platform compiles, when known:
+    /// the others (another OS's, wasm-only) cost nothing here.
+    pub built_here: Option<std::collections::BTreeSet<(String, String)>>,
 }
 
 impl CostModel {
+    /// Whether this platform compiles the package (unknown: yes).
+    pub fn is_built(&self, name: &str, version: &str) -> bool {
+        self.built_here
+            .as_ref()
+            .is_none_or(|b| b.contains(&(name.to_owned(), version.to_owned())))
+    }
+
     /// The cost of one package: measured when kiln built this version;
     /// else estimated, from another version kiln built when there is one,
     /// else from the size of its sources.
     pub fn cost(&self, name: &str, version: &str) -> Cost {
+        if !self.is_built(name, version) {
+            return Cost::default();
+        }
         // Records name a package as cargo does; without a package, by its
         // crate name (`-` becomes `_`).
         let names = [name.to_owned(), name.replace('-', "_")];
@@ -153,5 +166,16 @@ mod tests {
         std::fs::write(src.join("lib.rs"), vec![b' '; 10 * 1024]).unwrap();
         m.cargo_home = Some(d);
         assert_eq!(m.cost("foo", "1.2.3").ms, BASE_MS + 10 * MS_PER_KIB);
+    }
+
+    #[test]
+    fn packages_this_platform_never_compiles_cost_nothing() {
+        let m = CostModel {
+            built_here: Some([("ureq".to_owned(), "2.0.0".to_owned())].into()),
+            ..CostModel::default()
+        };
+        assert_eq!(m.cost("ureq", "2.0.0").ms, UNKNOWN_MS);
+        assert_eq!(m.cost("web-sys", "0.3.0"), Cost::default());
+        assert!(!m.is_built("web-sys", "0.3.0"));
     }
 }

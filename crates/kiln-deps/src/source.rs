@@ -155,6 +155,51 @@ fn default_base(cwd: &Path) -> Result<String, SourceError> {
     ))
 }
 
+/// The packages (name, version) the work tree's workspace compiles on this
+/// machine's platform (`cargo metadata --filter-platform <host>`); `None`
+/// when cargo cannot tell (offline with crates not downloaded, no host).
+pub fn built_here(cwd: &Path) -> Option<std::collections::BTreeSet<(String, String)>> {
+    let run = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .current_dir(cwd)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then_some(out.stdout)
+    };
+    let vv = String::from_utf8(run("rustc", &["-vV"])?).ok()?;
+    let host = vv
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))?
+        .trim()
+        .to_owned();
+    let meta = run(
+        "cargo",
+        &[
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--filter-platform",
+            &host,
+        ],
+    )?;
+    let doc: serde_json::Value = serde_json::from_slice(&meta).ok()?;
+    let packages = doc.get("packages")?.as_array()?;
+    Some(
+        packages
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.get("name")?.as_str()?.to_owned(),
+                    p.get("version")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::load;

@@ -71,14 +71,59 @@ pub(crate) fn load(manifest_path: Option<&Path>, offline: bool) -> Result<Worksp
     if let Some(path) = manifest_path {
         cmd.manifest_path(path);
     }
+    let mut options = Vec::new();
     if offline {
-        cmd.other_options(vec!["--offline".to_owned()]);
+        options.push("--offline".to_owned());
     }
+    // Only what is built here: this machine's platform and the targets the
+    // toolchain file installs (windows- or wasm-only crates are never
+    // compiled on a Linux runner and cost nothing there).
+    for target in platforms(manifest_path) {
+        options.extend(["--filter-platform".to_owned(), target]);
+    }
+    cmd.other_options(options);
     let metadata = cmd.exec().map_err(|source| DoctorError::Metadata {
         manifest: manifest_path.map(Path::to_path_buf),
         source: Box::new(source),
     })?;
     Ok(from_metadata(&metadata))
+}
+
+/// The host triple (`rustc -vV`) and the `targets` of the toolchain file
+/// next to the manifest; empty when the host cannot be told (no filter).
+fn platforms(manifest_path: Option<&Path>) -> Vec<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = std::process::Command::new(rustc).arg("-vV").output() else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(host) = text.lines().find_map(|l| l.strip_prefix("host: ")) else {
+        return Vec::new();
+    };
+    let mut out = vec![host.trim().to_owned()];
+    let dir = manifest_path
+        .and_then(Path::parent)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    for d in dir.ancestors() {
+        let Ok(text) = fs_err::read_to_string(d.join("rust-toolchain.toml")) else {
+            continue;
+        };
+        let doc: Option<toml_edit::DocumentMut> = text.parse().ok();
+        let targets = doc
+            .as_ref()
+            .and_then(|d| d.get("toolchain")?.get("targets")?.as_array().cloned());
+        for t in targets
+            .iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+        {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        break;
+    }
+    out
 }
 
 fn from_metadata(meta: &Metadata) -> Workspace {

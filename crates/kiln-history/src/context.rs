@@ -25,6 +25,8 @@ pub struct RunContext {
     pub git: GitInfo,
     /// CI job.
     pub ci: Option<CiInfo>,
+    /// The project built ([`project_of`]).
+    pub project: Option<String>,
 }
 
 /// The CI job described by the environment (`lookup` returns a variable's
@@ -84,6 +86,69 @@ pub fn git_info(dir: &Path) -> GitInfo {
     }
 }
 
+/// The project a build in `dir` belongs to: the git remote `origin` (host
+/// and path, without credentials or `.git`) plus the workspace's place in
+/// the repository, or the workspace root's path when there is no remote.
+/// The same in every checkout of a repository, different between
+/// workspaces.
+pub fn project_of(dir: &Path) -> Option<String> {
+    let root = workspace_root(dir)?;
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    let Some(remote) = git(&["remote", "get-url", "origin"]) else {
+        return Some(root.display().to_string());
+    };
+    let inner = git(&["rev-parse", "--show-prefix"]).unwrap_or_default();
+    let name = remote_name(&remote);
+    let inner = inner.trim_end_matches('/');
+    Some(if inner.is_empty() {
+        name
+    } else {
+        format!("{name}:{inner}")
+    })
+}
+
+/// `https://user:token@github.com/team/app.git` and
+/// `git@github.com:team/app.git` are both `github.com/team/app`.
+fn remote_name(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.trim_end_matches('/').trim_end_matches(".git");
+    match rest.split_once(':') {
+        // scp-like `host:path` (not `host:port/path`).
+        Some((host, path)) if !path.starts_with(|c: char| c.is_ascii_digit()) => {
+            format!("{host}/{path}")
+        }
+        _ => rest.to_owned(),
+    }
+}
+
+/// The root of the cargo workspace containing `dir`: the nearest
+/// `Cargo.toml` with `[workspace]` at or above the nearest manifest, else
+/// the nearest manifest.
+fn workspace_root(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut nearest = None;
+    for d in dir.ancestors() {
+        let Ok(text) = std::fs::read_to_string(d.join("Cargo.toml")) else {
+            continue;
+        };
+        nearest.get_or_insert_with(|| d.to_path_buf());
+        if text.lines().any(|l| l.trim() == "[workspace]") {
+            return Some(d.to_path_buf());
+        }
+    }
+    nearest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +159,22 @@ mod tests {
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn remotes_name_one_project_however_they_are_spelled() {
+        for url in [
+            "https://github.com/team/app.git",
+            "https://ci:secret@github.com/team/app",
+            "git@github.com:team/app.git",
+            "ssh://git@github.com/team/app.git",
+        ] {
+            assert_eq!(remote_name(url), "github.com/team/app", "{url}");
+        }
+        assert_eq!(
+            remote_name("ssh://git@host:2222/team/app"),
+            "host:2222/team/app"
+        );
     }
 
     #[test]

@@ -140,9 +140,9 @@ impl History {
             "INSERT INTO runs (id, started_ms, wall_ms, command, exit_code, profile,
                 git_commit, git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
                 units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
-                compile_ms_saved, crates)
+                compile_ms_saved, crates, project)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             params![
                 s.id,
                 to_i64(s.started_ms),
@@ -166,6 +166,7 @@ impl History {
                 to_i64(s.compile_ms_spent),
                 to_i64(s.compile_ms_saved),
                 to_i64(s.crates),
+                s.project,
             ],
         )
         .map_err(err)?;
@@ -216,14 +217,28 @@ impl History {
         prune(&self.conn, keep).map_err(|e| self.err(e))
     }
 
-    /// The latest `n` runs, oldest first.
+    /// The latest `n` runs of every project, oldest first.
     pub fn last(&self, n: usize) -> Result<Vec<RunSummary>, HistoryError> {
+        self.last_of(n, None)
+    }
+
+    /// The latest `n` runs of `project` (every project's when `None`),
+    /// oldest first.
+    pub fn last_of(
+        &self,
+        n: usize,
+        project: Option<&str>,
+    ) -> Result<Vec<RunSummary>, HistoryError> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
         let ids: Vec<String> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?1")
+                .prepare(
+                    "SELECT id FROM runs WHERE ?2 IS NULL OR project = ?2
+                     ORDER BY started_ms DESC, id DESC LIMIT ?1",
+                )
                 .map_err(|e| self.err(e))?;
-            stmt.query_map([i64::try_from(n).unwrap_or(i64::MAX)], |r| r.get(0))
+            stmt.query_map(params![n, project], |r| r.get(0))
                 .and_then(Iterator::collect)
                 .map_err(|e| self.err(e))?
         };
@@ -244,7 +259,7 @@ impl History {
                 "SELECT id, started_ms, wall_ms, command, exit_code, profile, git_commit,
                     git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
                     units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
-                    compile_ms_saved, crates
+                    compile_ms_saved, crates, project
                  FROM runs WHERE id = ?1",
                 [id],
                 |r| {
@@ -280,6 +295,7 @@ impl History {
                         compile_ms_spent: to_u64(r.get(19)?),
                         compile_ms_saved: to_u64(r.get(20)?),
                         crates: to_u64(r.get(21)?),
+                        project: r.get(22)?,
                         root_causes: Vec::new(),
                         unit_timings: Vec::new(),
                     })

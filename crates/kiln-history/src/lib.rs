@@ -16,7 +16,7 @@ pub mod db;
 pub mod migrate;
 pub mod summary;
 
-pub use context::{RunContext, ci_from_env, git_info};
+pub use context::{RunContext, ci_from_env, git_info, project_of};
 pub use db::{History, HistoryError};
 pub use summary::{RunSummary, SUMMARY_VERSION, summary_from_json, summary_json};
 pub mod budgets;

@@ -53,6 +53,9 @@ pub const MIGRATIONS: &[&str] = &[
         compile_ms INTEGER NOT NULL
     );
     CREATE INDEX units_by_run ON units(run_id);",
+    // 2: the project (workspace) a run built, so one KILN_DIR can serve
+    // several without mixing their baselines.
+    "ALTER TABLE runs ADD COLUMN project TEXT;",
 ];
 
 /// What went wrong while migrating.

@@ -135,6 +135,10 @@ pub struct RunSummary {
     /// CI job, when the run was in CI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<CiInfo>,
+    /// The project the run built ([`crate::project_of`]); absent in runs
+    /// recorded before projects were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// Compile calls: hits + misses + not cacheable + compile errors.
     pub units: u64,
     /// Restored from the cache.
@@ -201,7 +205,7 @@ impl RunSummary {
                         } else {
                             c.unit.clone()
                         },
-                        changes: c.changes.iter().map(|ch| ch.describe()).collect(),
+                        changes: kiln_record::explain::summarize(&c.changes),
                         misses: c.misses as u64,
                         compile_ms: c.compile_ms,
                     })
@@ -218,6 +222,7 @@ impl RunSummary {
             profile: most_common_profile(records),
             git: context.git.clone(),
             ci: context.ci.clone(),
+            project: context.project.clone(),
             units: stats.requests,
             hits: stats.hits,
             misses: stats.misses,
@@ -325,6 +330,7 @@ pub(crate) mod tests {
             wall_ms,
             command: "cargo build".into(),
             exit_code: 0,
+            project: None,
             profile: Some("release".into()),
             git: GitInfo {
                 commit: Some("abc".into()),

@@ -296,6 +296,10 @@ pub struct RunSummary {
     pub slowest_misses: Vec<(String, u64)>,
     /// Uncached calls grouped by reason, with an example unit.
     pub uncached_examples: Vec<(String, u64, String)>,
+    /// Build-script runs that ran (missed or could not be cached), slowest
+    /// first, with their time in ms: time outside rustc a warm build still
+    /// spends.
+    pub slowest_runs: Vec<(String, u64)>,
 }
 
 /// Summarizes the records of a run.
@@ -325,8 +329,16 @@ pub fn summarize(records: &[UnitRecord], top: usize) -> RunSummary {
         let e = uncached.entry(reason).or_insert((0, r.label()));
         e.0 += 1;
     }
+    let mut runs: Vec<(String, u64)> = records
+        .iter()
+        .filter(|r| r.kind == kiln_types::UnitKind::BuildScriptRun && r.outcome != Outcome::Hit)
+        .map(|r| (r.label(), r.timings.compile_us / 1000))
+        .collect();
+    runs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    runs.truncate(top);
     RunSummary {
         stats,
+        slowest_runs: runs,
         slowest_misses: misses,
         uncached_examples: uncached
             .into_iter()

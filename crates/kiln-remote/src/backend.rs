@@ -215,6 +215,6 @@ fn gcs(_: &RemoteConfig) -> Result<Operator, RemoteError> {
 ))]
 fn missing_feature(name: &str) -> RemoteError {
     RemoteError::Setup(format!(
-        "this kiln was built without the `{name}` store (hint: `cargo install kiln --locked --features {name}`)"
+        "this kiln was built without the `{name}` store (hint: `cargo install --locked --git https://github.com/kiln-rs/kiln kiln --features {name}`)"
     ))
 }

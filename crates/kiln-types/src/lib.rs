@@ -13,4 +13,4 @@ pub use components::{COMPONENTS_VERSION, KeyComponents, env_value_shown};
 pub use record::{
     Outcome, PassReason, RECORD_VERSION, RemoteUse, Timings, UnitKind, UnitRecord, is_run_id,
 };
-pub use stats::{KindStats, RemoteStats, STATS_VERSION, Stats};
+pub use stats::{BUILD_SCRIPT_PROBE, KindStats, RemoteStats, STATS_VERSION, Stats};

@@ -259,7 +259,18 @@ impl UnitRecord {
     /// What makes two records the same unit across builds, whatever their
     /// keys: package, crate, crate types, test harness or not, target,
     /// profile and clippy.
+    /// Two records with the same id are builds of one unit: the same
+    /// package at the same version, crate, kind, target and profile.
     pub fn unit_id(&self) -> String {
+        format!(
+            "{}@{}",
+            self.unit_id_any_version(),
+            self.package_version.as_deref().unwrap_or("")
+        )
+    }
+
+    /// [`Self::unit_id`] without the version: what an upgrade keeps.
+    pub fn unit_id_any_version(&self) -> String {
         let kind = match self.kind {
             UnitKind::Rustc => "",
             UnitKind::BuildScriptRun => "run|",

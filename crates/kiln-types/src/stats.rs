@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Outcome, UnitRecord};
 
+/// The `detail` of a probe record that a build script started.
+pub const BUILD_SCRIPT_PROBE: &str = "build-script probe";
+
 /// Version of the [`Stats`] format.
 pub const STATS_VERSION: u32 = 1;
 
@@ -54,6 +57,10 @@ pub struct Stats {
     /// times above.
     #[serde(default)]
     pub c_compiles: KindStats,
+    /// Compiles build scripts ran to ask what the compiler supports
+    /// (autocfg, feature probes): passed through, not requests.
+    #[serde(default)]
+    pub build_script_probes: u64,
 }
 
 /// Counts of one kind of action (included in the totals of [`Stats`]).
@@ -124,6 +131,7 @@ impl Stats {
     /// Adds one record to the totals.
     pub fn add(&mut self, r: &UnitRecord) {
         if r.outcome == Outcome::Probe {
+            self.build_script_probes += u64::from(r.detail.as_deref() == Some(BUILD_SCRIPT_PROBE));
             return;
         }
         self.bytes_read += r.bytes_read;

@@ -156,7 +156,7 @@ pub enum StatsFormat {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// How many runs to list, newest last.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = at_least_one)]
     pub last: usize,
     /// Print the run summaries as JSON (format documented in docs/monitoring.md).
     #[arg(long)]
@@ -165,6 +165,10 @@ pub struct HistoryArgs {
     /// instead of this machine's.
     #[arg(long)]
     pub remote: bool,
+    /// Every project's runs, not only those of the working directory's
+    /// workspace.
+    #[arg(long)]
+    pub all_projects: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -181,7 +185,7 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
     /// Runs shown in charts and in the JSON history.
-    #[arg(long, value_name = "N", default_value_t = 30)]
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = at_least_one)]
     pub last: usize,
     /// Run to report on (default: the latest).
     #[arg(long, value_name = "RUN")]
@@ -193,6 +197,10 @@ pub struct ReportArgs {
     /// found from the working directory up; defaults otherwise).
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// Compare with every project's runs, not only those of the working
+    /// directory's workspace.
+    #[arg(long)]
+    pub all_projects: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,4 +294,13 @@ pub struct FinishArgs {
     /// Report only; save nothing.
     #[arg(long)]
     pub no_save: bool,
+}
+
+/// A count of runs: a number, 1 or more.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
 }

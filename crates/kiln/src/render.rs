@@ -57,6 +57,19 @@ pub fn run_summary(s: &RunSummary) -> String {
             .collect();
         let _ = writeln!(out, "kiln: slowest misses: {}", list.join(", "));
     }
+    let ran: u64 = s.slowest_runs.iter().map(|(_, ms)| ms).sum();
+    if ran >= 1000 {
+        let list: Vec<String> = s
+            .slowest_runs
+            .iter()
+            .map(|(l, ms)| format!("{l} {}", duration_ms(*ms)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "kiln: time in build scripts that ran: {}",
+            list.join(", ")
+        );
+    }
     if !s.uncached_examples.is_empty() {
         let list: Vec<String> = s
             .uncached_examples
@@ -96,6 +109,13 @@ pub fn stats_text(s: &Stats, dir: &Path) -> String {
         row(&mut out, &format!("  {reason}"), n.to_string());
     }
     row(&mut out, "compile errors", s.compile_errors.to_string());
+    if s.build_script_probes > 0 {
+        row(
+            &mut out,
+            "build-script probes",
+            format!("{} (not requests)", s.build_script_probes),
+        );
+    }
     row(&mut out, "corrupt entries", s.corrupt_entries.to_string());
     row(
         &mut out,
@@ -150,11 +170,7 @@ fn cause_place(c: &RootCause) -> String {
 }
 
 fn cause_line(c: &RootCause) -> String {
-    let what: Vec<String> = c
-        .changes
-        .iter()
-        .map(kiln_record::explain::Change::describe)
-        .collect();
+    let what = kiln_record::explain::summarize(&c.changes);
     let what = if what.is_empty() {
         "dependencies changed".to_owned()
     } else {
@@ -227,8 +243,8 @@ pub fn explanation(e: &Explanation) -> String {
         if c.changes.is_empty() {
             let _ = writeln!(out, "  - dependencies changed");
         }
-        for change in &c.changes {
-            let _ = writeln!(out, "  - {}", change.describe());
+        for line in kiln_record::explain::summarize(&c.changes) {
+            let _ = writeln!(out, "  - {line}");
         }
         let others: Vec<&str> = c
             .units
@@ -261,7 +277,11 @@ pub fn explain_unit(e: &Explanation, name: &str) -> String {
         .filter(|m| m.crate_name == name || m.unit.starts_with(&format!("{name} ")))
         .collect();
     if matching.is_empty() {
-        let _ = writeln!(out, "no miss of `{name}` in run `{}`", e.run);
+        let _ = writeln!(
+            out,
+            "`{name}` did not miss in run `{}`: nothing to explain",
+            e.run
+        );
     }
     for m in matching {
         let _ = writeln!(out, "{} ({} compile):", m.unit, duration_ms(m.compile_ms));
@@ -295,16 +315,4 @@ pub fn remote_summary(r: &kiln_remote::agent::AgentReport) -> String {
     }
     out.push('\n');
     out
-}
-
-/// A size for people: `512 B`, `3.4 MB`, `1.2 GB` (powers of 1000).
-pub fn bytes(n: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{:.1} kB", f / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.1} MB", f / 1e6),
-        _ => format!("{:.2} GB", f / 1e9),
-    }
 }

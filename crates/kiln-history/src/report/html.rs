@@ -154,8 +154,11 @@ fn body(r: &Report<'_>) -> String {
     let _ = writeln!(
         out,
         "<h2>This run</h2>\n<table>\n<tr><th></th><th>this run</th><th>baseline{}</th></tr>",
-        b.map(|b| format!(" ({} runs)", b.runs.len()))
-            .unwrap_or_default()
+        b.map(|b| {
+            let n = b.runs.len();
+            format!(" ({n} {})", if n == 1 { "run" } else { "runs" })
+        })
+        .unwrap_or_default()
     );
     let rows = [
         (

@@ -89,8 +89,8 @@ pub fn render_markdown(r: &Report<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "| units (hits / misses / not cacheable) | {} ({} / {} / {}) | |",
-        cur.units, cur.hits, cur.misses, cur.not_cacheable
+        "| units (hits / misses / not cacheable / compile errors) | {} ({} / {} / {} / {}) | |",
+        cur.units, cur.hits, cur.misses, cur.not_cacheable, cur.compile_errors
     );
     let _ = writeln!(
         out,

@@ -23,6 +23,35 @@ mod diff;
 mod roots;
 
 pub use diff::diff;
+
+#[cfg(test)]
+mod summarize_tests {
+    use super::*;
+
+    #[test]
+    fn many_files_become_one_line_and_few_stay_listed() {
+        let mut changes: Vec<Change> = (0..47)
+            .map(|i| Change::FileChanged {
+                path: format!("src/f{i}.rs"),
+            })
+            .collect();
+        changes.push(Change::FileRemoved {
+            path: "src/await.rs".into(),
+        });
+        changes.push(Change::FeatureAdded {
+            name: "full".into(),
+        });
+        let lines = summarize(&changes);
+        assert_eq!(
+            lines,
+            [
+                "47 files changed, e.g. `src/f0.rs`",
+                "`src/await.rs` is no longer read",
+                "feature `full` added",
+            ]
+        );
+    }
+}
 use roots::{attribute, extern_artifacts};
 
 /// One difference between two builds of a unit.
@@ -31,6 +60,9 @@ use roots::{attribute, extern_artifacts};
 pub enum Change {
     /// No earlier build of this unit is known.
     FirstBuild,
+    /// The package was built before at another version only: this is the
+    /// first build of the new one.
+    VersionChanged { from: String, to: String },
     /// Same key as an earlier build: the entry was evicted (or never stored).
     Evicted,
     /// The compiler changed.
@@ -111,6 +143,9 @@ impl Change {
     pub fn describe(&self) -> String {
         match self {
             Self::FirstBuild => "first time this unit was built".into(),
+            Self::VersionChanged { from, to } => {
+                format!("version v{from} → v{to}: first build of this version")
+            }
             Self::Evicted => "evicted from the cache (same key seen before)".into(),
             Self::Compiler { from, to } => format!("compiler {from} → {to}"),
             Self::FeatureAdded { name } => format!("feature `{name}` added"),
@@ -212,6 +247,47 @@ fn out_dir_of(path: &str) -> Option<(&str, String)> {
 
 /// How a file is named for people: build-script outputs by their name in
 /// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
+/// More files than this changed in one way are one line, not one each.
+const FILES_LISTED: usize = 3;
+
+/// The changes as lines for a summary (the run's, a report's): more than
+/// [`FILES_LISTED`] files changed, read now or no longer read become one
+/// line each way, with the count and the first file. `kiln explain --unit`
+/// and `--json` keep every change.
+pub fn summarize(changes: &[Change]) -> Vec<String> {
+    fn file_way(c: &Change) -> Option<(usize, &str)> {
+        match c {
+            Change::FileChanged { path } => Some((0, path.as_str())),
+            Change::FileAdded { path } => Some((1, path.as_str())),
+            Change::FileRemoved { path } => Some((2, path.as_str())),
+            _ => None,
+        }
+    }
+    let mut counts = [0usize; 3];
+    for (way, _) in changes.iter().filter_map(file_way) {
+        counts[way] += 1;
+    }
+    let mut out = Vec::new();
+    let mut done = [false; 3];
+    for c in changes {
+        match file_way(c) {
+            Some((way, path)) if counts[way] > FILES_LISTED => {
+                if !done[way] {
+                    done[way] = true;
+                    let what = ["changed", "are read now", "are no longer read"][way];
+                    out.push(format!(
+                        "{} files {what}, e.g. {}",
+                        counts[way],
+                        file_label(path)
+                    ));
+                }
+            }
+            _ => out.push(c.describe()),
+        }
+    }
+    out
+}
+
 fn file_label(path: &str) -> String {
     match out_dir_of(path) {
         Some((_, inner)) => format!("`{inner}` (build script output)"),
@@ -319,9 +395,11 @@ pub fn explain(
     load: &dyn Fn(&str) -> Option<KeyComponents>,
 ) -> Explanation {
     let mut last: HashMap<String, &UnitRecord> = HashMap::new();
+    let mut other_version: HashMap<String, &UnitRecord> = HashMap::new();
     for r in previous {
         if matches!(r.outcome, Outcome::Hit | Outcome::Miss) && r.key.is_some() {
             last.insert(r.unit_id(), r);
+            other_version.insert(r.unit_id_any_version(), r);
         }
     }
     let cacheable: Vec<&UnitRecord> = current
@@ -331,7 +409,13 @@ pub fn explain(
     let mut misses: Vec<UnitExplanation> = Vec::new();
     for r in cacheable.iter().filter(|r| r.outcome == Outcome::Miss) {
         let changes = match last.get(&r.unit_id()) {
-            None => vec![Change::FirstBuild],
+            None => match other_version.get(&r.unit_id_any_version()) {
+                Some(p) if p.package_version != r.package_version => vec![Change::VersionChanged {
+                    from: p.package_version.clone().unwrap_or_default(),
+                    to: r.package_version.clone().unwrap_or_default(),
+                }],
+                _ => vec![Change::FirstBuild],
+            },
             Some(p) if p.key == r.key => vec![Change::Evicted],
             Some(p) => {
                 let before = p.key.as_deref().and_then(load);

@@ -114,7 +114,7 @@ fn restore(args: &SnapshotArgs) -> Result<ExitCode> {
         Ok(Some((from, r))) => eprintln!(
             "kiln ci: restored {} entries ({}) from {from} in {:.1}s",
             r.entries,
-            crate::render::bytes(r.entry_bytes),
+            kiln_config::format_size(r.entry_bytes),
             clock.elapsed().as_secs_f64()
         ),
         Ok(None) => eprintln!("kiln ci: no snapshot yet; this job starts with an empty store"),
@@ -150,7 +150,7 @@ fn save(cfg: &Config, file: Option<&Path>) {
         Ok((to, r, size)) => eprintln!(
             "kiln ci: saved {} entries ({} compressed) to {to} in {:.1}s",
             r.entries,
-            crate::render::bytes(size),
+            kiln_config::format_size(size),
             clock.elapsed().as_secs_f64()
         ),
         Err(e) => eprintln!("warning: kiln: snapshot not saved: {e}"),

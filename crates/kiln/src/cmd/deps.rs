@@ -29,9 +29,16 @@ pub fn diff(args: &DepsDiffArgs) -> Result<ExitCode> {
     };
     let (b, h) = (parse(&base)?, parse(&head)?);
     let cfg = super::config().ok();
+    // What this platform compiles is known for the work tree only.
+    let built_here = args
+        .head
+        .is_none()
+        .then(|| kiln_deps::source::built_here(&cwd))
+        .flatten();
     let model = CostModel {
         measured: cfg.as_ref().map(|c| measured(&c.dir)).unwrap_or_default(),
         cargo_home: cfg.and_then(|c| c.cargo_home),
+        built_here,
     };
     let d = kiln_deps::diff(&base.label, &b, &head.label, &h, &model);
     let out = match args.format {

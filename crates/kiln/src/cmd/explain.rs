@@ -103,6 +103,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else if let Some(unit) = &args.unit {
+        check_unit(&cfg, &e, unit)?;
         let on = crate::style::enabled(crate::style::Stream::Stdout);
         print!(
             "{}",
@@ -113,4 +114,35 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         print!("{}", crate::style::paint(&render::explanation(&e), on));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--unit` that names no unit of the run is an error naming the ones it
+/// has; one that hit has nothing to explain, which `explain_unit` says.
+fn check_unit(cfg: &Config, e: &Explanation, name: &str) -> Result<()> {
+    let records = kiln_record::read_run(&cfg.dir, &e.run).unwrap_or_default();
+    let mut names: Vec<&str> = records
+        .iter()
+        .map(|r| r.crate_name.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.contains(&name)
+        || e.misses
+            .iter()
+            .any(|m| m.unit.starts_with(&format!("{name} ")))
+    {
+        return Ok(());
+    }
+    let shown: Vec<String> = names.iter().take(12).map(|n| format!("`{n}`")).collect();
+    let more = names.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Err(hinted(
+        format!("no unit `{name}` in run `{}`", e.run),
+        format!("units of the run: {}{tail}", shown.join(", ")),
+    ))
 }

@@ -41,16 +41,34 @@ pub fn record_run(
     Ok(summary)
 }
 
-/// The CI job and git checkout of this process.
+/// The CI job, git checkout and project of this process.
 pub fn context_here() -> (
     Option<kiln_history::summary::CiInfo>,
     kiln_history::summary::GitInfo,
+    Option<String>,
 ) {
     let ci = kiln_history::ci_from_env(&|k| std::env::var(k).ok());
-    let git = std::env::current_dir()
-        .map(|d| kiln_history::git_info(&d))
+    let cwd = std::env::current_dir().ok();
+    let git = cwd
+        .as_deref()
+        .map(kiln_history::git_info)
         .unwrap_or_default();
-    (ci, git)
+    (ci, git, project_here())
+}
+
+/// The project of the working directory ([`kiln_history::project_of`]).
+pub fn project_here() -> Option<String> {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| kiln_history::project_of(&d))
+}
+
+/// The latest `n` runs of this directory's project, or of every project.
+pub fn runs_here(history: &History, n: usize, all_projects: bool) -> Result<Vec<RunSummary>> {
+    let project = if all_projects { None } else { project_here() };
+    history
+        .last_of(n, project.as_deref())
+        .map_err(|e| hinted_history(&e))
 }
 
 pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
@@ -59,7 +77,7 @@ pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
         super::team::remote_history(&cfg, args.last)?
     } else {
         let history = open(&cfg)?;
-        history.last(args.last).map_err(|e| hinted_history(&e))?
+        runs_here(&history, args.last, args.all_projects)?
     };
     if args.json {
         let docs: Vec<serde_json::Value> = runs
@@ -68,6 +86,12 @@ pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&docs)?);
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(p) = project_here().filter(|_| !args.remote && !args.all_projects) {
+        println!(
+            "project `{p}` (`--all-projects` for every project in `{}`)",
+            cfg.dir.display()
+        );
     }
     print!("{}", table(&runs));
     Ok(ExitCode::SUCCESS)

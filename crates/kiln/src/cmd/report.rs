@@ -44,9 +44,8 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let loaded = kiln_history::budgets::load(&cwd).map_err(|e| hinted(e.to_string(), e.hint()))?;
     let history = super::history::open(&cfg)?;
-    let local = history
-        .last(BASELINE_SEARCH.max(args.last))
-        .map_err(|e| super::history::hinted_history(&e))?;
+    let local =
+        super::history::runs_here(&history, BASELINE_SEARCH.max(args.last), args.all_projects)?;
     // This machine's latest run is the default, even when a teammate's run
     // stored beside the remote cache is newer.
     let latest_local = local.last().map(|r| r.id.clone());

@@ -154,7 +154,7 @@ fn finish(
         // Nothing was compiled through kiln (not a cargo build): no history entry.
         return None;
     }
-    (context.ci, context.git) = super::history::context_here();
+    (context.ci, context.git, context.project) = super::history::context_here();
     let run =
         match super::history::record_run(cfg, run_id, &context, &records, explanation.as_ref()) {
             Ok(run) => run,
@@ -207,7 +207,8 @@ fn step_summary(
     path: &std::path::Path,
 ) -> Result<()> {
     let history = super::history::open(cfg)?;
-    let runs = super::team::with_team_history(cfg, history.last(200)?);
+    let local = history.last_of(200, run.project.as_deref())?;
+    let runs = super::team::with_team_history(cfg, local);
     let cwd = std::env::current_dir()?;
     let budgets = kiln_history::budgets::load(&cwd)
         .map(|l| l.budgets)
