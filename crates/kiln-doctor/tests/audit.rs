@@ -312,3 +312,33 @@ fn every_rule_is_documented() {
         );
     }
 }
+
+#[test]
+fn crates_of_other_platforms_are_not_duplicates_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    for v in ["1", "2"] {
+        write(
+            &format!("vendor/dup-{v}/Cargo.toml"),
+            &format!("[package]\nname = \"dup\"\nversion = \"{v}.0.0\"\nedition = \"2021\"\n"),
+        );
+        write(&format!("vendor/dup-{v}/src/lib.rs"), "");
+    }
+    write(
+        "ws/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\ndup = { path = \"../vendor/dup-1\" }\n\n\
+         [target.'cfg(windows)'.dependencies]\ndup2 = { package = \"dup\", path = \"../vendor/dup-2\" }\n",
+    );
+    write("ws/src/main.rs", "fn main() {}\n");
+    let report = kiln_doctor::audit(&options(&tmp.path().join("ws"))).unwrap();
+    assert!(
+        !ids(&report).contains(&"duplicate-versions"),
+        "{}",
+        kiln_doctor::render_text(&report, false)
+    );
+}

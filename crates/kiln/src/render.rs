@@ -316,3 +316,33 @@ pub fn remote_summary(r: &kiln_remote::agent::AgentReport) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_scripts_that_ran_are_named_with_their_time() {
+        let s = RunSummary {
+            stats: Stats::default(),
+            slowest_misses: Vec::new(),
+            uncached_examples: Vec::new(),
+            slowest_runs: vec![
+                ("aws-lc-sys v0.29.0 (build script run)".into(), 101_200),
+                ("ring v0.17.8 (build script run)".into(), 9_400),
+            ],
+        };
+        let text = run_summary(&s);
+        assert!(
+            text.contains(
+                "kiln: time in build scripts that ran: aws-lc-sys v0.29.0 (build script run) 1m41s, ring v0.17.8 (build script run) 9.4s"
+            ),
+            "{text}"
+        );
+        let quick = RunSummary {
+            slowest_runs: vec![("tiny (build script run)".into(), 20)],
+            ..s
+        };
+        assert!(!run_summary(&quick).contains("build scripts that ran"));
+    }
+}

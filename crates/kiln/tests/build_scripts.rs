@@ -668,3 +668,86 @@ fn a_build_script_that_reads_the_time_since_boot_is_not_stored() {
     assert_eq!(app["outcome"], "not_cacheable", "{app:#}");
     assert_eq!(app["reason"], "clock", "{app:#}");
 }
+
+/// A build script that asks the compiler, as autocfg and proc-macro2's do:
+/// one probe from standard input under a name that changes every run, one
+/// from a file in `OUT_DIR` that fails on purpose.
+const PROBING_BUILD_RS: &str = r#"
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn rustc() -> Command {
+    let rustc = std::env::var("RUSTC").unwrap();
+    match std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty()) {
+        Some(w) => {
+            let mut c = Command::new(w);
+            c.arg(rustc);
+            c
+        }
+        None => Command::new(rustc),
+    }
+}
+
+fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let name = format!("probe_{}", std::process::id());
+    let mut child = rustc()
+        .args(["--crate-name", &name, "--crate-type", "lib", "--emit", "metadata", "--out-dir", &out, "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"pub fn f() {}").unwrap();
+    if child.wait().unwrap().success() {
+        println!("cargo:rustc-cfg=has_f");
+    }
+    let file = std::path::Path::new(&out).join("probe.rs");
+    std::fs::write(&file, "this is not rust").unwrap();
+    let ok = rustc()
+        .args(["--crate-name", "probe_file", "--crate-type", "lib", "--emit", "metadata", "--out-dir", &out])
+        .arg(&file)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    std::fs::remove_file(&file).unwrap();
+    if !ok {
+        println!("cargo:rustc-cfg=no_bad");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}
+"#;
+
+#[test]
+fn compiles_a_build_script_runs_are_probes_not_units_or_errors() {
+    let sb = Sandbox::new();
+    let ws = sb.root.path().join("probing");
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        "[package]\nname = \"probing\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("build.rs"), PROBING_BUILD_RS).unwrap();
+    std::fs::write(
+        ws.join("src/lib.rs"),
+        "#[cfg(all(has_f, no_bad))]\npub fn probed() -> bool {\n    true\n}\n",
+    )
+    .unwrap();
+    let out = sb.cargo(&ws, &["build"]);
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(!summary.contains("compile error"), "{summary}");
+    let stats = sb.take_stats();
+    assert_eq!(stats["compile_errors"], 0, "{stats:#}");
+    assert_eq!(stats["build_script_probes"], 2, "{stats:#}");
+    assert_eq!(stats["not_cacheable_total"], 0, "{stats:#}");
+    // Again after `cargo clean`: the run hits, so nothing probes, and the
+    // probes' random names cost no miss.
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build"]);
+    let again = sb.take_stats();
+    assert_eq!(common::counts(&again), (3, 0, 0), "{again:#}");
+    assert_eq!(again["build_script_probes"], 0);
+    let text = sb.kiln(&["stats"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("requests"));
+}

@@ -401,3 +401,65 @@ fn run_ids_that_are_paths_are_refused() {
     );
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// Sets the version of the fixture's `shared` package.
+fn set_shared_version(ws: &Path, version: &str) {
+    let manifest = ws.join("shared/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("version = ") {
+                format!("version = \"{version}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&manifest, text + "\n").unwrap();
+}
+
+#[test]
+fn a_new_version_is_compared_with_nothing_but_named_as_the_cause() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "-p", "shared"]);
+    set_shared_version(&ws, "0.2.0");
+    // `--offline`: the lockfile follows the path package's new version.
+    sb.cargo(&ws, &["build", "-p", "shared", "--offline"]);
+    let out = sb.kiln(&["explain", "--unit", "shared"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("version v0.1.0 → v0.2.0: first build of this version"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("changed"),
+        "no diff against another version: {text}"
+    );
+}
+
+#[test]
+fn a_unit_the_run_does_not_have_is_an_error_naming_those_it_has() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    sb.cargo(&ws, &["build", "-p", "shared"]);
+    let out = sb.kiln(&["explain", "--unit", "nosuch"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("error: no unit `nosuch` in run"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: units of the run: ") && stderr.contains("`shared`"),
+        "{stderr}"
+    );
+    // A unit that hit has nothing to explain, and says so.
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build", "-p", "shared"]);
+    let out = sb.kiln(&["explain", "--unit", "shared"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("did not miss"));
+}

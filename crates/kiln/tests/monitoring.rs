@@ -579,3 +579,53 @@ fn deps_diff_defaults_to_the_merge_base_and_the_work_tree() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
 }
+
+#[test]
+fn history_and_reports_keep_to_the_working_directory_s_project() {
+    let sb = Sandbox::new();
+    let a = sb.workspace("basic", "project-a");
+    let b = sb.workspace("basic", "project-b");
+    sb.cargo(&a, &["build", "-p", "shared"]);
+    sb.cargo(&b, &["build", "-p", "shared"]);
+    sb.cargo(&b, &["clean"]);
+    sb.cargo(&b, &["build", "-p", "shared"]);
+    let runs_in = |cwd: &Path, extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["history", "--json"];
+        args.extend_from_slice(extra);
+        let out = sb.kiln_in(cwd, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let in_a = runs_in(&a, &[]);
+    assert_eq!(in_a.len(), 1);
+    assert_eq!(in_a[0]["project"], a.display().to_string());
+    assert_eq!(
+        runs_in(&b.join("shared"), &[]).len(),
+        2,
+        "a member's directory is its workspace's"
+    );
+    assert_eq!(runs_in(&a, &["--all-projects"]).len(), 3);
+    let text = stdout(&sb.kiln_in(&a, &["history"]));
+    assert!(
+        text.starts_with(&format!("project `{}`", a.display())),
+        "{text}"
+    );
+    // A report in `a` compares with `a`'s runs only.
+    let report = sb.kiln_in(&a, &["report", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(doc["history"].as_array().map(Vec::len), Some(1), "{doc:#}");
+}
+
+#[test]
+fn a_count_of_zero_runs_is_refused() {
+    let sb = Sandbox::new();
+    for cmd in ["history", "report"] {
+        let out = sb.kiln(&[cmd, "--last", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&out).contains("must be at least 1"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
