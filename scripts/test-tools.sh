@@ -5,7 +5,7 @@
 #
 #   source scripts/test-tools.sh
 #
-# Debian packages (chromium, redis-server, rclone) are installed with
+# Debian packages (chromium, redis-server, cmake, rclone) are installed with
 # apt-get when run as root; otherwise the tests that need a missing one say
 # what to install.
 
@@ -15,6 +15,8 @@ apt_packages=()
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 # The Redis backend is tested against a real server.
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+# A build script driving CMake is tested with a real CMake.
+command -v cmake >/dev/null 2>&1 || apt_packages+=(cmake)
 # The WebDAV backend is tested against `rclone serve webdav`.
 command -v rclone >/dev/null 2>&1 || apt_packages+=(rclone)
 if [ ${#apt_packages[@]} -gt 0 ]; then

@@ -155,8 +155,29 @@ fn default_base(cwd: &Path) -> Result<String, SourceError> {
     ))
 }
 
+/// The `targets` of the nearest `rust-toolchain.toml` (what CI installs to
+/// build for).
+fn toolchain_targets(cwd: &Path) -> Vec<String> {
+    let Some(text) = cwd
+        .ancestors()
+        .find_map(|d| std::fs::read_to_string(d.join("rust-toolchain.toml")).ok())
+    else {
+        return Vec::new();
+    };
+    let doc: Option<toml_edit::DocumentMut> = text.parse().ok();
+    doc.as_ref()
+        .and_then(|d| d.get("toolchain")?.get("targets")?.as_array().cloned())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The packages (name, version) the work tree's workspace compiles on this
-/// machine's platform (`cargo metadata --filter-platform <host>`); `None`
+/// machine's platform and the toolchain file's targets (`cargo metadata
+/// --filter-platform`); `None`
 /// when cargo cannot tell (offline with crates not downloaded, no host).
 pub fn built_here(cwd: &Path) -> Option<std::collections::BTreeSet<(String, String)>> {
     let run = |program: &str, args: &[&str]| {

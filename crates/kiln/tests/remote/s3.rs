@@ -177,8 +177,8 @@ fn registry_crates_hit_from_the_bucket_in_another_checkout() {
     sb.cargo(&b, &["build", "--locked"]);
     let warm = sb.take_stats();
     // proc-macro2's build script is restored, so the two probes it
-    // compiles through kiln do not run again.
-    assert_eq!(counts(&warm), (misses - 2, 0, 0), "{warm}");
+    // compiles through kiln (probes, not units) do not run again.
+    assert_eq!(counts(&warm), (misses, 0, 0), "{warm}");
     assert_eq!(sb.run_program(&b.join("target/debug/regapp")), expected);
 }
 
