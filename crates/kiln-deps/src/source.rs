@@ -177,8 +177,8 @@ fn toolchain_targets(cwd: &Path) -> Vec<String> {
 
 /// The packages (name, version) the work tree's workspace compiles on this
 /// machine's platform and the toolchain file's targets (`cargo metadata
-/// --filter-platform`); `None`
-/// when cargo cannot tell (offline with crates not downloaded, no host).
+/// --filter-platform`); `None` when cargo cannot tell (offline with crates
+/// not downloaded, no host).
 pub fn built_here(cwd: &Path) -> Option<std::collections::BTreeSet<(String, String)>> {
     let run = |program: &str, args: &[&str]| {
         let out = std::process::Command::new(program)
@@ -195,17 +195,13 @@ pub fn built_here(cwd: &Path) -> Option<std::collections::BTreeSet<(String, Stri
         .find_map(|l| l.strip_prefix("host: "))?
         .trim()
         .to_owned();
-    let meta = run(
-        "cargo",
-        &[
-            "metadata",
-            "--format-version",
-            "1",
-            "--locked",
-            "--filter-platform",
-            &host,
-        ],
-    )?;
+    let mut targets = vec![host];
+    targets.extend(toolchain_targets(cwd));
+    let mut args = vec!["metadata", "--format-version", "1", "--locked"];
+    for t in &targets {
+        args.extend(["--filter-platform", t.as_str()]);
+    }
+    let meta = run("cargo", &args)?;
     let doc: serde_json::Value = serde_json::from_slice(&meta).ok()?;
     let packages = doc.get("packages")?.as_array()?;
     Some(
