@@ -90,8 +90,8 @@ pub fn diff(
         if b.len() == 1 && h.len() == 1 {
             upgraded.push(VersionChange {
                 name: name.to_owned(),
-                from: (*b.iter().next().unwrap_or(&"")).to_owned(),
-                to: (*h.iter().next().unwrap_or(&"")).to_owned(),
+                from: b.iter().next().cloned().unwrap_or_default(),
+                to: h.iter().next().cloned().unwrap_or_default(),
             });
             continue;
         }
@@ -115,21 +115,23 @@ pub fn diff(
             .closure(i)
             .into_iter()
             .map(|j| &head.packages[j])
-            .filter(|q| new_ids.contains(&(q.name.clone(), q.version.clone())))
+            .filter(|q| new_ids.contains(&(q.name.clone(), q.shown_version())))
             .filter(|q| costs.is_built(&q.name, &q.version))
-            .map(|q| id(&q.name, &q.version))
+            .map(|q| id(&q.name, &q.shown_version()))
             .collect();
-        let mut cost = if new_ids.contains(&(p.name.clone(), p.version.clone())) {
+        let mut cost = if new_ids.contains(&(p.name.clone(), p.shown_version())) {
             costs.cost(&p.name, &p.version)
         } else {
             Cost::default()
         };
         for q in &pulls_in {
-            cost = cost.plus(costs.cost(&q.name, &q.version));
+            // Costs are looked up by the plain version records carry.
+            let plain = q.version.split(" (").next().unwrap_or(&q.version);
+            cost = cost.plus(costs.cost(&q.name, plain));
         }
         new_direct.push(NewDirect {
             name: p.name.clone(),
-            version: p.version.clone(),
+            version: p.shown_version(),
             pulls_in,
             cost,
         });
@@ -138,7 +140,7 @@ pub fn diff(
     added.sort();
     removed.sort();
     let added_cost = added.iter().fold(Cost::default(), |c, p| {
-        c.plus(costs.cost(&p.name, &p.version))
+        c.plus(costs.cost(&p.name, p.version.split(" (").next().unwrap_or(&p.version)))
     });
     DepsDiff {
         version: DIFF_VERSION,

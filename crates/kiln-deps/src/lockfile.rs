@@ -21,6 +21,21 @@ pub struct Package {
     pub dependencies: Vec<String>,
 }
 
+/// The crates.io index, the source most packages come from.
+const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+impl Package {
+    /// The version as the diff shows it: `1.0.0`, or `1.0.0 (git+…#rev)`
+    /// for a package from anywhere but crates.io or the workspace, so a
+    /// fork at the same version is another package.
+    pub fn shown_version(&self) -> String {
+        match self.source.as_deref() {
+            None | Some(CRATES_IO) => self.version.clone(),
+            Some(source) => format!("{} ({source})", self.version),
+        }
+    }
+}
+
 /// A parsed lockfile.
 #[derive(Debug, Clone, Default)]
 pub struct Lockfile {
@@ -64,35 +79,40 @@ impl Lockfile {
         Ok(Self { packages })
     }
 
-    /// Index of the package a dependency entry names.
+    /// Index of the package a dependency entry names (`name`,
+    /// `name version` or `name version (source)`).
     pub fn resolve(&self, entry: &str) -> Option<usize> {
-        let mut parts = entry.split_whitespace();
+        let (head, source) = match entry.split_once(" (") {
+            Some((h, s)) => (h, Some(s.trim_end_matches(')'))),
+            None => (entry, None),
+        };
+        let mut parts = head.split_whitespace();
         let name = parts.next()?;
         let version = parts.next();
-        let mut found = self
-            .packages
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.name == name && version.is_none_or(|v| p.version == v));
+        let mut found = self.packages.iter().enumerate().filter(|(_, p)| {
+            p.name == name
+                && version.is_none_or(|v| p.version == v)
+                && source.is_none_or(|s| p.source.as_deref() == Some(s))
+        });
         let first = found.next()?.0;
         Some(first)
     }
 
-    /// `name version` of every package.
+    /// `name` and [`Package::shown_version`] of every package.
     pub fn ids(&self) -> BTreeSet<(String, String)> {
         self.packages
             .iter()
-            .map(|p| (p.name.clone(), p.version.clone()))
+            .map(|p| (p.name.clone(), p.shown_version()))
             .collect()
     }
 
-    /// Versions of each package name.
-    pub fn versions(&self) -> HashMap<&str, BTreeSet<&str>> {
-        let mut m: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    /// Shown versions of each package name.
+    pub fn versions(&self) -> HashMap<&str, BTreeSet<String>> {
+        let mut m: HashMap<&str, BTreeSet<String>> = HashMap::new();
         for p in &self.packages {
             m.entry(p.name.as_str())
                 .or_default()
-                .insert(p.version.as_str());
+                .insert(p.shown_version());
         }
         m
     }
@@ -167,5 +187,37 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         let serde = l.resolve("serde").unwrap();
         assert_eq!(l.closure(serde).len(), 1);
         assert!(Lockfile::parse("[[package]]\nversion = \"1\"\n").is_err());
+    }
+
+    #[test]
+    fn a_git_fork_at_the_same_version_is_another_package() {
+        let fork = LOCK.replace(
+            "name = \"serde\"\nversion = \"1.0.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"",
+            "name = \"serde\"\nversion = \"1.0.1\"\nsource = \"git+https://github.com/me/serde#abc\"",
+        );
+        let (base, head) = (
+            Lockfile::parse(LOCK).unwrap(),
+            Lockfile::parse(&fork).unwrap(),
+        );
+        assert_eq!(
+            head.versions()["serde"].iter().collect::<Vec<_>>(),
+            ["1.0.1 (git+https://github.com/me/serde#abc)"]
+        );
+        let d = crate::diff("base", &base, "head", &head, &crate::CostModel::default());
+        assert_eq!(d.upgraded.len(), 1, "{d:?}");
+        assert_eq!(d.upgraded[0].from, "1.0.1");
+        assert_eq!(
+            d.upgraded[0].to,
+            "1.0.1 (git+https://github.com/me/serde#abc)"
+        );
+        // An entry naming its source resolves to that package only.
+        assert!(
+            head.resolve("serde 1.0.1 (registry+https://github.com/rust-lang/crates.io-index)")
+                .is_none()
+        );
+        assert!(
+            head.resolve("serde 1.0.1 (git+https://github.com/me/serde#abc)")
+                .is_some()
+        );
     }
 }

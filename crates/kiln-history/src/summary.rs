@@ -183,10 +183,7 @@ impl RunSummary {
                 crate_name: r.crate_name.clone(),
                 package: r.package.clone(),
                 outcome: outcome_name(r.outcome).to_owned(),
-                compile_ms: match r.outcome {
-                    Outcome::Hit => r.compile_ms,
-                    _ => r.timings.compile_us / 1000,
-                },
+                compile_ms: r.cost_ms(),
             })
             .collect();
         unit_timings.sort_by(|a, b| {

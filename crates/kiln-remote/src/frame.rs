@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! "KILNOBJ2"  magic ("KILNOBJ1": written by versions before zstd, read)
-//! flags       1 byte: bit 0 = signed, bit 1 = body is LZ4 (size-prefixed;
-//!             read, no longer written), bit 2 = body is one zstd frame
+//! flags       1 byte: bit 0 = signed, bit 1 = body is LZ4 (refused: only
+//!             unreleased versions wrote it), bit 2 = body is one zstd frame
 //! checksum    32 bytes: BLAKE3 of (name, 0, flags, body)
 //! tag         32 bytes: HMAC-SHA256 of (name, 0, flags, body) under the
 //!             signing key, or zeros when unsigned
@@ -150,7 +150,7 @@ impl Object {
             return inflate_zstd(self.body(), MAX_INFLATED);
         }
         if flags & LZ4 != 0 {
-            return inflate_lz4(self.body());
+            return Err(FrameError::Decompress);
         }
         self.bytes.drain(..HEADER);
         Ok(self.bytes)
@@ -167,7 +167,7 @@ impl Object {
             return Err(FrameError::Decompress);
         }
         if flags & LZ4 != 0 {
-            return inflate_lz4(self.body()).map(Cow::Owned);
+            return Err(FrameError::Decompress);
         }
         Ok(Cow::Borrowed(self.body()))
     }
@@ -184,18 +184,6 @@ fn inflate_zstd(body: &[u8], limit: u64) -> Result<Vec<u8>, FrameError> {
         return Err(FrameError::Decompress);
     }
     Ok(out)
-}
-
-fn inflate_lz4(body: &[u8]) -> Result<Vec<u8>, FrameError> {
-    // LZ4 expands at most 255×: a larger declared size is a crafted object,
-    // refused before anything is allocated.
-    let declared = body.get(..4).map_or(u64::MAX, |b| {
-        u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    });
-    if declared > (body.len() as u64).saturating_mul(255) {
-        return Err(FrameError::Decompress);
-    }
-    lz4_flex::decompress_size_prepended(body).map_err(|_| FrameError::Decompress)
 }
 
 /// Checks an object read from `name`. With `key`, only objects signed with
@@ -282,21 +270,14 @@ mod tests {
     }
 
     #[test]
-    fn objects_compressed_with_lz4_by_earlier_versions_still_read() {
-        let payload = b"KILNENT1".repeat(2000);
-        let o = seal_raw(
-            "entries/ab/old",
-            LZ4,
-            &lz4_flex::compress_prepend_size(&payload),
+    fn lz4_bodies_of_unreleased_versions_are_refused() {
+        let o = seal_raw("entries/ab/old", LZ4, b"\x10\0\0\0whatever");
+        assert_eq!(
+            read("entries/ab/old", o.clone(), None),
+            Err(FrameError::Decompress)
         );
-        assert_eq!(read("entries/ab/old", o.clone(), None).unwrap(), payload);
         let opened = open("entries/ab/old", o, None).unwrap();
-        assert_eq!(opened.entry_file().unwrap().as_ref(), &payload[..]);
-        // A declared size beyond what LZ4 can reach is refused up front.
-        let mut crafted = lz4_flex::compress_prepend_size(&payload);
-        crafted[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        let o = seal_raw("entries/ab/old", LZ4, &crafted);
-        assert_eq!(read("entries/ab/old", o, None), Err(FrameError::Decompress));
+        assert_eq!(opened.entry_file().err(), Some(FrameError::Decompress));
     }
 
     #[test]

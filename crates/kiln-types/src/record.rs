@@ -269,6 +269,16 @@ impl UnitRecord {
         )
     }
 
+    /// What the unit costs a build, in ms: on a hit, the compile the entry
+    /// saved (as measured when it was stored); otherwise the compiler's
+    /// time in this call.
+    pub fn cost_ms(&self) -> u64 {
+        match self.outcome {
+            Outcome::Hit => self.compile_ms,
+            _ => self.timings.compile_us / 1000,
+        }
+    }
+
     /// [`Self::unit_id`] without the version: what an upgrade keeps.
     pub fn unit_id_any_version(&self) -> String {
         let kind = match self.kind {

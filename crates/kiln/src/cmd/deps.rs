@@ -88,10 +88,7 @@ fn measured(store: &std::path::Path) -> BTreeMap<String, u64> {
     }
     let mut by: BTreeMap<String, u64> = BTreeMap::new();
     for (id, r) in &latest {
-        let ms = match r.outcome {
-            Outcome::Hit => r.compile_ms,
-            _ => r.timings.compile_us / 1000,
-        };
+        let ms = r.cost_ms();
         let package = id.split('|').next().unwrap_or_default();
         *by.entry(package.to_owned()).or_default() += ms;
     }

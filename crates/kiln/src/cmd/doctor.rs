@@ -135,11 +135,10 @@ fn costs_from_records() -> Option<kiln_doctor::UnitCosts> {
     let records = kiln_record::read_run(&cfg.dir, &run).ok()?;
     let mut costs = std::collections::BTreeMap::new();
     for r in &records {
-        let ms = match r.outcome {
-            kiln_types::Outcome::Hit => r.compile_ms,
-            kiln_types::Outcome::Probe => continue,
-            _ => r.timings.compile_us / 1000,
-        };
+        if r.outcome == kiln_types::Outcome::Probe {
+            continue;
+        }
+        let ms = r.cost_ms();
         if let Some(p) = &r.package {
             *costs.entry(p.clone()).or_insert(0) += ms;
         }
