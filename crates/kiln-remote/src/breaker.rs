@@ -21,21 +21,13 @@ pub const MAX_FAILURES: u32 = 3;
 /// How long a given-up remote stays given up for calls without an agent.
 pub const MARKER_TTL: Duration = Duration::from_secs(120);
 
-fn warn(url: &str, cause: &str) {
-    warn_then(url, cause, "compiling without it");
+/// `phrased` is [`RemoteError::phrase`]: "unreachable (…)", "failed: …".
+fn warn(url: &str, phrased: &str) {
+    warn_then(url, phrased, "compiling without it");
 }
 
-fn warn_then(url: &str, cause: &str, then: &str) {
-    kiln_diag::warn(&format!("remote `{url}` {}; {then}", phrase(cause)));
-}
-
-/// "unreachable (…)" reads as is; other causes read "failed: …".
-fn phrase(cause: &str) -> String {
-    if cause.starts_with("unreachable") || cause.starts_with("timed out") {
-        cause.to_owned()
-    } else {
-        format!("failed: {cause}")
-    }
+fn warn_then(url: &str, phrased: &str, then: &str) {
+    kiln_diag::warn(&format!("remote `{url}` {phrased}; {then}"));
 }
 
 /// In-process failure counter.
@@ -72,14 +64,14 @@ impl Breaker {
         if self.open.swap(true, Ordering::Relaxed) {
             return false;
         }
-        let cause = e.to_string();
+        let phrased = e.phrase();
         if self.writes {
-            warn_then(url, &cause, "not uploading to it");
+            warn_then(url, &phrased, "not uploading to it");
         } else {
-            warn(url, &cause);
+            warn(url, &phrased);
         }
         if let Ok(mut c) = self.cause.lock() {
-            *c = Some(cause);
+            *c = Some(e.to_string());
         }
         true
     }
@@ -136,11 +128,11 @@ impl FileBreaker {
         }
     }
 
-    fn warn(&self, cause: &str) {
+    fn warn(&self, phrased: &str) {
         if self.writes {
-            warn_then(&self.url, cause, "not uploading to it");
+            warn_then(&self.url, phrased, "not uploading to it");
         } else {
-            warn(&self.url, cause);
+            warn(&self.url, phrased);
         }
     }
 
@@ -236,7 +228,9 @@ impl FileBreaker {
         if self.marker.exists() {
             return;
         }
-        let _ = std::fs::write(self.unannounced(), format!("{e}\n"));
+        // The warning's words, so the process announcing it needs no
+        // reading of the cause.
+        let _ = std::fs::write(self.unannounced(), format!("{}\n", e.phrase()));
     }
 
     /// Turns an unannounced marker into an announced one; the one process
@@ -263,7 +257,7 @@ mod tests {
     #[test]
     fn fatal_errors_open_at_once_others_after_a_few() {
         let b = Breaker::default();
-        let soft = RemoteError::Failed("500 internal error".into());
+        let soft = RemoteError::Failed(crate::Cause::Other("500 internal error".into()));
         assert!(!b.failed("s3://b", &soft));
         assert!(!b.failed("s3://b", &soft));
         assert!(b.allows());
@@ -272,7 +266,7 @@ mod tests {
         let b = Breaker::default();
         assert!(b.failed(
             "s3://b",
-            &RemoteError::Failed("unreachable (connection refused)".into())
+            &RemoteError::Failed(crate::Cause::Unreachable("connection refused".into()))
         ));
         assert_eq!(
             b.cause().as_deref(),
@@ -285,7 +279,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let quiet = FileBreaker::new(d.path(), "s3://b").silent();
         let loud = FileBreaker::new(d.path(), "s3://b");
-        let fatal = RemoteError::Failed("access denied: x".into());
+        let fatal = RemoteError::Failed(crate::Cause::Denied("x".into()));
         quiet.failed_quietly(&fatal);
         // Another call gives up (and warns) before anyone announced.
         loud.failed(&fatal);
@@ -301,7 +295,7 @@ mod tests {
         let a = FileBreaker::new(d.path(), "s3://b");
         let b = FileBreaker::new(d.path(), "s3://b");
         assert!(a.allows() && b.allows());
-        a.failed(&RemoteError::Failed("access denied: x".into()));
+        a.failed(&RemoteError::Failed(crate::Cause::Denied("x".into())));
         assert!(!a.allows());
         assert!(!b.allows());
     }
@@ -309,7 +303,7 @@ mod tests {
     #[test]
     fn soft_failures_add_up_across_processes() {
         let d = tempfile::tempdir().unwrap();
-        let soft = RemoteError::Failed("503".into());
+        let soft = RemoteError::Failed(crate::Cause::Other("503".into()));
         for _ in 0..MAX_FAILURES - 1 {
             // Each call is a process of its own: a fresh breaker.
             let b = FileBreaker::new(d.path(), "s3://b");
@@ -328,9 +322,9 @@ mod tests {
     fn a_quiet_failure_is_announced_once() {
         let d = tempfile::tempdir().unwrap();
         let uploader = FileBreaker::new(d.path(), "s3://b");
-        uploader.failed_quietly(&RemoteError::Failed(
-            "unreachable (connection refused)".into(),
-        ));
+        uploader.failed_quietly(&RemoteError::Failed(crate::Cause::Unreachable(
+            "connection refused".into(),
+        )));
         let a = FileBreaker::new(d.path(), "s3://b");
         assert!(!a.allows());
         assert!(!a.unannounced().exists());

@@ -11,7 +11,7 @@ use opendal::{ErrorKind, Operator};
 
 use crate::dir::DirStore;
 use crate::frame;
-use crate::{RemoteError, backend};
+use crate::{Cause, RemoteError, backend};
 
 /// The largest entry object read from a store: larger ones are refused
 /// before their bytes are read.
@@ -162,7 +162,7 @@ impl Remote {
             .map_err(|e| match e.kind() {
                 // Writing an object cannot miss anything but its bucket
                 // (GCS and Azure say 404 without S3's `NoSuchBucket`).
-                ErrorKind::NotFound => RemoteError::Failed("the bucket does not exist".to_owned()),
+                ErrorKind::NotFound => RemoteError::Failed(Cause::NoBucket),
                 _ => classify(&e, self.kind),
             })?;
         Ok(len)
@@ -256,7 +256,7 @@ fn too_large(name: &str, _max: u64) -> RemoteError {
 }
 
 fn timed_out() -> RemoteError {
-    RemoteError::Failed("timed out".to_owned())
+    RemoteError::Failed(Cause::TimedOut)
 }
 
 /// A missing bucket answers 404 like a missing object; only the error body
@@ -295,18 +295,18 @@ fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
         source = s.source();
     }
     if no_bucket(e) {
-        return RemoteError::Failed("the bucket does not exist".to_owned());
+        return RemoteError::Failed(Cause::NoBucket);
     }
     let denied = || {
-        format!(
-            "access denied: check the credentials ({})",
+        Cause::Denied(format!(
+            "check the credentials ({})",
             credentials_hint(kind)
-        )
+        ))
     };
     let cause = match e.kind() {
         ErrorKind::PermissionDenied => denied(),
-        ErrorKind::RateLimited => "rate limited (429/503)".to_owned(),
-        ErrorKind::ConfigInvalid => format!("invalid settings: {}", first_line(&text)),
+        ErrorKind::RateLimited => Cause::RateLimited,
+        ErrorKind::ConfigInvalid => Cause::InvalidSettings(first_line(&text).to_owned()),
         _ => {
             let lower = chain.to_ascii_lowercase();
             if lower.contains("status: 401") || lower.contains("status: 403") {
@@ -316,27 +316,27 @@ fn classify(e: &opendal::Error, kind: kiln_config::RemoteKind) -> RemoteError {
                 // private key PEM", without what it wraps.
                 let why = text.rsplit("source: ").next().unwrap_or("");
                 let why = first_line(why).split(':').next().unwrap_or("").trim();
-                format!(
-                    "access denied: the credentials cannot sign requests ({why}; check {})",
+                Cause::Denied(format!(
+                    "the credentials cannot sign requests ({why}; check {})",
                     credentials_hint(kind)
-                )
+                ))
             } else if lower.contains("connection refused") {
-                "unreachable (connection refused)".to_owned()
+                Cause::Unreachable("connection refused".to_owned())
             } else if lower.contains("timed out") || lower.contains("timeout") {
-                "timed out".to_owned()
+                Cause::TimedOut
             } else if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
-                "the bucket does not exist".to_owned()
+                Cause::NoBucket
             } else if lower.contains("dns") || lower.contains("resolve") {
-                "unreachable (host not found)".to_owned()
+                Cause::Unreachable("host not found".to_owned())
             } else if lower.contains("credential") {
-                format!(
-                    "access denied: no usable credentials (set {})",
+                Cause::Denied(format!(
+                    "no usable credentials (set {})",
                     credentials_hint(kind)
-                )
+                ))
             } else if lower.contains("error sending request") || lower.contains("connect") {
-                "unreachable (cannot connect)".to_owned()
+                Cause::Unreachable("cannot connect".to_owned())
             } else {
-                first_line(&text).to_owned()
+                Cause::Other(first_line(&text).to_owned())
             }
         }
     };

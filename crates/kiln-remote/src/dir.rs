@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use kiln_store::nofollow;
 
-use crate::RemoteError;
+use crate::{Cause, RemoteError};
 
 /// A `file://` store rooted at a directory.
 #[derive(Debug, Clone)]
@@ -63,15 +63,15 @@ impl DirStore {
                 rejected(crate::frame::FrameError::TooLarge)
             }
             std::io::ErrorKind::InvalidData => rejected(crate::frame::FrameError::NotAFile),
-            std::io::ErrorKind::PermissionDenied => RemoteError::Failed(format!(
-                "access denied: check the directory's permissions (`{}`)",
+            std::io::ErrorKind::PermissionDenied => RemoteError::Failed(Cause::Denied(format!(
+                "check the directory's permissions (`{}`)",
                 self.root.display()
-            )),
-            std::io::ErrorKind::NotFound => RemoteError::Failed(format!(
-                "unreachable (`{}` does not exist)",
+            ))),
+            std::io::ErrorKind::NotFound => RemoteError::Failed(Cause::Unreachable(format!(
+                "`{}` does not exist",
                 self.root.display()
-            )),
-            _ => RemoteError::Failed(format!("`{name}`: {e}")),
+            ))),
+            _ => RemoteError::Failed(Cause::Other(format!("`{name}`: {e}"))),
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn put_all(
         };
         tokio::time::timeout(bound, work)
             .await
-            .unwrap_or_else(|_| Err(RemoteError::Failed("timed out".into())))
+            .unwrap_or(Err(RemoteError::Failed(crate::Cause::TimedOut)))
     })
 }
 
