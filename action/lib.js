@@ -46,9 +46,17 @@ function getState(name) {
   return process.env[`STATE_${name}`] || '';
 }
 
-/** Makes the runner hide `value` wherever a log would show it. */
+/** A workflow command's data, escaped as the runner reads it. */
+function escapeData(text) {
+  return String(text).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Makes the runner hide `value` wherever a log would show it: each line. */
 function mask(value) {
-  if (value) process.stdout.write(`::add-mask::${value}\n`);
+  if (!value) return;
+  for (const line of new Set([value, ...String(value).split(/\r?\n/)])) {
+    if (line.trim() !== '') process.stdout.write(`::add-mask::${escapeData(line)}\n`);
+  }
 }
 
 function info(message) {
@@ -56,7 +64,7 @@ function info(message) {
 }
 
 function warn(message) {
-  process.stdout.write(`::warning title=kiln::${message.replace(/\r?\n/g, ' ')}\n`);
+  process.stdout.write(`::warning title=kiln::${escapeData(message)}\n`);
 }
 
 /** The workspace version of the kiln source this Action is part of. */
@@ -74,13 +82,21 @@ function releaseTarget() {
   return process.platform === 'linux' && arch ? `${arch}-unknown-linux-gnu` : null;
 }
 
-/** Fetches `url` whole, within `limit` bytes. */
+/** Fetches `url` whole, refusing more than `limit` bytes as they come. */
 async function download(url, limit) {
   const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(120000) });
   if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  if (body.length > limit) throw new Error(`more than ${limit} bytes`);
-  return body;
+  if (Number(res.headers.get('content-length') || 0) > limit) {
+    throw new Error(`more than ${limit} bytes`);
+  }
+  const parts = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    if (size > limit) throw new Error(`more than ${limit} bytes`);
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
 }
 
 function sha256(buffer) {

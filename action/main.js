@@ -55,7 +55,13 @@ function fromSource(version, root) {
   } else {
     args.push('--git', 'https://github.com/kiln-rs/kiln', '--tag', `v${version}`, 'kiln');
   }
-  return lib.run('cargo', args, { env: { ...process.env, RUSTC_WRAPPER: '' } }).status === 0;
+  // Build scripts of kiln's dependencies run here: they get neither a
+  // wrapper nor the cache service's credentials.
+  const env = { ...process.env, RUSTC_WRAPPER: '' };
+  for (const name of ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL', 'ACTIONS_CACHE_URL', 'INPUT_SIGNING-KEY']) {
+    delete env[name];
+  }
+  return lib.run('cargo', args, { env }).status === 0;
 }
 
 /** Installs kiln; its path, or throws. */
@@ -97,26 +103,24 @@ async function install(version) {
   throw new Error(`kiln ${version} could not be installed`);
 }
 
-/** Whether the event is a pull request from another repository. */
-function fromFork() {
-  const event = process.env.GITHUB_EVENT_NAME || '';
-  if (event !== 'pull_request' && event !== 'pull_request_target') return false;
-  try {
-    const payload = JSON.parse(fs.readFileSync(process.env.GITHUB_EVENT_PATH, 'utf8'));
-    const head = payload.pull_request && payload.pull_request.head && payload.pull_request.head.repo;
-    const base = payload.pull_request && payload.pull_request.base && payload.pull_request.base.repo;
-    // A deleted fork has no head repository.
-    return !head || !base || head.full_name !== base.full_name;
-  } catch {
-    return true;
-  }
-}
+/**
+ * Events whose code is the repository's own, on its branches: only these
+ * write the shared cache under `read-only: auto`. Pull requests (from forks
+ * or not), comments and runs started by other workflows read only.
+ */
+const TRUSTED_EVENTS = ['push', 'schedule', 'workflow_dispatch', 'merge_group', 'release'];
 
 function readOnly() {
   const v = lib.input('read-only', 'auto').toLowerCase();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  return fromFork();
+  // A read-only setting of the job or workflow stands.
+  const set = (process.env.KILN_REMOTE_READ_ONLY || '').toLowerCase();
+  if (set === '1' || set === 'true') return true;
+  // The repository's cache mode (`read`, `none`) says no writing too.
+  const mode = (process.env.ACTIONS_CACHE_MODE || '').toLowerCase();
+  if (mode === 'read' || mode === 'none') return true;
+  return !TRUSTED_EVENTS.includes(process.env.GITHUB_EVENT_NAME || '');
 }
 
 /**
@@ -146,6 +150,8 @@ function configure(exe) {
   lib.exportVariable('KILN_REMOTE_READ_ONLY', ro ? '1' : '0');
   if (ro) lib.info('read-only: this job reads the shared cache and writes nothing to it');
   const snapshot = lib.input('snapshot', 'auto').toLowerCase();
+  // `write-only`: the repository asks not to restore.
+  if ((process.env.ACTIONS_CACHE_MODE || '').toLowerCase() === 'write-only') return false;
   return snapshot === 'true' || (snapshot === 'auto' && !remote);
 }
 

@@ -16,7 +16,7 @@
 //! else of the default branch, else any.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,38 +47,68 @@ pub struct Keys {
     pub restore: Vec<String>,
 }
 
-/// The keys of this job, from the variables GitHub Actions sets.
+/// The keys of this job, from the variables GitHub Actions sets:
+/// `kiln-store.<os>.<arch>.<workflow>.<job>[.<key>].<branch>.<run>.<attempt>.<nonce>`.
+/// Parts are joined with `.`, which job ids cannot hold, so no job's
+/// prefix is another's; the workflow is a short digest of its file; the
+/// nonce keeps the jobs of a matrix (one job id) from claiming one key.
 pub fn keys(lookup: Lookup<'_>) -> Keys {
     let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
-    let clean = |s: String| s.replace([',', ' ', '\n'], "_");
+    let clean = |s: String, max: usize| {
+        let s: String = s
+            .replace([',', ' ', '\n', '.'], "_")
+            .chars()
+            .take(max)
+            .collect();
+        s
+    };
     let os = get("RUNNER_OS")
         .unwrap_or_else(|| "linux".into())
         .to_lowercase();
     let arch = get("RUNNER_ARCH")
         .unwrap_or_else(|| "x64".into())
         .to_lowercase();
-    let job = get("GITHUB_JOB").unwrap_or_else(|| "job".into());
-    let mut prefix = clean(format!("kiln-store-{os}-{arch}-{job}"));
+    let workflow = get("GITHUB_WORKFLOW_REF")
+        .map(|w| w.split('@').next().unwrap_or_default().to_owned())
+        .or_else(|| get("GITHUB_WORKFLOW"))
+        .unwrap_or_default();
+    let workflow = &blake3::hash(workflow.as_bytes()).to_hex()[..8];
+    let job = clean(get("GITHUB_JOB").unwrap_or_else(|| "job".into()), 100);
+    let mut prefix = format!(
+        "kiln-store.{}.{}.{workflow}.{job}",
+        clean(os, 20),
+        clean(arch, 20)
+    );
     if let Some(extra) = get("KILN_CI_CACHE_KEY") {
-        prefix = clean(format!("{prefix}-{extra}"));
+        prefix = format!("{prefix}.{}", clean(extra, 100));
     }
     let branch = clean(
         get("GITHUB_HEAD_REF")
             .or_else(|| get("GITHUB_REF_NAME"))
             .unwrap_or_else(|| "detached".into()),
+        150,
     );
-    let default = clean(default_branch(lookup).unwrap_or_else(|| "main".into()));
-    let run = get("GITHUB_RUN_ID").unwrap_or_else(|| "0".into());
-    let attempt = get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into());
-    let mut restore = vec![format!("{prefix}-{branch}-")];
+    let default = clean(default_branch(lookup).unwrap_or_else(|| "main".into()), 150);
+    let run = clean(get("GITHUB_RUN_ID").unwrap_or_else(|| "0".into()), 20);
+    let attempt = clean(get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()), 10);
+    let mut restore = vec![format!("{prefix}.{branch}.")];
     if default != branch {
-        restore.push(format!("{prefix}-{default}-"));
+        restore.push(format!("{prefix}.{default}."));
     }
-    restore.push(format!("{prefix}-"));
+    restore.push(format!("{prefix}."));
     Keys {
-        key: format!("{prefix}-{branch}-{run}-{attempt}"),
+        key: format!("{prefix}.{branch}.{run}.{attempt}.{}", nonce()),
         restore,
     }
+}
+
+/// Six hex digits that differ between processes.
+fn nonce() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{nanos}.{}", std::process::id());
+    blake3::hash(seed.as_bytes()).to_hex()[..6].to_owned()
 }
 
 /// The repository's default branch, from the event payload.
@@ -127,6 +157,7 @@ impl Drop for Scratch {
 pub fn restore(
     dir: &Path,
     max_bytes: u64,
+    secret: Option<&[u8]>,
     lookup: Lookup<'_>,
 ) -> Result<Option<(String, Report)>, String> {
     let service = Service::from_env(lookup)?;
@@ -138,9 +169,7 @@ pub fn restore(
     // A snapshot is at most the store's bound plus what is not an entry.
     let limit = max_bytes.saturating_add(256 << 20);
     service.download(&url, &mut file, limit)?;
-    file.rewind().map_err(|e| e.to_string())?;
-    let report =
-        snapshot::restore(dir, BufReader::new(&file), max_bytes).map_err(|e| e.to_string())?;
+    let report = snapshot::restore(dir, &mut file, max_bytes, secret).map_err(|e| e.to_string())?;
     drop(scratch);
     Ok(Some((
         format!("the GitHub Actions cache (`{matched}`)"),
@@ -154,14 +183,17 @@ pub fn restore(
 /// # Errors
 /// A message when the snapshot cannot be written or the service refuses
 /// or cannot take it.
-pub fn save(dir: &Path, keep: Keep, lookup: Lookup<'_>) -> Result<(String, Report, u64), String> {
+pub fn save(
+    dir: &Path,
+    keep: Keep,
+    secret: Option<&[u8]>,
+    lookup: Lookup<'_>,
+) -> Result<(String, Report, u64), String> {
     let service = Service::from_env(lookup)?;
     let keys = keys(lookup);
-    let (_scratch, file) = Scratch::new(dir, "snapshot-out")?;
-    let report = snapshot::save(dir, keep, BufWriter::new(&file)).map_err(|e| e.to_string())?;
+    let (_scratch, mut file) = Scratch::new(dir, "snapshot-out")?;
+    let report = snapshot::save(dir, keep, &file, secret).map_err(|e| e.to_string())?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
-    let mut file = file;
-    file.flush().map_err(|e| e.to_string())?;
     service.upload(&keys.key, &version(), &mut file, size)?;
     Ok((
         format!("the GitHub Actions cache (`{}`)", keys.key),

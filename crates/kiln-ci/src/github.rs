@@ -13,7 +13,7 @@ pub const PATH: &str = ".github/workflows/ci.yml";
 pub fn render(facts: &Facts, settings: &Settings, jobs: &[Job]) -> String {
     let mut out = String::new();
     out.push_str(crate::HEADER);
-    let branch = &settings.branch;
+    let branch = serde_json::to_string(&settings.branch).unwrap_or_default();
     let _ = write!(
         out,
         "name: CI\n\non:\n  push:\n    branches: [{branch}]\n    tags: [\"v*\"]\n  pull_request:\n\n\
@@ -26,12 +26,12 @@ pub fn render(facts: &Facts, settings: &Settings, jobs: &[Job]) -> String {
         let _ = writeln!(out, "  RUSTFLAGS: {}", quote(flags));
     }
     out.push_str("\njobs:\n");
-    let runner = settings.runner.as_deref().unwrap_or("ubuntu-24.04");
+    let runner = quote(settings.runner.as_deref().unwrap_or("ubuntu-24.04"));
     for (i, job) in jobs.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        job_text(&mut out, facts, job, runner);
+        job_text(&mut out, facts, job, &runner);
     }
     out
 }
@@ -82,19 +82,25 @@ fn job_text(out: &mut String, facts: &Facts, job: &Job, runner: &str) {
         out.push_str("        with:\n          cache: false\n");
     }
     for cmd in &job.commands {
-        let _ = writeln!(out, "      - run: {cmd}");
+        let _ = writeln!(out, "      - run: {}", quote(cmd));
     }
 }
 
-/// A YAML scalar for `value`: plain when that reads back the same, else
-/// double-quoted.
+/// Words a YAML 1.1 reader (GitLab's) takes for booleans or null.
+const SPECIAL: &[&str] = &[
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+];
+
+/// A YAML scalar for `value`: plain when every YAML reader reads it back
+/// the same, else double-quoted (JSON's quoting is YAML's).
 pub(crate) fn quote(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " -_=./,+".contains(c))
         && !value.starts_with(['-', ' '])
-        && !value.ends_with(' ');
+        && !value.ends_with(' ')
+        && !SPECIAL.contains(&value.to_ascii_lowercase().as_str());
     if plain {
         value.to_owned()
     } else {

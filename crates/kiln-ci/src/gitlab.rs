@@ -20,14 +20,16 @@ pub const PATH: &str = ".gitlab-ci.yml";
 pub fn render(facts: &Facts, settings: &Settings, jobs: &[Job]) -> String {
     let mut out = String::new();
     out.push_str(crate::HEADER);
-    let image = settings.runner.as_deref().unwrap_or("rust:latest");
+    let image = quote(settings.runner.as_deref().unwrap_or("rust:latest"));
     let version = env!("CARGO_PKG_VERSION");
     let _ = write!(
         out,
-        "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n    \
+        "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n      \
+         variables:\n        KILN_CACHE_POLICY: pull\n    \
          - if: $CI_COMMIT_BRANCH == \"{branch}\"\n    - if: $CI_COMMIT_TAG\n\n\
          default:\n  image: {image}\n\n\
-         variables:\n  CARGO_TERM_COLOR: always\n  KILN_VERSION: \"{version}\"\n",
+         variables:\n  CARGO_TERM_COLOR: always\n  KILN_VERSION: \"{version}\"\n  \
+         KILN_CACHE_POLICY: pull-push\n",
         branch = settings.branch,
     );
     if let Some(flags) = &settings.rustflags {
@@ -51,6 +53,8 @@ const KILN_TEMPLATE: &str = r#"
     CARGO_INCREMENTAL: "0"
   cache:
     key: kiln-$CI_JOB_NAME
+    # Merge requests restore and never upload (their code is not reviewed).
+    policy: $KILN_CACHE_POLICY
     paths:
       - .kiln-snapshot/
   before_script:
@@ -62,7 +66,7 @@ const KILN_TEMPLATE: &str = r#"
         (cd /tmp && sha256sum -c "$name.tar.gz.sha256"); then
         tar -xzf "/tmp/$name.tar.gz" -C /tmp && install "/tmp/$name/kiln" /usr/local/bin/kiln
       else
-        cargo install --locked --git https://github.com/kiln-rs/kiln --tag "v$KILN_VERSION" kiln
+        RUSTC_WRAPPER= cargo install --locked --git https://github.com/kiln-rs/kiln --tag "v$KILN_VERSION" kiln
       fi
     - if [ "$CI_PIPELINE_SOURCE" = merge_request_event ]; then export KILN_REMOTE_READ_ONLY=1; fi
     - kiln ci restore --file .kiln-snapshot/store.tar.zst
@@ -88,6 +92,6 @@ fn job_text(out: &mut String, facts: &Facts, job: &Job) {
         let _ = writeln!(out, "    - cargo install --locked {tool}");
     }
     for cmd in &job.commands {
-        let _ = writeln!(out, "    - {cmd}");
+        let _ = writeln!(out, "    - {}", quote(cmd));
     }
 }

@@ -114,6 +114,21 @@ pub fn parse(text: &str) -> Result<Settings, String> {
             other => return Err(format!("unknown setting `ci.{other}`")),
         }
     }
+    if let Some(f) = s.features.iter().find(|f| {
+        f.is_empty()
+            || !f
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-+/.".contains(c))
+    }) {
+        return Err(format!("`ci.features`: `{f}` is not a feature name"));
+    }
+    if s.branch.is_empty()
+        || s.branch
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"\\,*?[]{}".contains(c))
+    {
+        return Err(format!("`ci.branch`: `{}` is not a branch name", s.branch));
+    }
     if s.all_features && !s.features.is_empty() {
         return Err("`ci.all_features` and `ci.features` exclude each other".into());
     }

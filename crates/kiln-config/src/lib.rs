@@ -89,6 +89,10 @@ pub struct Config {
     /// not a boolean counts as read-only here and is reported by the
     /// remote settings).
     pub read_only: bool,
+    /// `KILN_SIGNING_KEY`, for what kiln shares without a remote store (a
+    /// CI snapshot is signed and checked with it); the remote store checks
+    /// its own copy in [`RemoteConfig`].
+    pub signing_key: Option<Secret>,
     /// The `kiln.toml` the settings came from, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -286,6 +290,9 @@ impl Config {
         let agent = lookup(vars::AGENT)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
+        let signing_key = lookup(vars::SIGNING_KEY)
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret(v.as_encoded_bytes().to_vec()));
         let read_only = match text(vars::REMOTE_READ_ONLY)? {
             Some(v) => parse_bool(&v).unwrap_or(true),
             None => file.read_only.unwrap_or(false),
@@ -304,6 +311,7 @@ impl Config {
             remote_problem,
             agent,
             read_only,
+            signing_key,
             config_file: file.path.clone(),
         })
     }
@@ -324,6 +332,7 @@ impl Config {
             remote_problem: None,
             agent: None,
             read_only: false,
+            signing_key: None,
             config_file: None,
         }
     }

@@ -52,6 +52,9 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A snapshot refused whole (not one, or not signed with this key).
+    #[error("{0}")]
+    Refused(String),
     /// An entry failed its integrity check or is malformed.
     #[error("corrupt cache entry `{key}`: {detail}")]
     Corrupt {

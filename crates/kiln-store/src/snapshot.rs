@@ -17,12 +17,19 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kiln_key::Digest;
 
 use crate::{StoreError, manifest, nofollow};
+
+mod restore;
+mod seal;
+mod untar;
+
+pub use restore::restore;
+pub use seal::Refusal;
 
 /// The marker written after a restore: saving then keeps what was used
 /// since.
@@ -81,24 +88,34 @@ pub fn marker(root: &Path) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
-fn set_marker(root: &Path) -> io::Result<()> {
+pub(crate) fn set_marker(root: &Path) -> io::Result<()> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     nofollow::write(root, Path::new(SINCE_FILE), format!("{nanos}\n").as_bytes())
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |e| StoreError::io(action, path, e)
 }
 
-/// Writes a snapshot of the store at `root` to `out`.
+/// Writes a snapshot of the store at `root` into `out` (from its start),
+/// signed with `secret` (`KILN_SIGNING_KEY`) when there is one.
 ///
 /// # Errors
 /// When the store cannot be listed or the archive cannot be written.
-pub fn save(root: &Path, keep: Keep, out: impl Write) -> Result<Report, StoreError> {
+pub fn save(
+    root: &Path,
+    keep: Keep,
+    out: &File,
+    secret: Option<&[u8]>,
+) -> Result<Report, StoreError> {
     let mut report = Report::default();
-    let encoder = zstd::Encoder::new(out, 3).map_err(io_err("compress", root))?;
+    let sealing = seal::Sealing::start(out, secret).map_err(io_err("write", root))?;
+    let encoder = zstd::Encoder::new(sealing, 3).map_err(io_err("compress", root))?;
     let mut tar = tar::Builder::new(encoder);
     let mut kept = std::collections::BTreeSet::new();
     for (rel, modified) in listing(root, "entries")? {
@@ -127,7 +144,8 @@ pub fn save(root: &Path, keep: Keep, out: impl Write) -> Result<Report, StoreErr
     }
     report.files += u64::from(append(&mut tar, root, Path::new(HISTORY), MAX_OTHER)?.is_some());
     let encoder = tar.into_inner().map_err(io_err("write", root))?;
-    encoder.finish().map_err(io_err("write", root))?;
+    let sealing = encoder.finish().map_err(io_err("write", root))?;
+    sealing.finish().map_err(io_err("write", root))?;
     Ok(report)
 }
 
@@ -192,7 +210,11 @@ fn names_kept(root: &Path, rel: &Path, kept: &std::collections::BTreeSet<String>
 fn records(root: &Path, keep: Keep) -> Result<Vec<PathBuf>, StoreError> {
     let mut all: Vec<_> = listing(root, "records")?
         .into_iter()
-        .filter(|(rel, _)| member(rel).is_some())
+        .filter(|(rel, _)| {
+            rel.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| record_name(n) && n.len() < 100)
+        })
         .collect();
     all.sort_by_key(|(_, modified)| std::cmp::Reverse(*modified));
     let recent = |i: usize, t: SystemTime| {
@@ -206,121 +228,11 @@ fn records(root: &Path, keep: Keep) -> Result<Vec<PathBuf>, StoreError> {
         .collect())
 }
 
-fn record_name(name: &str) -> bool {
+pub(crate) fn record_name(name: &str) -> bool {
     name.ends_with(".jsonl")
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
-
-/// What an archive member may be, from its name alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Member {
-    Entry,
-    Other,
-}
-
-/// The layout names a snapshot may hold; anything else is refused.
-fn member(rel: &Path) -> Option<Member> {
-    let parts: Vec<&str> = rel
-        .components()
-        .map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    let hex_named = |shard: &str, name: &str, ext: &str| {
-        name.strip_suffix(ext)
-            .and_then(|h| h.strip_prefix('.').is_none().then_some(h))
-            .and_then(Digest::from_hex)
-            .is_some_and(|d| d.to_hex()[..2] == *shard)
-    };
-    match parts.as_slice() {
-        ["entries", shard, name] if hex_named(shard, name, ".kiln") => Some(Member::Entry),
-        ["keys" | "manifests", shard, name] if hex_named(shard, name, ".json") => {
-            Some(Member::Other)
-        }
-        ["records", name] if record_name(name) => Some(Member::Other),
-        [HISTORY] => Some(Member::Other),
-        _ => None,
-    }
-}
-
-/// Restores the archive `input` into the store at `root`, taking entries
-/// up to `max_bytes` in all, then marks the store so that a later [`save`]
-/// keeps only what was used after this point.
-///
-/// # Errors
-/// When the archive is not a snapshot at all (not zstd, not tar) or the
-/// store cannot be written; members refused one by one are counted in
-/// [`Report::skipped`].
-pub fn restore(root: &Path, input: impl Read, max_bytes: u64) -> Result<Report, StoreError> {
-    let mut report = Report::default();
-    let staging = root.join("staging");
-    std::fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
-    let decoder = zstd::Decoder::new(input).map_err(io_err("decompress", root))?;
-    let mut archive = tar::Archive::new(decoder);
-    let members = archive.entries().map_err(io_err("read", root))?;
-    for (n, member) in members.enumerate() {
-        let mut member = member.map_err(io_err("read", root))?;
-        let rel = member.path().map(|p| p.into_owned()).unwrap_or_default();
-        let kind = (member.header().entry_type() == tar::EntryType::Regular)
-            .then(|| self::member(&rel))
-            .flatten();
-        let size = member.size();
-        let fits = match kind {
-            Some(Member::Entry) => {
-                size <= MAX_ENTRY && report.entry_bytes.saturating_add(size) <= max_bytes
-            }
-            Some(Member::Other) => size <= MAX_OTHER,
-            None => false,
-        };
-        if !fits || present(root, &rel) {
-            report.skipped += 1;
-            continue;
-        }
-        let mtime = member.header().mtime().unwrap_or(0);
-        let tmp = staging.join(format!(
-            "entry-{}-snapshot-{n}",
-            crate::local::staging_tag()
-        ));
-        match take(&mut member, &tmp, size, mtime)
-            .and_then(|()| nofollow::rename_into(&tmp, root, &rel))
-        {
-            Ok(()) if kind == Some(Member::Entry) => {
-                report.entries += 1;
-                report.entry_bytes += size;
-            }
-            Ok(()) => report.files += 1,
-            Err(_) => {
-                let _ = std::fs::remove_file(&tmp);
-                report.skipped += 1;
-            }
-        }
-    }
-    crate::usage::add(root, report.entry_bytes);
-    set_marker(root).map_err(io_err("write", root))?;
-    Ok(report)
-}
-
-/// Whether the store already has something at `rel` (kept as it is).
-fn present(root: &Path, rel: &Path) -> bool {
-    !matches!(nofollow::open(root, rel, u64::MAX), Ok(None))
-}
-
-/// Copies exactly `size` bytes of a member into the new file `tmp`, dated
-/// `mtime` (seconds).
-fn take(src: &mut impl Read, tmp: &Path, size: u64, mtime: u64) -> io::Result<()> {
-    let mut f = File::options().write(true).create_new(true).open(tmp)?;
-    let copied = io::copy(&mut src.take(size), &mut f)?;
-    if copied != size {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "archive member cut short",
-        ));
-    }
-    f.set_modified(UNIX_EPOCH + Duration::from_secs(mtime))?;
-    Ok(())
 }
 
 #[cfg(test)]

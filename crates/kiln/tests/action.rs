@@ -298,11 +298,11 @@ fn a_job_installs_the_release_and_the_next_job_restores_its_snapshot_and_hits_ev
     assert!(outputs.contains(&format!("misses={units}")), "{outputs}");
     let entries = s.cache.entries();
     assert_eq!(entries.len(), 1);
+    assert!(entries[0].finalized && entries[0].key.starts_with("kiln-store.linux.x64."));
     assert!(
-        entries[0].finalized
-            && entries[0]
-                .key
-                .starts_with("kiln-store-linux-x64-build-main-")
+        entries[0].key.contains(".build.main.4242.1."),
+        "{}",
+        entries[0].key
     );
     // One lookup, one entry created and finalized: the whole job's units in
     // three calls.
@@ -373,7 +373,8 @@ fn a_fork_pull_request_reads_only_and_its_secret_is_never_printed() {
     assert!(!text(&post).contains(secret));
     assert!(text(&post).contains("read-only"), "{}", text(&post));
     assert!(s.cache.entries().is_empty(), "a fork's job writes nothing");
-    // The same pull request from the repository itself writes.
+    // A pull request from the repository itself reads only too: its code
+    // is not reviewed yet.
     let own = serde_json::json!({
         "pull_request": {
             "head": {"repo": {"full_name": "team/app"}},
@@ -382,7 +383,25 @@ fn a_fork_pull_request_reads_only_and_its_secret_is_never_printed() {
     });
     let same = job(&s, "build", "pull_request", &own);
     same.step("main.js");
-    assert_eq!(same.records("github_env")["KILN_REMOTE_READ_ONLY"], "0");
+    assert_eq!(same.records("github_env")["KILN_REMOTE_READ_ONLY"], "1");
+    // A push writes, unless the job says read-only or the repository's
+    // cache mode allows reading only.
+    let push = job(&s, "build", "push", &push_event());
+    push.step("main.js");
+    assert_eq!(push.records("github_env")["KILN_REMOTE_READ_ONLY"], "0");
+    for (var, value) in [
+        ("KILN_REMOTE_READ_ONLY", "1"),
+        ("ACTIONS_CACHE_MODE", "read"),
+    ] {
+        let mut told = job(&s, "build", "push", &push_event());
+        told.set(var, value);
+        told.step("main.js");
+        assert_eq!(
+            told.records("github_env")["KILN_REMOTE_READ_ONLY"],
+            "1",
+            "{var}"
+        );
+    }
 }
 
 /// A `cargo` that fails, or that "installs" kiln by copying the binary

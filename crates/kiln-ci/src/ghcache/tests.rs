@@ -27,15 +27,43 @@ fn keys_are_per_job_and_fall_back_to_the_default_branch() {
         ("GITHUB_EVENT_PATH", event),
     ];
     let k = keys(&lookup(&vars));
-    assert_eq!(k.key, "kiln-store-linux-x64-build-topic_x-77-2");
+    let wf = &blake3::hash(b"").to_hex()[..8];
+    let prefix = format!("kiln-store.linux.x64.{wf}.build");
+    assert!(
+        k.key.starts_with(&format!("{prefix}.topic_x.77.2.")),
+        "{}",
+        k.key
+    );
+    assert_ne!(
+        k.key,
+        keys(&lookup(&vars)).key,
+        "two jobs of a matrix, two keys"
+    );
     assert_eq!(
         k.restore,
         [
-            "kiln-store-linux-x64-build-topic_x-",
-            "kiln-store-linux-x64-build-trunk-",
-            "kiln-store-linux-x64-build-",
+            format!("{prefix}.topic_x."),
+            format!("{prefix}.trunk."),
+            format!("{prefix}."),
         ]
     );
+    // `test.` is not a prefix of `test-e2e.`; another workflow, other keys.
+    let t = keys(&lookup(&[("GITHUB_JOB", "test")]));
+    let e2e = keys(&lookup(&[("GITHUB_JOB", "test-e2e")]));
+    assert!(!e2e.key.starts_with(t.restore.last().unwrap()));
+    let other = keys(&lookup(&[
+        ("GITHUB_JOB", "test"),
+        ("GITHUB_WORKFLOW", "nightly"),
+    ]));
+    assert_ne!(other.restore.last(), t.restore.last());
+    // Long names stay within the service's 512 characters.
+    let long = "b".repeat(600);
+    let l = keys(&lookup(&[
+        ("GITHUB_JOB", &long),
+        ("GITHUB_HEAD_REF", &long),
+        ("KILN_CI_CACHE_KEY", &long),
+    ]));
+    assert!(l.key.len() <= 512, "{}", l.key.len());
     let on_main = keys(&lookup(&[
         ("GITHUB_JOB", "test"),
         ("GITHUB_REF_NAME", "main"),

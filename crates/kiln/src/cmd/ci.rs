@@ -4,7 +4,7 @@
 //! Snapshot problems never fail a job: they are one `warning: kiln:` line,
 //! and the job goes on with whatever store it has.
 
-use std::io::{BufReader, BufWriter, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,14 +21,19 @@ pub fn dispatch(command: &CiCommand) -> Result<ExitCode> {
     match command {
         CiCommand::Init(args) => init(args),
         CiCommand::Check(args) => check(args),
-        CiCommand::Restore(args) => restore(args),
-        CiCommand::Save(args) => {
-            let cfg = super::config()?;
-            save(&cfg, args.file.as_deref());
-            Ok(ExitCode::SUCCESS)
-        }
-        CiCommand::Finish(args) => finish(args),
+        CiCommand::Restore(args) => Ok(in_job(|cfg| restore(cfg, args))),
+        CiCommand::Save(args) => Ok(in_job(|cfg| save(cfg, args.file.as_deref()))),
+        CiCommand::Finish(args) => Ok(in_job(|cfg| finish(cfg, args))),
     }
+}
+
+/// Runs a step of a CI job: a bad setting is a warning, never a failed job.
+fn in_job(step: impl FnOnce(&Config)) -> ExitCode {
+    match kiln_config::Config::from_env() {
+        Ok(cfg) => step(&cfg),
+        Err(e) => eprintln!("warning: kiln: {e}; nothing done (hint: {})", e.hint),
+    }
+    ExitCode::SUCCESS
 }
 
 fn provider(p: CiProvider) -> Provider {
@@ -101,12 +106,18 @@ fn check(args: &CiCheckArgs) -> Result<ExitCode> {
     }
 }
 
-fn restore(args: &SnapshotArgs) -> Result<ExitCode> {
-    let cfg = super::config()?;
+/// The signing key's bytes, when there is one.
+fn secret(cfg: &Config) -> Option<&[u8]> {
+    cfg.signing_key.as_ref().map(|k| k.0.as_slice())
+}
+
+fn restore(cfg: &Config, args: &SnapshotArgs) {
     let clock = Instant::now();
     let outcome = match &args.file {
-        Some(path) => restore_file(&cfg, path),
-        None => ghcache::restore(&cfg.dir, cfg.cache_size, &|k| std::env::var(k).ok()),
+        Some(path) => restore_file(cfg, path),
+        None => ghcache::restore(&cfg.dir, cfg.cache_size, secret(cfg), &|k| {
+            std::env::var(k).ok()
+        }),
     };
     // The job's counts start here, not with the runs the snapshot carried.
     let _ = kiln_record::zero_stats(&cfg.dir, kiln_record::now_ms());
@@ -120,16 +131,15 @@ fn restore(args: &SnapshotArgs) -> Result<ExitCode> {
         Ok(None) => eprintln!("kiln ci: no snapshot yet; this job starts with an empty store"),
         Err(e) => eprintln!("warning: kiln: snapshot not restored: {e}"),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn restore_file(cfg: &Config, path: &Path) -> Result<Option<(String, snapshot::Report)>, String> {
-    let file = match std::fs::File::open(path) {
+    let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot open `{}`: {e}", path.display())),
     };
-    snapshot::restore(&cfg.dir, BufReader::new(file), cfg.cache_size)
+    snapshot::restore(&cfg.dir, &mut file, cfg.cache_size, secret(cfg))
         .map(|r| Some((format!("`{}`", path.display()), r)))
         .map_err(|e| e.to_string())
 }
@@ -144,7 +154,7 @@ fn save(cfg: &Config, file: Option<&Path>) {
     let keep = snapshot::Keep::from_marker(&cfg.dir);
     let outcome = match file {
         Some(path) => save_file(cfg, path, keep),
-        None => ghcache::save(&cfg.dir, keep, &|k| std::env::var(k).ok()),
+        None => ghcache::save(&cfg.dir, keep, secret(cfg), &|k| std::env::var(k).ok()),
     };
     match outcome {
         Ok((to, r, size)) => eprintln!(
@@ -167,9 +177,14 @@ fn save_file(
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     }
     let tmp = path.with_extension("kiln-part");
-    let file = std::fs::File::create(&tmp)
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
         .map_err(|e| format!("cannot create `{}`: {e}", tmp.display()))?;
-    let report = snapshot::save(&cfg.dir, keep, BufWriter::new(file)).map_err(|e| e.to_string());
+    let report = snapshot::save(&cfg.dir, keep, &file, secret(cfg)).map_err(|e| e.to_string());
     let moved = report.and_then(|r| {
         std::fs::rename(&tmp, path)
             .map(|()| r)
@@ -182,13 +197,16 @@ fn save_file(
     moved.map(|r| (format!("`{}`", path.display()), r, size))
 }
 
-fn finish(args: &FinishArgs) -> Result<ExitCode> {
-    let cfg = super::config()?;
+fn finish(cfg: &Config, args: &FinishArgs) {
     let Some(run_id) = cfg.run_id.clone() else {
-        return Err(hinted(
-            "no CI job run to finish: `KILN_RUN_ID` is not set",
-            "the kiln Action sets it for the job; elsewhere set `KILN_RUN_ID` to one id per job",
-        ));
+        eprintln!(
+            "warning: kiln: no CI job run to report: `KILN_RUN_ID` is not set (hint: the kiln \
+             Action sets it for the job; elsewhere set `KILN_RUN_ID` to one id per job)"
+        );
+        if !args.no_save {
+            save(cfg, args.file.as_deref());
+        }
+        return;
     };
     // Reporting and saving each happen once per job: a `finish` step
     // before the end reports (and gives outputs), the Action's own end
@@ -197,17 +215,16 @@ fn finish(args: &FinishArgs) -> Result<ExitCode> {
     if reported.exists() {
         eprintln!("kiln ci: job `{run_id}` already reported");
     } else {
-        if let Some(s) = super::run::finish_job(&cfg, &run_id) {
+        if let Some(s) = super::run::finish_job(cfg, &run_id) {
             outputs(&s);
         }
         let _ = std::fs::write(&reported, b"");
     }
     let saved = cfg.dir.join(format!("ci-saved-{run_id}"));
     if !args.no_save && !saved.exists() {
-        save(&cfg, args.file.as_deref());
+        save(cfg, args.file.as_deref());
         let _ = std::fs::write(&saved, b"");
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The job's numbers as step outputs (`GITHUB_OUTPUT`), for later steps.
