@@ -8,12 +8,15 @@
 //! one machine (file hashes, compiler identities) are left out: another
 //! runner computes its own.
 //!
-//! Restoring treats the archive as untrusted input: only regular files at
-//! the names of that layout are taken, each within its bound, written
-//! without following links (see [`crate::nofollow`]); what the store
-//! already holds is kept; entries stop at the store's size bound. The
-//! modification times of the archive are kept, so what the next job uses
-//! is told apart from what it merely restored.
+//! The file is sealed (`seal`): with a signing key it carries a keyed
+//! digest, and only a snapshot signed with the same key restores. Restoring
+//! (`restore`, through kiln's own tar reader, `untar`) treats the archive
+//! as untrusted input: only regular files at the names of that layout are
+//! taken, each within its bound, written without following links (see
+//! [`crate::nofollow`]); what the store already holds is kept; entries stop
+//! at the store's size bound. Restored files keep the archive's
+//! modification times (never later than the restore), so what the next job
+//! uses is told apart from what it merely restored.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
