@@ -3,12 +3,46 @@
 //! CI facts come from the variables the CI sets (`GITHUB_*`, GitLab's
 //! `CI_*`) through a lookup function, so tests pass maps; git facts from
 //! `git rev-parse` in the working directory. Nothing here fails: what cannot
-//! be found is `None`.
+//! be found is `None`. The first of the crate's modules: it imports none of
+//! them (context → summary → regress → report).
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::summary::{CiInfo, GitInfo};
+use serde::{Deserialize, Serialize};
+
+/// Git facts of the checkout the run built.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// Commit id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Branch name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
+/// The CI job the run belonged to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiInfo {
+    /// `github` or `gitlab`.
+    pub provider: String,
+    /// Branch or tag the pipeline runs for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_name: Option<String>,
+    /// Commit the pipeline runs for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    /// Pipeline or workflow run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Workflow (GitHub) or project path (GitLab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// Job name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
 
 /// What a run summary needs besides the records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

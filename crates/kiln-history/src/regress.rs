@@ -231,8 +231,8 @@ pub fn compare(current: &RunSummary, baseline: Option<Baseline>, budgets: &Budge
                     message: format!(
                         "{what} {} ({} → {}; budget +{:.0}%)",
                         fmt_increase(up),
-                        crate::report::duration_ms(before),
-                        crate::report::duration_ms(now),
+                        kiln_record::duration_ms(before),
+                        kiln_record::duration_ms(now),
                         max * 100.0
                     ),
                     budget: true,

@@ -13,6 +13,7 @@ use kiln_types::{Outcome, Stats, UnitRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
+pub use crate::context::{CiInfo, GitInfo};
 
 /// Version of the [`RunSummary`] JSON format.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -69,46 +70,13 @@ pub struct UnitTiming {
 impl UnitTiming {
     /// Its time for people: `1.2s` spent, or `1.2s saved` for a hit.
     pub fn time_label(&self) -> String {
-        let d = crate::report::duration_ms(self.compile_ms);
+        let d = kiln_record::duration_ms(self.compile_ms);
         if self.outcome == "hit" {
             format!("{d} saved")
         } else {
             d
         }
     }
-}
-
-/// Git facts of the checkout the run built.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GitInfo {
-    /// Commit id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// Branch name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-}
-
-/// The CI job the run belonged to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CiInfo {
-    /// `github` or `gitlab`.
-    pub provider: String,
-    /// Branch or tag the pipeline runs for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_name: Option<String>,
-    /// Commit the pipeline runs for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha: Option<String>,
-    /// Pipeline or workflow run id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
-    /// Workflow (GitHub) or project path (GitLab).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow: Option<String>,
-    /// Job name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
 }
 
 /// One `kiln run`.
