@@ -101,10 +101,7 @@ pub fn run_plain(program: &OsString, args: &[OsString]) -> (i32, Duration) {
     }) {
         Ok(status) => (exit_code(status), start.elapsed()),
         Err(e) => {
-            eprintln!(
-                "error: kiln: cannot run `{}`: {e}",
-                program.to_string_lossy()
-            );
+            kiln_diag::error(&format!("cannot run `{}`: {e}", program.to_string_lossy()));
             (127, start.elapsed())
         }
     }

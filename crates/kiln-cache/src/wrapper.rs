@@ -85,10 +85,10 @@ fn warn_remote_problem_once(cfg: &Config, e: &ConfigError) {
     if fresh || marker.set_len(0).is_err() || marker.write_all(b"warned\n").is_err() {
         return;
     }
-    warn(&format!(
-        "{e}; caching locally without the remote store (hint: {})",
-        e.hint
-    ));
+    kiln_diag::warn_with_hint(
+        &format!("{e}; caching locally without the remote store"),
+        &e.hint,
+    );
 }
 
 /// Appends a debug line to `KILN_LOG`, if set.
@@ -108,10 +108,7 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
     let cfg = match config {
         Ok(c) => c,
         Err(e) => {
-            warn(&format!(
-                "{e}; compiling without the cache (hint: {})",
-                e.hint
-            ));
+            kiln_diag::warn_with_hint(&format!("{e}; compiling without the cache"), &e.hint);
             return run_plain(&call.program, &call.args).0;
         }
     };

@@ -1,6 +1,9 @@
-//! kiln's warnings while it stands in for a compiler or a build script.
+//! kiln's warnings while it stands in for a compiler or a build script, and
+//! in its commands.
 //!
-//! Every `warning: kiln: …` line a build shows is written by [`warn`]. It
+//! Every `warning: kiln: …` line kiln writes goes through [`warn`] (with a
+//! fix: [`warn_with_hint`], the hint inline, the warning one line), and the
+//! one error of a build through [`error`]. A warning
 //! goes to stderr, except in a process that runs a build script for cargo
 //! ([`through_cargo`]): cargo keeps a build script's stderr to itself unless
 //! the script fails, so there the line goes to cargo's own stderr.
@@ -42,6 +45,27 @@ pub fn warn(msg: &str) {
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
+}
+
+/// Writes the one error kiln itself reports in a build: the compiler it
+/// stands in for cannot be started (the build fails as it would without
+/// kiln).
+pub fn error(msg: &str) {
+    let line = format!("error: kiln: {msg}\n");
+    match DESTINATION.get() {
+        Some(mut f) => {
+            let _ = f.write_all(line.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Writes one warning with its fix: `warning: kiln: MSG (hint: HINT)`, one
+/// line (a build's output interleaves; a warning is never split).
+pub fn warn_with_hint(msg: &str, hint: &str) {
+    warn(&format!("{msg} (hint: {hint})"));
 }
 
 /// How long a warning stands for a build without a run id (a bare

@@ -120,10 +120,10 @@ pub fn run_build_script(
     let cfg = match config {
         Ok(c) => c,
         Err(e) => {
-            warn(&format!(
-                "{e}; running the build script without the cache (hint: {})",
-                e.hint
-            ));
+            kiln_diag::warn_with_hint(
+                &format!("{e}; running the build script without the cache"),
+                &e.hint,
+            );
             return run_plain(&program.as_os_str().to_owned(), args).0;
         }
     };

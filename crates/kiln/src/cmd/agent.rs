@@ -35,10 +35,10 @@ pub fn start(cfg: &Config, command: &[OsString]) -> Option<RunAgent> {
     match Agent::start(remote, LocalStore::new(&cfg.dir), options) {
         Ok(agent) => Some(RunAgent { agent, scope }),
         Err(e) => {
-            eprintln!(
-                "warning: kiln: remote `{}`: {e}; compiling without it",
+            kiln_diag::warn(&format!(
+                "remote `{}`: {e}; compiling without it",
                 remote.url
-            );
+            ));
             None
         }
     }

@@ -31,7 +31,7 @@ pub fn dispatch(command: &CiCommand) -> Result<ExitCode> {
 fn in_job(step: impl FnOnce(&Config)) -> ExitCode {
     match kiln_config::Config::from_env() {
         Ok(cfg) => step(&cfg),
-        Err(e) => eprintln!("warning: kiln: {e}; nothing done (hint: {})", e.hint),
+        Err(e) => kiln_diag::warn_with_hint(&format!("{e}; nothing done"), &e.hint),
     }
     ExitCode::SUCCESS
 }
@@ -129,7 +129,7 @@ fn restore(cfg: &Config, args: &SnapshotArgs) {
             clock.elapsed().as_secs_f64()
         ),
         Ok(None) => eprintln!("kiln ci: no snapshot yet; this job starts with an empty store"),
-        Err(e) => eprintln!("warning: kiln: snapshot not restored: {e}"),
+        Err(e) => kiln_diag::warn(&format!("snapshot not restored: {e}")),
     }
 }
 
@@ -163,7 +163,7 @@ fn save(cfg: &Config, file: Option<&Path>) {
             kiln_config::format_size(size),
             clock.elapsed().as_secs_f64()
         ),
-        Err(e) => eprintln!("warning: kiln: snapshot not saved: {e}"),
+        Err(e) => kiln_diag::warn(&format!("snapshot not saved: {e}")),
     }
 }
 
@@ -199,9 +199,9 @@ fn save_file(
 
 fn finish(cfg: &Config, args: &FinishArgs) {
     let Some(run_id) = cfg.run_id.clone() else {
-        eprintln!(
-            "warning: kiln: no CI job run to report: `KILN_RUN_ID` is not set (hint: the kiln \
-             Action sets it for the job; elsewhere set `KILN_RUN_ID` to one id per job)"
+        kiln_diag::warn_with_hint(
+            "no CI job run to report: `KILN_RUN_ID` is not set",
+            "the kiln Action sets it for the job; elsewhere set `KILN_RUN_ID` to one id per job",
         );
         if !args.no_save {
             save(cfg, args.file.as_deref());
@@ -245,6 +245,6 @@ fn outputs(s: &kiln_history::RunSummary) {
         .open(&path)
         .and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = written {
-        eprintln!("warning: kiln: cannot write the step outputs: {e}");
+        kiln_diag::warn(&format!("cannot write the step outputs: {e}"));
     }
 }

@@ -62,7 +62,7 @@ pub fn edit(text: &str, path: &Path, wrapper: &str, undo: bool) -> Result<Option
     if let Some(cur) = &current
         && Path::new(cur).file_stem().is_none_or(|s| s != "kiln")
     {
-        eprintln!("warning: kiln: replacing `build.rustc-wrapper = \"{cur}\"`");
+        kiln_diag::warn(&format!("replacing `build.rustc-wrapper = \"{cur}\"`"));
     }
     let build = doc.entry("build").or_insert(Item::Table(Table::new()));
     let Some(build) = build.as_table_like_mut() else {

@@ -19,10 +19,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let cfg = match kiln_config::Config::from_env() {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!(
-                "warning: kiln: {e}; running without the cache (hint: {})",
-                e.hint
-            );
+            kiln_diag::warn_with_hint(&format!("{e}; running without the cache"), &e.hint);
             None
         }
     };
@@ -40,10 +37,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .map_or_else(|| "none".into(), |p| p.as_os_str().to_owned()),
         );
         if let Some(e) = &cfg.remote_problem {
-            eprintln!(
-                "warning: kiln: {e}; building without the remote store (hint: {})",
-                e.hint
-            );
+            kiln_diag::warn_with_hint(&format!("{e}; building without the remote store"), &e.hint);
             cmd.env(vars::REMOTE, "off");
         }
         agent = super::agent::start(cfg, &args.command);
@@ -90,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             super::team::publish(&cfg, summary, report);
         }
         if let Err(e) = kiln_store::LocalStore::new(&cfg.dir).gc(cfg.cache_size) {
-            eprintln!("warning: kiln: cache size check failed: {e}");
+            kiln_diag::warn(&format!("cache size check failed: {e}"));
         }
     }
     Ok(ExitCode::from(
@@ -127,7 +121,7 @@ fn finish(
     let records = match kiln_record::read_run(&cfg.dir, run_id) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("warning: kiln: cannot read the run's records: {e}");
+            kiln_diag::warn(&format!("cannot read the run's records: {e}"));
             return None;
         }
     };
@@ -159,17 +153,14 @@ fn finish(
         match super::history::record_run(cfg, run_id, &context, &records, explanation.as_ref()) {
             Ok(run) => run,
             Err(e) => {
-                eprintln!(
-                    "warning: kiln: run not added to the history: {e} (hint: {})",
-                    e.hint()
-                );
+                kiln_diag::warn_with_hint(&format!("run not added to the history: {e}"), &e.hint());
                 return None;
             }
         };
     if let Some(path) = std::env::var_os(super::report::STEP_SUMMARY).filter(|p| !p.is_empty())
         && let Err(e) = step_summary(cfg, &run, std::path::Path::new(&path))
     {
-        eprintln!("warning: kiln: cannot write the step summary: {e}");
+        kiln_diag::warn(&format!("cannot write the step summary: {e}"));
     }
     Some(run)
 }

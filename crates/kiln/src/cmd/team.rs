@@ -52,10 +52,10 @@ pub fn publish(cfg: &Config, summary: &RunSummary, report: &AgentReport) {
         }
     }
     if let Err(e) = shared::put_all(remote, &objects, PUBLISH_BOUND) {
-        eprintln!(
-            "warning: kiln: remote `{}`: run summary not stored: {e}",
+        kiln_diag::warn(&format!(
+            "remote `{}`: run summary not stored: {e}",
             remote.url
-        );
+        ));
     }
 }
 
@@ -89,10 +89,10 @@ pub fn with_team_history(cfg: &Config, local: Vec<RunSummary>) -> Vec<RunSummary
     let team = match remote_history(cfg, TEAM_BASELINE_RUNS) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!(
-                "warning: kiln: the team's runs in `{}` are not in this report: {e:#}",
+            kiln_diag::warn(&format!(
+                "the team's runs in `{}` are not in this report: {e:#}",
                 remote.url
-            );
+            ));
             return local;
         }
     };
