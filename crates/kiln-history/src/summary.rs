@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use kiln_record::explain::Explanation;
+use kiln_explain::Explanation;
 use kiln_types::{Outcome, Stats, UnitRecord};
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +170,7 @@ impl RunSummary {
                         } else {
                             c.unit.clone()
                         },
-                        changes: kiln_record::explain::summarize(&c.changes),
+                        changes: kiln_explain::summarize(&c.changes),
                         misses: c.misses as u64,
                         compile_ms: c.compile_ms,
                     })

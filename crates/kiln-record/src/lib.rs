@@ -5,9 +5,8 @@
 //! concurrent wrapper processes never interleave). `kiln stats` sums records
 //! since the last reset; `kiln run` summarizes the records of its run.
 //! Malformed lines are skipped: a damaged record never breaks a command.
-//! [`explain`] turns the records of a run into reasons for its misses.
+//! Why a run's units missed is `kiln-explain`'s, over these records.
 
-pub mod explain;
 mod time;
 
 use std::io::Write;

@@ -4,8 +4,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 use kiln_config::format_size;
+use kiln_explain::{Explanation, RootCause};
 use kiln_record::RunSummary;
-use kiln_record::explain::{Explanation, RootCause};
 use kiln_types::Stats;
 
 pub use kiln_record::duration_ms;
@@ -170,7 +170,7 @@ fn cause_place(c: &RootCause) -> String {
 }
 
 fn cause_line(c: &RootCause) -> String {
-    let what = kiln_record::explain::summarize(&c.changes);
+    let what = kiln_explain::summarize(&c.changes);
     let what = if what.is_empty() {
         "dependencies changed".to_owned()
     } else {
@@ -243,7 +243,7 @@ pub fn explanation(e: &Explanation) -> String {
         if c.changes.is_empty() {
             let _ = writeln!(out, "  - dependencies changed");
         }
-        for line in kiln_record::explain::summarize(&c.changes) {
+        for line in kiln_explain::summarize(&c.changes) {
             let _ = writeln!(out, "  - {line}");
         }
         let others: Vec<&str> = c

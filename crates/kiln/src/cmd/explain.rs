@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use kiln_config::Config;
-use kiln_record::explain::{Explanation, explain};
+use kiln_explain::{Explanation, explain};
 use kiln_store::LocalStore;
 use kiln_types::KeyComponents;
 

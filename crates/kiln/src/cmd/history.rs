@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kiln_config::Config;
+use kiln_explain::Explanation;
 use kiln_history::{History, HistoryError, RunContext, RunSummary};
-use kiln_record::explain::Explanation;
 use kiln_types::UnitRecord;
 
 use crate::cli::HistoryArgs;

@@ -172,8 +172,8 @@ fn explain_misses(
     cfg: &Config,
     run_id: &str,
     remote: Option<&kiln_remote::agent::AgentReport>,
-) -> Option<kiln_record::explain::Explanation> {
-    use kiln_record::explain::Change;
+) -> Option<kiln_explain::Explanation> {
+    use kiln_explain::Change;
     let local = super::explain::explain_run(cfg, Some(run_id), None).ok();
     let fresh = local.as_ref().is_some_and(|e| {
         e.misses

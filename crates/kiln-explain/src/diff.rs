@@ -239,7 +239,7 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::explain::{Explanation, UnitExplanation};
+    use crate::{Explanation, UnitExplanation};
 
     fn comps(
         args: &[&str],

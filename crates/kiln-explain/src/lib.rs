@@ -1,7 +1,8 @@
 //! Why units missed, and the root causes behind whole subtrees of misses.
 //!
 //! For every miss of a run, [`explain`] finds the previous build of the same
-//! unit (same package, crate, crate types, target, profile; whatever its key)
+//! unit (same package at the same version, crate, crate types, target,
+//! profile; whatever its key)
 //! and compares their [`KeyComponents`]: arguments (split into features,
 //! cfgs, codegen options and other flags), compiler, files, environment
 //! variables and dependencies. A miss whose only change is a rebuilt
@@ -11,7 +12,7 @@
 //! read the same (one RUSTFLAGS edit, a new toolchain, first builds) share
 //! one root cause, and root causes are ranked by the compile time they cost.
 //!
-//! This module holds the formats and [`explain`]; [`diff`] compares two
+//! This crate holds the formats and [`explain`]; [`diff`] compares two
 //! builds' key components, `roots` groups misses under root causes.
 
 use std::collections::{BTreeMap, HashMap};
