@@ -16,7 +16,15 @@
 //! request.
 
 pub mod client;
+mod fetch;
+mod prefetch;
+mod protocol;
 pub mod server;
+mod state;
+mod upload;
 
 pub use client::AgentClient;
 pub use server::{Agent, AgentOptions, AgentReport};
+
+#[cfg(test)]
+mod tests;
