@@ -101,19 +101,23 @@ pub fn ci_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Option<CiInfo> {
     })
 }
 
+/// What `git ARGS` in `dir` prints, trimmed; `None` when it fails or
+/// prints nothing.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
 /// Commit and branch of the git checkout at `dir` (none outside git).
 pub fn git_info(dir: &Path) -> GitInfo {
-    let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-        (out.status.success() && !text.is_empty()).then_some(text)
-    };
+    let git = |args: &[&str]| git(dir, args);
     GitInfo {
         commit: git(&["rev-parse", "HEAD"]),
         branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"),
@@ -127,17 +131,7 @@ pub fn git_info(dir: &Path) -> GitInfo {
 /// workspaces.
 pub fn project_of(dir: &Path) -> Option<String> {
     let root = workspace_root(dir)?;
-    let git = |args: &[&str]| -> Option<String> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&root)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        let text = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-        (out.status.success() && !text.is_empty()).then_some(text)
-    };
+    let git = |args: &[&str]| git(&root, args);
     let Some(remote) = git(&["remote", "get-url", "origin"]) else {
         return Some(root.display().to_string());
     };

@@ -45,24 +45,7 @@ impl Fixture {
     }
 
     fn plain_build(&self) -> String {
-        let target = self.sb.root.path().join("plain-target");
-        let _ = std::fs::remove_dir_all(&target);
-        let out = self
-            .sb
-            .command("cargo", &self.ws)
-            .args(["build", "--locked", "--target-dir"])
-            .arg(&target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.sb
-            .run_program(&target.join("debug/app"))
-            .trim()
-            .to_owned()
+        self.sb.plain_build(&self.ws, "app")
     }
 }
 

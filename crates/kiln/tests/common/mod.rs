@@ -142,6 +142,28 @@ impl Sandbox {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Plain cargo (no wrapper) builds `ws` into a target dir of its own;
+    /// the output of its `debug/<program>`, trimmed: what a cached build
+    /// must match.
+    pub fn plain_build(&self, ws: &Path, program: &str) -> String {
+        let target = self.root.path().join("plain-target");
+        let _ = std::fs::remove_dir_all(&target);
+        let out = self
+            .command("cargo", ws)
+            .args(["build", "--locked", "--target-dir"])
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.run_program(&target.join("debug").join(program))
+            .trim()
+            .to_owned()
+    }
+
     /// Runs a built program and returns its stdout.
     pub fn run_program(&self, path: &Path) -> String {
         let out = Command::new(path).output().unwrap();
