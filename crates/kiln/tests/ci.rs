@@ -482,6 +482,9 @@ fn a_snapshot_file_carries_what_a_job_used_into_an_empty_store() {
     third.cargo(&ws, &["clean"]);
     third.cargo(&ws, &["build", "--workspace", "--bins", "--locked"]);
     assert_eq!(common::counts(&third.take_stats()), (built, 0, 0));
+    // What the restored entries built is what plain cargo builds.
+    let cached = third.run_program(&ws.join("target/debug/app"));
+    assert_eq!(cached.trim(), third.plain_build(&ws, "app"));
 }
 
 #[test]
