@@ -139,7 +139,7 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
         // A build script asking the compiler whether something compiles
         // (autocfg, feature probes): not a unit of the build. Its failure
         // is an answer, not an error, and it runs only when its run does.
-        _ if from_build_script(&|n| std::env::var_os(n)) => {
+        _ if is_build_script_probe(&call.args, &|n| std::env::var_os(n)) => {
             rec.outcome = Outcome::Probe;
             rec.detail = Some(kiln_types::BUILD_SCRIPT_PROBE.into());
             run_plain(&call.program, &call.args).0
@@ -200,13 +200,22 @@ pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Whether this call comes from a running build script: cargo gives a
-/// script `HOST`, `NUM_JOBS` and `CARGO_CFG_*`, and none of them to the
-/// compiles it runs itself.
-fn from_build_script(lookup: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> bool {
-    ["HOST", "NUM_JOBS", "CARGO_CFG_TARGET_ARCH"]
+/// Whether this call is a build script asking the compiler: it comes from
+/// a running build script (cargo gives a script `HOST`, `NUM_JOBS` and
+/// `CARGO_CFG_*`, and none of them to the compiles it runs itself), and it
+/// is not a compile of a cargo started from that script, which the
+/// variables reach too: cargo always asks rustc for JSON messages.
+fn is_build_script_probe(
+    args: &[std::ffi::OsString],
+    lookup: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> bool {
+    let in_script = ["HOST", "NUM_JOBS", "CARGO_CFG_TARGET_ARCH"]
         .iter()
-        .all(|n| lookup(n).is_some_and(|v| !v.is_empty()))
+        .all(|n| lookup(n).is_some_and(|v| !v.is_empty()));
+    let by_cargo = args
+        .iter()
+        .any(|a| a.as_encoded_bytes().starts_with(b"--error-format=json"));
+    in_script && !by_cargo
 }
 
 fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
@@ -540,5 +549,28 @@ pub(crate) fn maybe_gc(cfg: &Config, store: &LocalStore) {
             warn(&format!("cache size check failed: {e}"));
         }
         kiln_record::prune(&cfg.dir, 30);
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use std::ffi::OsString;
+
+    use super::is_build_script_probe;
+
+    #[test]
+    fn a_probe_comes_from_a_script_and_a_nested_cargo_s_compile_is_a_unit() {
+        let script_env = |n: &str| {
+            ["HOST", "NUM_JOBS", "CARGO_CFG_TARGET_ARCH"]
+                .contains(&n)
+                .then(|| OsString::from("x"))
+        };
+        let probe: Vec<OsString> = ["--crate-name", "probe", "-"].map(Into::into).to_vec();
+        assert!(is_build_script_probe(&probe, &script_env));
+        let nested: Vec<OsString> = ["--crate-name", "dep", "--error-format=json", "src/lib.rs"]
+            .map(Into::into)
+            .to_vec();
+        assert!(!is_build_script_probe(&nested, &script_env));
+        assert!(!is_build_script_probe(&probe, &|_| None));
     }
 }

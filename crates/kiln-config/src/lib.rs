@@ -90,8 +90,8 @@ pub struct Config {
     /// remote settings).
     pub read_only: bool,
     /// `KILN_SIGNING_KEY`, for what kiln shares without a remote store (a
-    /// CI snapshot is signed and checked with it); the remote store checks
-    /// its own copy in [`RemoteConfig`].
+    /// CI snapshot is signed and checked with it); empty when set but empty;
+    /// the remote store checks its own copy in [`RemoteConfig`].
     pub signing_key: Option<Secret>,
     /// The `kiln.toml` the settings came from, if any.
     pub config_file: Option<PathBuf>,
@@ -290,9 +290,9 @@ impl Config {
         let agent = lookup(vars::AGENT)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        let signing_key = lookup(vars::SIGNING_KEY)
-            .filter(|v| !v.is_empty())
-            .map(|v| Secret(v.as_encoded_bytes().to_vec()));
+        // Set but empty stays visible: a missing secret must not quietly
+        // turn signed snapshots into unsigned ones.
+        let signing_key = lookup(vars::SIGNING_KEY).map(|v| Secret(v.as_encoded_bytes().to_vec()));
         let read_only = match text(vars::REMOTE_READ_ONLY)? {
             Some(v) => parse_bool(&v).unwrap_or(true),
             None => file.read_only.unwrap_or(false),

@@ -520,6 +520,18 @@ fn snapshot_trouble_is_a_warning_and_the_job_goes_on() {
         warnings.len() == 1 && warnings[0].contains("KILN_RUN_ID"),
         "{warnings:?}"
     );
+    // A signing key set but empty (a missing secret) restores and saves
+    // nothing, rather than going unsigned.
+    let mut empty = Sandbox::new();
+    empty.set("KILN_SIGNING_KEY", "");
+    for cmd in ["restore", "save"] {
+        let out = empty.kiln(&["ci", cmd, "--file", junk.to_str().unwrap()]);
+        let w = common::kiln_warnings(&out);
+        assert!(
+            out.status.success() && w.len() == 1 && w[0].contains("set but empty"),
+            "{cmd}: {w:?}"
+        );
+    }
     let mut bad = Sandbox::new();
     bad.set("KILN_CACHE_SIZE", "lots");
     for cmd in ["restore", "save", "finish"] {

@@ -111,7 +111,23 @@ fn secret(cfg: &Config) -> Option<&[u8]> {
     cfg.signing_key.as_ref().map(|k| k.0.as_slice())
 }
 
+/// A signing key set but empty (a missing CI secret) stops snapshot steps:
+/// signing must not quietly turn off.
+fn empty_key(cfg: &Config) -> bool {
+    let empty = cfg.signing_key.as_ref().is_some_and(|k| k.0.is_empty());
+    if empty {
+        kiln_diag::warn_with_hint(
+            "`KILN_SIGNING_KEY` is set but empty: no snapshot restored or saved",
+            "check the secret behind it, or unset it for unsigned snapshots",
+        );
+    }
+    empty
+}
+
 fn restore(cfg: &Config, args: &SnapshotArgs) {
+    if empty_key(cfg) {
+        return;
+    }
     let clock = Instant::now();
     let outcome = match &args.file {
         Some(path) => restore_file(cfg, path),
@@ -148,6 +164,9 @@ fn restore_file(cfg: &Config, path: &Path) -> Result<Option<(String, snapshot::R
 fn save(cfg: &Config, file: Option<&Path>) {
     if cfg.read_only {
         eprintln!("kiln ci: read-only (`KILN_REMOTE_READ_ONLY`): no snapshot saved");
+        return;
+    }
+    if empty_key(cfg) {
         return;
     }
     let clock = Instant::now();
