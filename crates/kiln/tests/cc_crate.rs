@@ -130,3 +130,104 @@ fn a_run_that_must_run_again_gets_its_cxx_objects_from_the_cache() {
         .unwrap();
     assert_eq!(value["outcome"], "hit", "{value:#}");
 }
+
+/// The fixture on `cc` 1.11, which copies the whole environment into a
+/// snapshot and reads its variables from the copy, where no lookup is seen.
+fn on_cc_with_snapshot() -> Fixture {
+    let f = Fixture::new();
+    let manifest = f.ws.join("cppsys/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("cc = \"=1.2.41\"", "cc = \"=1.11.3\"");
+    std::fs::write(&manifest, text).unwrap();
+    let out =
+        f.sb.command("cargo", &f.ws)
+            .args(["update", "-q", "-p", "cc"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    f
+}
+
+fn run_outcome(recs: &[Value]) -> String {
+    let runs = of_kind(recs, "build_script_run");
+    assert_eq!(runs.len(), 1, "{recs:#?}");
+    runs[0]["outcome"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_cc_snapshot_is_keyed_by_everything_but_the_variables_naming_a_ci_job() {
+    let mut f = on_cc_with_snapshot();
+    let (first, _) = f.kiln_build();
+    assert_eq!(first, "cpp=30");
+    // A new CI job: its run, job and step variables differ. cc reads its
+    // copy by names of its own, never these: the run hits.
+    f.sb.set("GITHUB_RUN_ID", "1001");
+    f.sb.set(
+        "GITHUB_ENV",
+        "/runner/_temp/_runner_file_commands/set_env_1",
+    );
+    f.sb.set("CI_JOB_ID", "77");
+    let (job, recs) = f.kiln_build();
+    assert_eq!(job, first);
+    assert_eq!(run_outcome(&recs), "hit");
+    f.sb.set("GITHUB_RUN_ID", "1002");
+    let (_, recs) = f.kiln_build();
+    assert_eq!(run_outcome(&recs), "hit");
+    // Another `CARGO_HOME` puts its `bin` in front of `PATH` (rustup does):
+    // a directory that does not exist, or one named twice, finds nothing,
+    // so the search path is the same and the run hits.
+    let path = std::env::var("PATH").unwrap();
+    let first_dir = path.split(':').next().unwrap().to_owned();
+    let gone = f.sb.root.path().join("other-cargo-home/bin");
+    f.sb.set("PATH", &format!("{}:{first_dir}:{path}", gone.display()));
+    let (_, recs) = f.kiln_build();
+    assert_eq!(run_outcome(&recs), "hit");
+    f.sb.set("PATH", &path);
+    // Any other variable may be one cc reads (it builds names from the
+    // target): the run misses, its C++ compile is keyed apart and hits.
+    f.sb.set("CPPSYS_UNRELATED", "1");
+    let (other, recs) = f.kiln_build();
+    assert_eq!(other, first);
+    assert_eq!(run_outcome(&recs), "miss");
+    f.sb.unset("CPPSYS_UNRELATED");
+    // A variable cc reads from its copy: the run misses and builds what
+    // plain cargo builds.
+    f.sb.set("CXXFLAGS_x86_64_unknown_linux_gnu", "-DCPP_ADD=5");
+    let (flagged, recs) = f.kiln_build();
+    assert_eq!(flagged, "cpp=35");
+    assert_eq!(flagged, f.plain_build());
+    assert_eq!(run_outcome(&recs), "miss");
+    f.sb.unset("CXXFLAGS_x86_64_unknown_linux_gnu");
+    // Back to the first inputs: everything hits.
+    let (back, recs) = f.kiln_build();
+    assert_eq!(back, first);
+    for r in recs.iter().filter(|r| r["outcome"] != "probe") {
+        assert_eq!(r["outcome"], "hit", "{r:#}");
+    }
+}
+
+#[test]
+fn a_build_script_that_walks_the_environment_itself_is_keyed_by_all_of_it() {
+    let mut f = on_cc_with_snapshot();
+    let script = f.ws.join("cppsys/build.rs");
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "fn main() {",
+        "fn main() {\n    let run = std::env::vars().find(|(k, _)| k.ends_with(\"RUN_ID\")).map(|(_, v)| v);\n    println!(\"cargo:rustc-env=CPPSYS_RUN={run:?}\");",
+    );
+    std::fs::write(&script, text).unwrap();
+    f.kiln_build();
+    f.sb.set("GITHUB_RUN_ID", "1001");
+    let (_, recs) = f.kiln_build();
+    assert_eq!(run_outcome(&recs), "miss");
+    // A script that spells a CI job's variable is not given the exception.
+    let script_text = std::fs::read_to_string(&script).unwrap().replace(
+        "let run = std::env::vars().find(|(k, _)| k.ends_with(\"RUN_ID\")).map(|(_, v)| v);",
+        "let run = Some(\"GITHUB_\");",
+    );
+    std::fs::write(&script, script_text).unwrap();
+    f.kiln_build();
+    f.sb.set("GITHUB_RUN_ID", "1002");
+    let (_, recs) = f.kiln_build();
+    assert_eq!(run_outcome(&recs), "miss");
+}
