@@ -15,12 +15,15 @@
 //! This crate holds the formats and [`explain`]; [`diff`] compares two
 //! builds' key components, `roots` groups misses under root causes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use kiln_types::{KeyComponents, Outcome, UnitKind, UnitRecord};
+
+use earlier::Earlier;
 use serde::Serialize;
 
 mod diff;
+mod earlier;
 mod roots;
 
 pub use diff::diff;
@@ -168,6 +171,9 @@ impl Change {
             Self::FileRemoved { path } => format!("{} is no longer read", file_label(path)),
             Self::EnvChanged { name, .. } if name == "=names" => {
                 "the set of environment variables changed".into()
+            }
+            Self::EnvChanged { name, .. } if name == "=names-but-job" => {
+                "the set of environment variables changed (beyond those naming the CI job)".into()
             }
             Self::EnvChanged {
                 name,
@@ -385,9 +391,11 @@ impl Explanation {
     }
 }
 
-/// Explains the misses in `current`, comparing with the latest record of each
-/// unit in `previous` (older records first). `load` returns the components
-/// of an entry key.
+/// Explains the misses in `current`, comparing each with the latest earlier
+/// record of its unit: in `previous` (older records first) or earlier in
+/// `current` itself, where one run holds several builds (`kiln run` of a
+/// script, a day of ad hoc builds). `load` returns the components of an entry
+/// key.
 pub fn explain(
     run: &str,
     against: Option<&str>,
@@ -395,61 +403,18 @@ pub fn explain(
     previous: &[UnitRecord],
     load: &dyn Fn(&str) -> Option<KeyComponents>,
 ) -> Explanation {
-    let mut last: HashMap<String, &UnitRecord> = HashMap::new();
-    let mut other_version: HashMap<String, &UnitRecord> = HashMap::new();
-    for r in previous {
-        if matches!(r.outcome, Outcome::Hit | Outcome::Miss) && r.key.is_some() {
-            last.insert(r.unit_id(), r);
-            other_version.insert(r.unit_id_any_version(), r);
-        }
-    }
+    let mut earlier = Earlier::new(current);
+    previous.iter().for_each(|r| earlier.add(r));
     let cacheable: Vec<&UnitRecord> = current
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Hit | Outcome::Miss))
         .collect();
     let mut misses: Vec<UnitExplanation> = Vec::new();
-    for r in cacheable.iter().filter(|r| r.outcome == Outcome::Miss) {
-        let changes = match last.get(&r.unit_id()) {
-            None => match other_version.get(&r.unit_id_any_version()) {
-                Some(p) if p.package_version != r.package_version => vec![Change::VersionChanged {
-                    from: p.package_version.clone().unwrap_or_default(),
-                    to: r.package_version.clone().unwrap_or_default(),
-                }],
-                _ => vec![Change::FirstBuild],
-            },
-            Some(p) if p.key == r.key => vec![Change::Evicted],
-            Some(p) => {
-                let before = p.key.as_deref().and_then(load);
-                let now = r.key.as_deref().and_then(load);
-                match (before, now) {
-                    (Some(b), Some(n)) => diff(&b, &n),
-                    _ => vec![Change::Unknown],
-                }
-            }
-        };
-        let externs = r
-            .key
-            .as_deref()
-            .and_then(load)
-            .map(|c| extern_artifacts(&c.args))
-            .unwrap_or_default();
-        misses.push(UnitExplanation {
-            unit: r.label(),
-            crate_name: r.crate_name.clone(),
-            compile_ms: r.timings.compile_us / 1000,
-            changes,
-            root_cause: None,
-            artifact: format!(
-                "{}{}",
-                r.crate_name,
-                r.extra_filename.as_deref().unwrap_or_default()
-            ),
-            externs,
-            package: r.package.clone(),
-            run_dir: (r.kind == UnitKind::BuildScriptRun)
-                .then(|| r.extra_filename.clone())
-                .flatten(),
-        });
+    for r in &cacheable {
+        if r.outcome == Outcome::Miss {
+            misses.push(explain_miss(r, &earlier, load));
+        }
+        earlier.add(r);
     }
     let root_causes = attribute(&mut misses);
     misses.sort_by(|a, b| {
@@ -467,6 +432,55 @@ pub fn explain(
     }
 }
 
+/// One miss, against the earlier record `earlier` matches it with.
+fn explain_miss(
+    r: &UnitRecord,
+    earlier: &Earlier<'_>,
+    load: &dyn Fn(&str) -> Option<KeyComponents>,
+) -> UnitExplanation {
+    let changes = match earlier.same_unit(r) {
+        None => match earlier.replaced_version(r) {
+            Some(p) => vec![Change::VersionChanged {
+                from: p.package_version.clone().unwrap_or_default(),
+                to: r.package_version.clone().unwrap_or_default(),
+            }],
+            None => vec![Change::FirstBuild],
+        },
+        Some(p) if p.key == r.key => vec![Change::Evicted],
+        Some(p) => {
+            let before = p.key.as_deref().and_then(load);
+            let now = r.key.as_deref().and_then(load);
+            match (before, now) {
+                (Some(b), Some(n)) => diff(&b, &n),
+                _ => vec![Change::Unknown],
+            }
+        }
+    };
+    let externs = r
+        .key
+        .as_deref()
+        .and_then(load)
+        .map(|c| extern_artifacts(&c.args))
+        .unwrap_or_default();
+    UnitExplanation {
+        unit: r.label(),
+        crate_name: r.crate_name.clone(),
+        compile_ms: r.timings.compile_us / 1000,
+        changes,
+        root_cause: None,
+        artifact: format!(
+            "{}{}",
+            r.crate_name,
+            r.extra_filename.as_deref().unwrap_or_default()
+        ),
+        externs,
+        package: r.package.clone(),
+        run_dir: (r.kind == UnitKind::BuildScriptRun)
+            .then(|| r.extra_filename.clone())
+            .flatten(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +495,25 @@ mod tests {
             path: "{cwd}/src/lib.rs".into(),
         };
         assert_eq!(c.describe(), "`{cwd}/src/lib.rs` changed");
+    }
+
+    #[test]
+    fn the_two_environment_snapshots_are_told_apart() {
+        let change = |name: &str| Change::EnvChanged {
+            name: name.into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script: false,
+        };
+        assert_eq!(
+            change("=names").describe(),
+            "the set of environment variables changed"
+        );
+        assert_eq!(
+            change("=names-but-job").describe(),
+            "the set of environment variables changed (beyond those naming the CI job)"
+        );
     }
 }

@@ -79,27 +79,39 @@ fn hint_for(
     None
 }
 
+/// Of `candidates` (misses in record order), the latest one recorded before
+/// `i`, else the first: where a run holds several builds, a unit's cause is
+/// in its own build, which came just before it.
+fn nearest_before(candidates: impl Iterator<Item = usize>, i: usize) -> Option<usize> {
+    let mut first = None;
+    let mut before = None;
+    for j in candidates {
+        first.get_or_insert(j);
+        if j < i {
+            before = Some(j);
+        }
+    }
+    before.or(first)
+}
+
 /// Groups misses under root causes. A miss whose changes are all rebuilt
 /// dependencies belongs to the root cause of those dependencies; units whose
 /// own changes read the same share one root cause.
 pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
-    let mut by_artifact: HashMap<&str, usize> = HashMap::new();
+    let mut by_artifact: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, u) in misses.iter().enumerate() {
-        by_artifact.insert(u.artifact.as_str(), i);
+        by_artifact.entry(u.artifact.as_str()).or_default().push(i);
         by_crate.entry(u.crate_name.as_str()).or_default().push(i);
     }
     // The miss a rebuilt dependency leads to: by the artifact its `--extern`
     // names; by crate name when the arguments were not recorded.
     let dependency = |i: usize, name: &str| -> Option<usize> {
-        match misses[i].externs.get(name) {
-            Some(artifact) => by_artifact.get(artifact.as_str()).copied(),
-            None => by_crate
-                .get(name.replace('-', "_").as_str())?
-                .iter()
-                .copied()
-                .find(|&j| j != i),
-        }
+        let candidates = match misses[i].externs.get(name) {
+            Some(artifact) => by_artifact.get(artifact.as_str())?,
+            None => by_crate.get(name.replace('-', "_").as_str())?,
+        };
+        nearest_before(candidates.iter().copied().filter(|&j| j != i), i)
     };
     // The run of the build script whose output a change is in: by the run's
     // directory for files in `OUT_DIR`, else the package's run that missed.
@@ -110,13 +122,14 @@ pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
             | Change::FileRemoved { path } => super::out_dir_of(path).map(|(d, _)| d),
             _ => None,
         };
-        misses.iter().position(|m| {
+        let runs = misses.iter().enumerate().filter(|(_, m)| {
             m.run_dir.is_some()
                 && match dir {
                     Some(d) => m.run_dir.as_deref() == Some(d),
                     None => m.package.is_some() && m.package == misses[i].package,
                 }
-        })
+        });
+        nearest_before(runs.map(|(j, _)| j), i)
     };
     let follows = |c: &Change| c.is_dependency() || c.is_build_script_output();
     // Follow rebuilt dependencies and re-run build scripts that also missed

@@ -463,3 +463,42 @@ fn a_unit_the_run_does_not_have_is_an_error_naming_those_it_has() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("did not miss"));
 }
+
+/// Builds of one day without `kiln run` are one run: each miss is compared
+/// with its unit's earlier build in that run, not called a first build.
+#[test]
+fn ad_hoc_builds_of_one_run_are_compared_with_each_other() {
+    let sb = Sandbox::new();
+    let ws = sb.workspace("basic", "ws");
+    let build = |value: &str| {
+        let out = sb
+            .command("cargo", &ws)
+            .args(["build", "--release", "-p", "shared"])
+            .env("RUSTC_WRAPPER", common::kiln_bin())
+            .env("FIXTURE_BUILD_VALUE", value)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    build("one");
+    let clean = sb.command("cargo", &ws).arg("clean").output().unwrap();
+    assert!(clean.status.success());
+    build("two");
+    let out = sb.kiln(&["explain"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("`adhoc-"), "{text}");
+    assert!(
+        text.contains("env `FIXTURE_BUILD_VALUE` changed"),
+        "the build script's run is compared with the first build: {text}"
+    );
+    // The library's second build missed for what the run produced.
+    assert!(
+        text.contains("2 of 5 misses")
+            && text.contains("root cause in `shared v0.1.0 (build script run)`"),
+        "{text}"
+    );
+}
