@@ -95,34 +95,6 @@ pub const IGNORED: &[&str] = &[
 /// `=`, so no variable can have it.
 pub const ALL_NAMES: &str = "=names";
 
-/// Like [`ALL_NAMES`], leaving out the variables that name a CI job
-/// ([`names_a_job`]).
-pub const ALL_NAMES_BUT_JOB: &str = "=names-but-job";
-
-/// Prefixes of the variables a CI system sets to name one run, job or step
-/// (`GITHUB_RUN_ID`, `GITHUB_ENV`'s per-step file, `RUNNER_NAME`,
-/// `ACTIONS_RUNTIME_TOKEN`, GitLab's `CI_JOB_ID`, …): different in every
-/// job. A program that looks variables up by name never names them unless
-/// its file spells the prefix.
-pub const JOB_PREFIXES: &[&str] = &[
-    "GITHUB_",
-    "RUNNER_",
-    "ACTIONS_",
-    "CI_",
-    "GITLAB_",
-    "BUILDKITE_",
-    "CIRCLE_",
-];
-
-/// Single variables of the same kind: systemd's and the job's own ids.
-pub const JOB_NAMES: &[&str] = &["INVOCATION_ID", "JOURNAL_STREAM"];
-
-/// Whether `name` names a CI run, job or step ([`JOB_PREFIXES`],
-/// [`JOB_NAMES`]).
-pub fn names_a_job(name: &str) -> bool {
-    JOB_NAMES.contains(&name) || JOB_PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
 /// Variables that carry cargo's jobserver: which descriptors or which FIFO
 /// hands out job tokens changes every build and says nothing about outputs.
 const JOBSERVER: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
@@ -147,13 +119,6 @@ pub fn lookup(name: &str) -> Option<OsString> {
     if name == ALL_NAMES {
         return Some(all_names(std::env::vars_os().map(|(n, _)| n)));
     }
-    if name == ALL_NAMES_BUT_JOB {
-        return Some(all_names(
-            std::env::vars_os()
-                .map(|(n, _)| n)
-                .filter(|n| !n.to_str().is_some_and(names_a_job)),
-        ));
-    }
     std::env::var_os(name)
 }
 
@@ -165,24 +130,6 @@ pub fn all_names(vars: impl Iterator<Item = OsString>) -> OsString {
         .collect();
     names.sort();
     names.join("\n").into()
-}
-
-/// `PATH` as it enters a key: what a search over it can find. An absolute
-/// directory that does not exist finds nothing, and one named a second time
-/// finds nothing new, so both are left out (should the directory appear, the
-/// value changes with it). Relative and empty entries stay as written.
-/// Another `CARGO_HOME` whose `bin` is put in front (rustup does) and is
-/// absent, or a directory listed twice, is the same search.
-pub fn search_path(value: &str) -> std::borrow::Cow<'_, str> {
-    let mut seen = std::collections::HashSet::new();
-    let kept: Vec<&str> = value
-        .split(':')
-        .filter(|e| !e.starts_with('/') || (seen.insert(*e) && std::path::Path::new(e).exists()))
-        .collect();
-    if kept.len() == value.split(':').count() {
-        return value.into();
-    }
-    kept.join(":").into()
 }
 
 /// A variable's value as it enters a build-script run's key: for a package
@@ -242,18 +189,6 @@ mod tests {
         assert_eq!(without_jobserver("CARGO_MAKEFLAGS", v), "-j -j8");
         assert_eq!(without_jobserver("OTHER", v), v);
         assert_eq!(without_jobserver("MAKEFLAGS", "-j4"), "-j4");
-    }
-
-    #[test]
-    fn a_search_path_is_keyed_by_the_directories_a_search_can_find_things_in() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().display().to_string();
-        let gone = dir.path().join("gone").display().to_string();
-        let path = format!("{gone}:{real}:{real}:bin:");
-        assert_eq!(search_path(&path), format!("{real}:bin:"));
-        assert_eq!(search_path(&real), real);
-        std::fs::create_dir(&gone).unwrap();
-        assert_eq!(search_path(&path), format!("{gone}:{real}:bin:"));
     }
 
     #[test]

@@ -21,11 +21,8 @@ const RACY: Duration = Duration::from_secs(2);
 pub(crate) struct Facts {
     /// [`kiln_trace::walks_environ`].
     pub walks: bool,
-    /// [`kiln_trace::rust_walk`].
-    pub rust_walks: kiln_trace::RustWalk,
-    /// The file spells one of [`crate::env_rules::JOB_PREFIXES`] or
-    /// [`crate::env_rules::JOB_NAMES`].
-    pub names_job: bool,
+    /// [`kiln_trace::rust_walks_environ`].
+    pub rust_walks: bool,
     /// [`kiln_trace::reads_libc_env`].
     pub libc_env: bool,
     /// [`kiln_trace::raw_syscalls`].
@@ -33,16 +30,14 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    /// `walks rust_walks libc_env names_job [raw crate]`, flags as `0`/`1`
-    /// (`rust_walks` as [`kiln_trace::RustWalk::as_char`]).
+    /// `walks rust_walks libc_env [raw crate]`, flags as `0`/`1`.
     fn to_text(&self) -> String {
         let flag = |b: bool| if b { "1" } else { "0" };
         let mut text = format!(
-            "{} {} {} {}",
+            "{} {} {}",
             flag(self.walks),
-            self.rust_walks.as_char(),
-            flag(self.libc_env),
-            flag(self.names_job)
+            flag(self.rust_walks),
+            flag(self.libc_env)
         );
         if let Some(r) = &self.raw {
             text.push(' ');
@@ -53,24 +48,16 @@ impl Facts {
 
     fn from_text(text: &str) -> Option<Self> {
         let mut words = text.split(' ');
-        let flag = |w: Option<&str>| match w? {
+        let mut flag = || match words.next()? {
             "0" => Some(false),
             "1" => Some(true),
             _ => None,
         };
-        let walks = flag(words.next())?;
-        let mut c = words.next()?.chars();
-        let rust_walks = kiln_trace::RustWalk::from_char(c.next()?)?;
-        if c.next().is_some() {
-            return None;
-        }
-        let libc_env = flag(words.next())?;
-        let names_job = flag(words.next())?;
+        let (walks, rust_walks, libc_env) = (flag()?, flag()?, flag()?);
         Some(Self {
             walks,
             rust_walks,
             libc_env,
-            names_job,
             raw: words.next().map(str::to_owned),
         })
     }
@@ -78,9 +65,7 @@ impl Facts {
     fn compute(program: &Path) -> Self {
         Self {
             walks: kiln_trace::walks_environ(program),
-            rust_walks: kiln_trace::rust_walk(program),
-            names_job: kiln_trace::names_any(program, crate::env_rules::JOB_PREFIXES)
-                || kiln_trace::names_any(program, crate::env_rules::JOB_NAMES),
+            rust_walks: kiln_trace::rust_walks_environ(program),
             libc_env: kiln_trace::reads_libc_env(program),
             raw: kiln_trace::raw_syscalls(program).map(str::to_owned),
         }
@@ -113,7 +98,7 @@ pub(crate) fn of(dir: &Path, program: &Path) -> Facts {
 /// the file is old enough to be remembered.
 fn slot(dir: &Path, program: &Path) -> Option<(PathBuf, bool)> {
     let md = std::fs::metadata(program).ok()?;
-    let mut h = kiln_key::KeyHasher::new("kiln-facts-v4");
+    let mut h = kiln_key::KeyHasher::new("kiln-facts-v3");
     h.field("program", program.as_os_str().as_encoded_bytes());
     for v in [md.dev(), md.ino(), md.size()] {
         h.field("stat", v.to_le_bytes());
@@ -145,21 +130,14 @@ mod tests {
             Facts::default(),
             Facts {
                 walks: true,
-                rust_walks: kiln_trace::RustWalk::No,
+                rust_walks: false,
                 libc_env: true,
-                names_job: false,
                 raw: Some("rustix".into()),
-            },
-            Facts {
-                rust_walks: kiln_trace::RustWalk::CcSnapshot,
-                names_job: true,
-                ..Facts::default()
             },
         ] {
             assert_eq!(Facts::from_text(&f.to_text()), Some(f));
         }
         assert_eq!(Facts::from_text("garbage"), None);
-        assert_eq!(Facts::from_text("0 1 0"), None, "an older layout");
     }
 
     #[test]

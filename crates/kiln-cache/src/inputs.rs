@@ -101,11 +101,6 @@ impl Keying<'_> {
             });
         };
         let text = env_rules::without_jobserver(name, text);
-        let text = if name == "PATH" {
-            env_rules::search_path(&text).into_owned().into()
-        } else {
-            text
-        };
         let keyed = if self.script {
             env_rules::script_value(text.as_ref(), self.roots, self.mode, self.from_cargo_home)
         } else {

@@ -6,11 +6,7 @@
 //! reads internally (`TZ` for `localtime`, the locale variables for
 //! `setlocale`). Where either may have happened, kiln keys conservatively:
 //! the whole environment (every name and value) for a walk, the libc
-//! variables for internal reads. The `cc` crate's walk is the one exception
-//! known by name: it copies the environment and then reads that copy by
-//! name, names of its own vocabulary, so the variables that name a CI job
-//! (which no such lookup spells) are left out of its key, unless the
-//! program's file spells their prefix. The programs are judged by their files
+//! variables for internal reads. The programs are judged by their files
 //! ([`kiln_trace::walks_environ`], [`kiln_trace::rust_walks_environ`],
 //! [`kiln_trace::reads_libc_env`]): Rust code that ran inside another
 //! process (a build script, a proc macro inside rustc) is named by the
@@ -19,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln_trace::{RustWalk, Trace};
+use kiln_trace::Trace;
 
 use crate::env_rules;
 use crate::inputs::Observed;
@@ -40,26 +36,11 @@ pub const LIBC_ENV: &[&str] = &[
     "LOCPATH",
 ];
 
-/// Whether the environment may have been walked.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Walked {
-    /// Nothing walked it.
-    #[default]
-    No,
-    /// Only the `cc` crate's snapshot ([`kiln_trace::RustWalk::CcSnapshot`])
-    /// in code that never spells a CI job's variables
-    /// ([`env_rules::JOB_PREFIXES`]): everything but those may have been
-    /// read.
-    ByNameOnly,
-    /// Anything may have been read.
-    Yes,
-}
-
 /// What may have been read unseen.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unseen {
-    /// How the environment may have been walked.
-    pub walked: Walked,
+    /// The environment may have been walked.
+    pub walked: bool,
     /// libc may have read [`LIBC_ENV`].
     pub libc_env: bool,
 }
@@ -91,21 +72,12 @@ pub(crate) fn unseen(t: &Trace, rust_code: &[&Path], dir: &Path) -> Unseen {
         }
     };
     let others = || programs(t).filter(|p| !kiln_trace::is_toolchain_program(p));
-    let rust_walk = |p: &&Path| {
-        let f = crate::facts::of(dir, p);
-        match f.rust_walks {
-            RustWalk::No => Walked::No,
-            RustWalk::CcSnapshot if !f.names_job => Walked::ByNameOnly,
-            _ => Walked::Yes,
-        }
-    };
-    let walked = if proc_environ || programs(t).any(walks) {
-        Walked::Yes
-    } else {
-        rust_code.iter().map(rust_walk).max().unwrap_or_default()
-    };
     Unseen {
-        walked,
+        walked: proc_environ
+            || rust_code
+                .iter()
+                .any(|p| crate::facts::of(dir, p).rust_walks)
+            || programs(t).any(walks),
         libc_env: rust_code
             .iter()
             .copied()
@@ -170,17 +142,14 @@ pub(crate) fn key(o: &mut Observed, u: Unseen) {
     if u.libc_env {
         o.env.extend(LIBC_ENV.iter().map(|n| (*n).to_owned()));
     }
-    let (all, marker) = match u.walked {
-        Walked::No => return,
-        Walked::ByNameOnly => (false, env_rules::ALL_NAMES_BUT_JOB),
-        Walked::Yes => (true, env_rules::ALL_NAMES),
-    };
-    o.env.extend(
-        std::env::vars_os()
-            .map(|(n, _)| n.to_string_lossy().into_owned())
-            .filter(|n| !env_rules::kiln_internal(n) && (all || !env_rules::names_a_job(n))),
-    );
-    o.env.insert(marker.to_owned());
+    if u.walked {
+        o.env.extend(
+            std::env::vars_os()
+                .map(|(n, _)| n.to_string_lossy().into_owned())
+                .filter(|n| !env_rules::kiln_internal(n)),
+        );
+        o.env.insert(env_rules::ALL_NAMES.to_owned());
+    }
 }
 
 fn same_file(a: Option<&Path>, b: &Path) -> bool {

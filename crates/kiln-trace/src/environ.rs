@@ -13,9 +13,10 @@
 //!   programs in [`GETENV_ONLY`] (compilers, assemblers, linkers, archivers,
 //!   `pkg-config`) or of [`GETENV_SETTINGS`] (`git`), which hand `environ`
 //!   to the programs they start and read their own settings with `getenv`;
-//! - a Rust program names `environ` whenever it starts processes; whether
-//!   its own code iterates the environment is read off its machine code
-//!   ([`crate::rust_walk`]).
+//! - a Rust program ([`rust_walks_environ`]) names `environ` whenever it
+//!   starts processes; whether its own code iterates the environment is read
+//!   off its machine code (see [`crate::refs`]). Where that cannot be done
+//!   (no symbol table, another architecture) it may.
 
 use std::path::Path;
 
@@ -79,22 +80,16 @@ const INTERPRETER_LIBS: &[&[u8]] = &[
 /// Largest program read whole to look for symbols; bigger ones may walk.
 const MAX_READ: u64 = 512 << 20;
 
-pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }
 
-pub(crate) fn read(program: &Path) -> Option<Vec<u8>> {
+fn read(program: &Path) -> Option<Vec<u8>> {
     let md = std::fs::metadata(program).ok()?;
     if md.len() > MAX_READ {
         return None;
     }
     std::fs::read(program).ok()
-}
-
-/// Whether `program`'s file holds any of `needles` (a name its code may
-/// look up), or cannot be read.
-pub fn names_any(program: &Path, needles: &[&str]) -> bool {
-    read(program).is_none_or(|b| needles.iter().any(|n| contains(&b, n.as_bytes())))
 }
 
 /// `gcc-12` → `gcc`, `x86_64-linux-gnu-ld.bfd` → `ld.bfd`.
@@ -209,11 +204,140 @@ pub fn raw_syscalls(program: &Path) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// The crates of Rust's standard library, as mangled path roots.
+const STD_ROOTS: [&str; 3] = ["3std", "4core", "5alloc"];
+
+/// Whether the mangled name (legacy or v0) is a function of the standard
+/// library: its path starts at `std`, `core` or `alloc` (a module a crate
+/// names `std` is not), or it is a trait impl between their types.
+pub(crate) fn in_std(name: &str) -> bool {
+    in_crates(name, &STD_ROOTS)
+}
+
+/// Whether the mangled name is a function of one of the crates `roots`
+/// (mangled: `3std`), or a trait impl between the standard library's types.
+fn in_crates(name: &str, roots: &[&str]) -> bool {
+    let root = |rest: &str| roots.iter().any(|r| rest.starts_with(r));
+    if let Some(rest) = name.strip_prefix("_ZN") {
+        if root(rest) {
+            return true;
+        }
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        let std_type = |t: &str| {
+            ["std..", "core..", "alloc.."]
+                .iter()
+                .any(|p| t.starts_with(p))
+        };
+        return rest.strip_prefix("_$LT$").is_some_and(|t| {
+            std_type(t)
+                && t.find("$u20$as$u20$")
+                    .is_none_or(|i| std_type(&t[i + "$u20$as$u20$".len()..]))
+        });
+    }
+    if let Some(rest) = name.strip_prefix("_R") {
+        // The first crate root of the path: `C`, an optional disambiguator
+        // `s<base62>_`, then the crate's name.
+        let mut i = 0;
+        let b = rest.as_bytes();
+        while i < b.len() {
+            if b[i] == b'C' {
+                let mut j = i + 1;
+                if b.get(j) == Some(&b's') {
+                    j += 1;
+                    while b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+                        j += 1;
+                    }
+                    if b.get(j) == Some(&b'_') {
+                        j += 1;
+                    }
+                }
+                if b.get(j).is_some_and(u8::is_ascii_digit) {
+                    return root(&rest[j..]);
+                }
+            }
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Whether a mangled name is `std::env::vars` or `std::env::vars_os`.
+fn is_env_iteration(name: &str) -> bool {
+    in_std(name)
+        && ["3std3env4vars", "3std3env7vars_os"].iter().any(|f| {
+            name.find(f).is_some_and(|i| {
+                let rest = &name[i + f.len()..];
+                rest.is_empty() || rest.starts_with("17h") || rest.starts_with('E')
+            })
+        })
+}
+
+/// Whether a Rust program (a build script, a proc macro) may iterate its
+/// environment.
+///
+/// On x86-64, with a symbol table, the answer is read off the code: the
+/// program walks only if something other than std's own process spawning
+/// (which merges the environment for a child it changes it for, and hands it
+/// on) calls `std::env::vars`/`vars_os`, or code outside std refers to
+/// `environ`. Without a symbol table it may if it names `environ` at all.
+/// Everywhere else, and when the code cannot be followed, it may.
+pub fn rust_walks_environ(program: &Path) -> bool {
+    let Some(bytes) = read(program) else {
+        return true;
+    };
+    let Some(p) = crate::refs::Program::parse(&bytes) else {
+        // No symbol table (stripped): code that never names `environ`
+        // among the symbols it imports cannot read it.
+        return [&b"\0environ\0"[..], b"\0__environ\0", b"\0_environ\0"]
+            .iter()
+            .any(|n| contains(&bytes, n))
+            || !bytes.starts_with(b"\x7fELF");
+    };
+    let iterators: Vec<&crate::refs::Func> = p
+        .funcs
+        .iter()
+        .filter(|f| is_env_iteration(&f.name))
+        .collect();
+    let addrs: Vec<u64> = iterators.iter().map(|f| f.addr).collect();
+    let calls = crate::refs::find_refs(&p, &addrs, &[]);
+    let spawning = |n: &str| in_std(n) && n.contains("11capture_env");
+    if calls.escapes
+        || calls
+            .from
+            .iter()
+            .any(|n| !is_env_iteration(n) && !spawning(n))
+    {
+        return true;
+    }
+    let raw = crate::refs::find_refs(&p, &[], &["environ", "__environ", "_environ"]);
+    // Only std itself names `environ` (core and alloc cannot; a closure of
+    // crate code inlined into their generics could).
+    raw.escapes || raw.from.iter().any(|n| !in_crates(n, &["3std"]))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn std_is_told_from_a_module_named_std() {
+        assert!(in_std("_ZN3std3env4vars17h0123456789abcdefE"));
+        assert!(in_std("_ZN4core3ptr13drop_in_place17h0123456789abcdefE"));
+        assert!(in_std(
+            "_ZN76_$LT$std..env..Vars$u20$as$u20$core..iter..traits..iterator..Iterator$GT$4next17h0123456789abcdefE"
+        ));
+        assert!(in_std("_RNvNtCs1234_3std3env4vars"));
+        assert!(!in_std("_ZN7mycrate3std3env4vars17h0123456789abcdefE"));
+        assert!(!in_std(
+            "_ZN50_$LT$std..env..Vars$u20$as$u20$mycrate..Walk$GT$4walk17h0123456789abcdefE"
+        ));
+        assert!(!in_std("_RNvNtNtCs1234_7mycrate3std3env4vars"));
+        assert!(!is_env_iteration(
+            "_ZN7mycrate3std3env4vars17h0123456789abcdefE"
+        ));
+    }
 
     #[test]
     fn tool_names_lose_prefix_and_version() {
@@ -247,5 +371,71 @@ mod tests {
             let p = std::fs::canonicalize(cc).unwrap();
             assert!(!walks_environ(&p), "{}", p.display());
         }
+    }
+
+    fn build_rust(d: &Path, name: &str, body: &str, strip: bool) -> std::path::PathBuf {
+        let src = d.join(format!("{name}.rs"));
+        std::fs::write(&src, body).unwrap();
+        let out = d.join(name);
+        let mut c = std::process::Command::new("rustc");
+        c.arg(&src).arg("-o").arg(&out).arg("-Copt-level=0");
+        if strip {
+            c.arg("-Cstrip=symbols");
+        }
+        assert!(c.status().unwrap().success());
+        out
+    }
+
+    #[test]
+    fn rust_programs_walk_only_through_std_env_vars() {
+        let d = tempfile::tempdir().unwrap();
+        let getenv = build_rust(
+            d.path(),
+            "getenv",
+            "fn main() { let _ = std::process::Command::new(\"true\").status(); println!(\"{:?}\", std::env::var(\"X\")); }",
+            false,
+        );
+        assert!(!rust_walks_environ(&getenv), "spawns and asks getenv");
+        let vars = build_rust(
+            d.path(),
+            "vars",
+            "fn main() { for (k, _) in std::env::vars() { println!(\"{k}\"); } }",
+            false,
+        );
+        assert!(rust_walks_environ(&vars), "iterates the environment");
+        let spawn_env = build_rust(
+            d.path(),
+            "spawn_env",
+            "fn main() { let _ = std::process::Command::new(\"true\").env(\"A\", \"b\").status(); }",
+            false,
+        );
+        assert!(
+            !rust_walks_environ(&spawn_env),
+            "std merges the environment for a child: handed on, not read"
+        );
+        let raw = build_rust(
+            d.path(),
+            "raw",
+            "unsafe extern \"C\" { static environ: *const *const u8; } fn main() { println!(\"{:?}\", unsafe { environ }); }",
+            false,
+        );
+        assert!(rust_walks_environ(&raw), "reads environ itself");
+        let stripped = build_rust(
+            d.path(),
+            "stripped",
+            "fn main() { let _ = std::process::Command::new(\"true\").env(\"A\", \"b\").status(); }",
+            true,
+        );
+        assert!(
+            rust_walks_environ(&stripped),
+            "no symbols and names `environ`: may walk"
+        );
+        let quiet = build_rust(d.path(), "quiet", "fn main() { println!(\"hi\"); }", true);
+        let names = contains(&std::fs::read(&quiet).unwrap(), b"\0environ\0");
+        assert_eq!(
+            rust_walks_environ(&quiet),
+            names,
+            "no symbols: walks only if it imports `environ`"
+        );
     }
 }

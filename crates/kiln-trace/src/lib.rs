@@ -88,17 +88,17 @@ mod install;
 mod parse;
 mod paths;
 mod refs;
-mod rust_walk;
 
 use std::path::PathBuf;
 
 pub use elf::observable;
-pub use environ::{is_toolchain_program, names_any, raw_syscalls, reads_libc_env, walks_environ};
+pub use environ::{
+    is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ, walks_environ,
+};
 pub use install::{Tracer, forward, forward_lookups, forward_to_outer, quiet_this_process};
 pub use parse::{Search, Trace, parse_trace};
 pub use paths::find_program;
 pub use paths::normalize_path;
-pub use rust_walk::{RustWalk, rust_walk};
 
 /// Problems installing the observer or reading its trace.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! Which functions of an x86-64 ELF program refer to given functions or
-//! data: the static analysis behind [`crate::rust_walk`].
+//! data: the static analysis behind [`crate::rust_walks_environ`].
 //!
 //! A reference is a RIP-relative displacement (the last four bytes of a
 //! `call`, `jmp`, `lea` or `mov`) that lands on a wanted address, or on a

@@ -155,42 +155,29 @@ fn run_outcome(recs: &[Value]) -> String {
     runs[0]["outcome"].as_str().unwrap().to_owned()
 }
 
+fn cxx_outcome(recs: &[Value]) -> String {
+    let compiles = of_kind(recs, "c_compile");
+    let value = compiles
+        .iter()
+        .find(|r| r["crate_name"] == "src/value.cpp")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    value["outcome"].as_str().unwrap().to_owned()
+}
+
+/// cc's copy of the environment is a walk: any variable may flow out of it
+/// (a name the script builds at run time, the `Command`s cc hands out), so
+/// the run is keyed by all of them, those naming a CI job too. The C++
+/// compile it starts is keyed by what the compiler reads and still hits.
 #[test]
-fn a_cc_snapshot_is_keyed_by_everything_but_the_variables_naming_a_ci_job() {
+fn a_cc_snapshot_is_keyed_by_the_whole_environment_and_its_compiles_still_hit() {
     let mut f = on_cc_with_snapshot();
     let (first, _) = f.kiln_build();
     assert_eq!(first, "cpp=30");
-    // A new CI job: its run, job and step variables differ. cc reads its
-    // copy by names of its own, never these: the run hits.
     f.sb.set("GITHUB_RUN_ID", "1001");
-    f.sb.set(
-        "GITHUB_ENV",
-        "/runner/_temp/_runner_file_commands/set_env_1",
-    );
-    f.sb.set("CI_JOB_ID", "77");
     let (job, recs) = f.kiln_build();
     assert_eq!(job, first);
-    assert_eq!(run_outcome(&recs), "hit");
-    f.sb.set("GITHUB_RUN_ID", "1002");
-    let (_, recs) = f.kiln_build();
-    assert_eq!(run_outcome(&recs), "hit");
-    // Another `CARGO_HOME` puts its `bin` in front of `PATH` (rustup does):
-    // a directory that does not exist, or one named twice, finds nothing,
-    // so the search path is the same and the run hits.
-    let path = std::env::var("PATH").unwrap();
-    let first_dir = path.split(':').next().unwrap().to_owned();
-    let gone = f.sb.root.path().join("other-cargo-home/bin");
-    f.sb.set("PATH", &format!("{}:{first_dir}:{path}", gone.display()));
-    let (_, recs) = f.kiln_build();
-    assert_eq!(run_outcome(&recs), "hit");
-    f.sb.set("PATH", &path);
-    // Any other variable may be one cc reads (it builds names from the
-    // target): the run misses, its C++ compile is keyed apart and hits.
-    f.sb.set("CPPSYS_UNRELATED", "1");
-    let (other, recs) = f.kiln_build();
-    assert_eq!(other, first);
     assert_eq!(run_outcome(&recs), "miss");
-    f.sb.unset("CPPSYS_UNRELATED");
+    assert_eq!(cxx_outcome(&recs), "hit");
     // A variable cc reads from its copy: the run misses and builds what
     // plain cargo builds.
     f.sb.set("CXXFLAGS_x86_64_unknown_linux_gnu", "-DCPP_ADD=5");
@@ -200,11 +187,52 @@ fn a_cc_snapshot_is_keyed_by_everything_but_the_variables_naming_a_ci_job() {
     assert_eq!(run_outcome(&recs), "miss");
     f.sb.unset("CXXFLAGS_x86_64_unknown_linux_gnu");
     // Back to the first inputs: everything hits.
+    f.sb.unset("GITHUB_RUN_ID");
     let (back, recs) = f.kiln_build();
     assert_eq!(back, first);
     for r in recs.iter().filter(|r| r["outcome"] != "probe") {
         assert_eq!(r["outcome"], "hit", "{r:#}");
     }
+}
+
+/// A name built at run time and read from cc's copy: the file never spells
+/// it, and the variable still changes the compile.
+#[test]
+fn a_name_built_at_run_time_and_read_from_the_copy_is_keyed() {
+    let mut f = on_cc_with_snapshot();
+    let script = f.ws.join("cppsys/build.rs");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let text = text.replace(
+        "    cc::Build::new()\n        .cpp(true)\n        .file(\"src/value.cpp\")\n        .compile(\"cppval\");",
+        "    let mut b = cc::Build::new();\n    b.cpp(true).file(\"src/value.cpp\");\n    let key = format!(\"{}_CXXFLAGS\", \"ci_cppsys\".to_uppercase());\n    let _ = b.try_flags_from_environment(&key);\n    b.compile(\"cppval\");",
+    );
+    assert!(text.contains("try_flags_from_environment"), "{text}");
+    std::fs::write(&script, text).unwrap();
+    let (first, _) = f.kiln_build();
+    assert_eq!(first, "cpp=30");
+    f.sb.set("CI_CPPSYS_CXXFLAGS", "-DCPP_ADD=5");
+    let (flagged, recs) = f.kiln_build();
+    assert_eq!(flagged, "cpp=35");
+    assert_eq!(flagged, f.plain_build());
+    assert_eq!(run_outcome(&recs), "miss");
+}
+
+/// The copy read back through the `Command` cc hands out
+/// (`Command::get_envs`, no walk of its own): keyed like any walk.
+#[test]
+fn the_copy_read_back_through_a_command_is_keyed() {
+    let mut f = on_cc_with_snapshot();
+    let script = f.ws.join("cppsys/build.rs");
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "fn main() {",
+        "fn main() {\n    let cmd = cc::Build::new().cpp(true).get_compiler().to_command();\n    let run = cmd.get_envs().find(|(k, _)| k.to_str().is_some_and(|k| k.ends_with(\"RUN_ID\"))).and_then(|(_, v)| v).map(|v| v.to_string_lossy().into_owned());\n    println!(\"cargo:warning=run {run:?}\");",
+    );
+    std::fs::write(&script, text).unwrap();
+    f.sb.set("GITHUB_RUN_ID", "1000");
+    f.kiln_build();
+    f.sb.set("GITHUB_RUN_ID", "1001");
+    let (_, recs) = f.kiln_build();
+    assert_eq!(run_outcome(&recs), "miss");
 }
 
 #[test]
