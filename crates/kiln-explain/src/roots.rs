@@ -131,7 +131,14 @@ pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
         });
         nearest_before(runs.map(|(j, _)| j), i)
     };
-    let follows = |c: &Change| c.is_dependency() || c.is_build_script_output();
+    // A run's own `OUT_DIR` is its own change (another target dir), not
+    // one of another run's outputs.
+    let own_out_dir = |u: &UnitExplanation, c: &Change| {
+        u.run_dir.is_some() && matches!(c, Change::EnvChanged { name, .. } if name == "OUT_DIR")
+    };
+    let from_script =
+        |u: &UnitExplanation, c: &Change| c.is_build_script_output() && !own_out_dir(u, c);
+    let follows = |u: &UnitExplanation, c: &Change| c.is_dependency() || from_script(u, c);
     // Follow rebuilt dependencies and re-run build scripts that also missed
     // in this run until a unit with a change of its own (or a dependency
     // that did not miss).
@@ -140,12 +147,12 @@ pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
         let mut i = start;
         while seen.insert(i) {
             let u = &misses[i];
-            if u.changes.is_empty() || !u.changes.iter().all(follows) {
+            if u.changes.is_empty() || !u.changes.iter().all(|c| follows(u, c)) {
                 break;
             }
             let next = u.changes.iter().find_map(|c| match c {
                 Change::DependencyRebuilt { name } => dependency(i, name).filter(|&j| j != i),
-                c if c.is_build_script_output() => script_run(i, c).filter(|&j| j != i),
+                c if from_script(u, c) => script_run(i, c).filter(|&j| j != i),
                 _ => None,
             });
             match next {
@@ -466,6 +473,54 @@ mod tests {
         assert_eq!(causes.len(), 1, "{causes:#?}");
         assert_eq!(causes[0].unit, "shared (build script run)");
         assert_eq!(causes[0].misses, 3);
+    }
+
+    #[test]
+    fn a_run_in_another_target_dir_is_its_own_cause_and_builds_follow_their_own_run() {
+        let env = |name: &str| Change::EnvChanged {
+            name: name.into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script: false,
+        };
+        let run = |changes: Vec<Change>| {
+            let mut m = miss("shared (build script run)", "run-x", 5, changes, &[]);
+            m.package = Some("shared".into());
+            m.run_dir = Some("shared-1a".into());
+            m
+        };
+        let lib = || {
+            let mut m = miss(
+                "shared (lib)",
+                "shared-2b",
+                7,
+                vec![Change::FileChanged {
+                    path: "{target}/debug/build/shared-1a/out/generated.rs".into(),
+                }],
+                &[],
+            );
+            m.package = Some("shared".into());
+            m
+        };
+        // One run holding two builds: the first ever, then one where the
+        // script's variable changed.
+        let mut misses = vec![
+            run(vec![Change::FirstBuild]),
+            lib(),
+            run(vec![env("OUT_DIR")]),
+            lib(),
+        ];
+        let causes = attribute(&mut misses);
+        let by_change = |text: &str| {
+            causes
+                .iter()
+                .find(|c| c.changes.iter().any(|ch| ch.describe().contains(text)))
+                .unwrap_or_else(|| panic!("{causes:#?}"))
+        };
+        assert_eq!(by_change("first time").misses, 2);
+        assert_eq!(by_change("OUT_DIR").misses, 2);
     }
 
     #[test]
