@@ -12,10 +12,11 @@ use kiln_rustc::depinfo;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, SourceFile};
 use kiln_store::manifest::Inputs;
+use kiln_trace::Trace;
 use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRecord};
 
 use crate::compile::run_captured;
-use crate::inputs::{Exclusions, Keying, entry_key, gather, snapshot};
+use crate::inputs::{Exclusions, Keying, Observed, entry_key, gather, snapshot};
 use crate::refusal::NotStored;
 use crate::wrapper::{Unit, log, maybe_gc, micros, warn};
 
@@ -105,20 +106,7 @@ fn store(
     trace_file: &Path,
     started_at: SystemTime,
 ) -> Result<Stored, NotStored> {
-    let trace = match &unit.tracer {
-        None => None,
-        Some(_) => {
-            let path_var = std::env::var_os("PATH");
-            match kiln_trace::parse_trace(trace_file, path_var.as_deref()) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    return Err(NotStored::Problem(format!(
-                        "cannot read the input trace: {e}"
-                    )));
-                }
-            }
-        }
-    };
+    let trace = read_trace(unit, trace_file)?;
     let outputs = collect_outputs(unit, started_at).map_err(|e| {
         NotStored::Problem(format!(
             "cannot list outputs in `{}`: {e}",
@@ -137,35 +125,7 @@ fn store(
         // A proc macro that asks a database or a web service for what to
         // expand to (sqlx's `query!` online, say) read something no key holds.
         crate::refusal::observable(t, "the compile", &|_| false)?;
-        if let Some(w) = t
-            .writes
-            .iter()
-            .find(|w| w.starts_with(&unit.out_dir) && w.is_file() && !output_set.contains(*w))
-        {
-            return Err(NotStored::Uncacheable(
-                PassReason::WritesOutsideOutDir,
-                format!(
-                    "the compile wrote `{}`, which is not one of its outputs",
-                    w.display()
-                ),
-            ));
-        }
-        let temp = std::env::temp_dir();
-        for w in &t.writes {
-            let in_out_dir = w.starts_with(&unit.out_dir);
-            // Temporary files (the linker's scratch dir) may be written anywhere
-            // under the temp dir, as long as they are gone after the compile.
-            let scratchy = (w.starts_with(&temp) && !w.exists())
-                || scratch.iter().any(|s| w.starts_with(s))
-                || w.starts_with("/dev")
-                || w.starts_with("/proc");
-            if !in_out_dir && !scratchy {
-                return Err(NotStored::Uncacheable(
-                    PassReason::WritesOutsideOutDir,
-                    format!("the compile wrote `{}`", w.display()),
-                ));
-            }
-        }
+        writes_allowed(unit, t, &output_set, &scratch)?;
     }
     let dep_path = unit.inv.dep_info_path().map(|p| unit.cwd.join(p));
     let dep_text = match &dep_path {
@@ -175,48 +135,7 @@ fn store(
         None => None,
     };
     let dep = dep_text.as_deref().map(depinfo::parse);
-    let no_writes = BTreeSet::new();
-    let mut search_dirs: Vec<PathBuf> = unit
-        .inv
-        .search_paths
-        .iter()
-        .map(|(_, d)| unit.cwd.join(d))
-        .collect();
-    search_dirs.push(unit.out_dir.clone());
-    let ex = Exclusions {
-        sysroot: Some(&unit.sysroot),
-        scratch,
-        outputs: &output_set,
-        search_dirs,
-        written: trace.as_ref().map_or(&no_writes, |t| &t.writes),
-        all_env: false,
-        caller_path: std::env::var_os("PATH"),
-    };
-    let mut observed = gather(&unit.cwd, dep.as_ref(), trace.as_ref(), &ex);
-    if let Some(t) = &trace {
-        // Proc macros run inside rustc: what they may read unseen.
-        let macros: Vec<PathBuf> = unit
-            .inv
-            .externs
-            .iter()
-            .filter_map(|e| e.path.as_deref())
-            .filter(|p| p.extension().is_some_and(|x| x == "so"))
-            .map(|p| unit.cwd.join(p))
-            .collect();
-        let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
-        if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.cfg.dir) {
-            crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
-            return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
-        }
-        if let Some(why) = crate::unseen::clock(t, &macros) {
-            crate::unseen::refuse_outer(&PassReason::Clock, &why);
-            return Err(NotStored::Uncacheable(PassReason::Clock, why));
-        }
-        crate::unseen::key(
-            &mut observed,
-            crate::unseen::unseen(t, &macros, &unit.cfg.dir),
-        );
-    }
+    let observed = observe(unit, trace.as_ref(), dep.as_ref(), &output_set, scratch)?;
     if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
         return Err(NotStored::Uncacheable(
             PassReason::InputChanged,
@@ -235,25 +154,8 @@ fn store(
             PathMode::Normalize => None,
         }
     };
-    let mut files = Vec::with_capacity(outputs.len());
-    for p in &outputs {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let content = if Some(p) == dep_path.as_ref() {
-            dep_text
-                .as_deref()
-                .map(|t| normalize_text(t).unwrap_or_else(|| t.as_bytes().to_vec()))
-        } else {
-            None
-        };
-        files.push(SourceFile {
-            name,
-            path: p,
-            content,
-        });
-    }
+    let dep_info = dep_path.as_deref().zip(dep_text.as_deref());
+    let files = source_files(&outputs, dep_info, &normalize_text);
     let stderr = match std::str::from_utf8(&compiled.stderr) {
         Ok(s) => normalize_text(s).unwrap_or_else(|| compiled.stderr.clone()),
         Err(_) => compiled.stderr.clone(),
@@ -281,6 +183,134 @@ fn store(
     unit.tiers
         .publish(inv_key, &key, inputs, !unit.cfg.explain_env_values)?;
     Ok(Stored { key, bytes })
+}
+
+/// The observer's trace of the compile, when it ran observed.
+fn read_trace(unit: &Unit<'_>, trace_file: &Path) -> Result<Option<Trace>, NotStored> {
+    if unit.tracer.is_none() {
+        return Ok(None);
+    }
+    let path_var = std::env::var_os("PATH");
+    kiln_trace::parse_trace(trace_file, path_var.as_deref())
+        .map(Some)
+        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))
+}
+
+/// Refuses a compile that wrote anything but its outputs, scratch that is
+/// gone again, and kiln's own files.
+fn writes_allowed(
+    unit: &Unit<'_>,
+    t: &Trace,
+    outputs: &BTreeSet<PathBuf>,
+    scratch: &[PathBuf],
+) -> Result<(), NotStored> {
+    if let Some(w) = t
+        .writes
+        .iter()
+        .find(|w| w.starts_with(&unit.out_dir) && w.is_file() && !outputs.contains(*w))
+    {
+        return Err(NotStored::Uncacheable(
+            PassReason::WritesOutsideOutDir,
+            format!(
+                "the compile wrote `{}`, which is not one of its outputs",
+                w.display()
+            ),
+        ));
+    }
+    let temp = std::env::temp_dir();
+    for w in &t.writes {
+        let in_out_dir = w.starts_with(&unit.out_dir);
+        // Temporary files (the linker's scratch dir) may be written anywhere
+        // under the temp dir, as long as they are gone after the compile.
+        let scratchy = (w.starts_with(&temp) && !w.exists())
+            || scratch.iter().any(|s| w.starts_with(s))
+            || w.starts_with("/dev")
+            || w.starts_with("/proc");
+        if !in_out_dir && !scratchy {
+            return Err(NotStored::Uncacheable(
+                PassReason::WritesOutsideOutDir,
+                format!("the compile wrote `{}`", w.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the compile read, from dep-info and the trace, with what its proc
+/// macros may have read unseen; refuses what cannot be keyed.
+fn observe(
+    unit: &Unit<'_>,
+    trace: Option<&Trace>,
+    dep: Option<&depinfo::DepInfo>,
+    outputs: &BTreeSet<PathBuf>,
+    scratch: Vec<PathBuf>,
+) -> Result<Observed, NotStored> {
+    let no_writes = BTreeSet::new();
+    let mut search_dirs: Vec<PathBuf> = unit
+        .inv
+        .search_paths
+        .iter()
+        .map(|(_, d)| unit.cwd.join(d))
+        .collect();
+    search_dirs.push(unit.out_dir.clone());
+    let ex = Exclusions {
+        sysroot: Some(&unit.sysroot),
+        scratch,
+        outputs,
+        search_dirs,
+        written: trace.map_or(&no_writes, |t| &t.writes),
+        all_env: false,
+        caller_path: std::env::var_os("PATH"),
+    };
+    let mut observed = gather(&unit.cwd, dep, trace, &ex);
+    let Some(t) = trace else {
+        return Ok(observed);
+    };
+    // Proc macros run inside rustc: what they may read unseen.
+    let macros: Vec<PathBuf> = unit
+        .inv
+        .externs
+        .iter()
+        .filter_map(|e| e.path.as_deref())
+        .filter(|p| p.extension().is_some_and(|x| x == "so"))
+        .map(|p| unit.cwd.join(p))
+        .collect();
+    let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
+    if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.cfg.dir) {
+        crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
+        return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
+    }
+    if let Some(why) = crate::unseen::clock(t, &macros) {
+        crate::unseen::refuse_outer(&PassReason::Clock, &why);
+        return Err(NotStored::Uncacheable(PassReason::Clock, why));
+    }
+    crate::unseen::key(
+        &mut observed,
+        crate::unseen::unseen(t, &macros, &unit.cfg.dir),
+    );
+    Ok(observed)
+}
+
+/// The outputs as entry files; the dep-info (`dep_info`: its path and
+/// text) with its paths normalized where that can be undone.
+fn source_files<'p>(
+    outputs: &'p [PathBuf],
+    dep_info: Option<(&Path, &str)>,
+    normalize_text: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<SourceFile<'p>> {
+    outputs
+        .iter()
+        .map(|p| SourceFile {
+            name: p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: p,
+            content: dep_info
+                .filter(|(dp, _)| *dp == p.as_path())
+                .map(|(_, t)| normalize_text(t).unwrap_or_else(|| t.as_bytes().to_vec())),
+        })
+        .collect()
 }
 
 /// The files of this call in its output directory, written by this compile.

@@ -320,51 +320,27 @@ fn cached(
             }
         },
     };
-    if tracer.is_none() {
-        let proc_macro_externs = inv.externs.iter().any(|e| {
-            e.path
-                .as_ref()
-                .and_then(|p| p.extension())
-                .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
-        });
-        // Native libraries bundled into an rlib (`-l static=`) and custom
-        // target specs are read by rustc itself; only observation sees them.
-        let native_inputs = inv
-            .args
-            .iter()
-            .any(|a| a == "-l" || (a.starts_with("-l") && a.len() > 2))
-            || inv.target.as_deref().is_some_and(|t| t.ends_with(".json"));
-        if inv.links() || proc_macro_externs || inv.is_proc_macro() || native_inputs {
-            let what = if inv.links() {
-                "linked output"
-            } else if native_inputs {
-                "native library or target spec"
-            } else {
-                "proc-macro reads"
-            };
-            return pass(
-                cfg,
-                call,
-                rec,
-                PassReason::LinkerNotObservable,
-                format!("{what} cannot be observed here"),
-            );
-        }
+    if tracer.is_none()
+        && let Some(what) = unobservable(inv)
+    {
+        return pass(
+            cfg,
+            call,
+            rec,
+            PassReason::LinkerNotObservable,
+            format!("{what} cannot be observed here"),
+        );
     }
     let (out_dir, stems) = inv.output_stems();
     let out_dir = cwd.join(out_dir);
-    for e in &inv.emit {
-        if let Some(p) = &e.path
-            && cwd.join(p).parent() != Some(out_dir.as_path())
-        {
-            return pass(
-                cfg,
-                call,
-                rec,
-                PassReason::UnsupportedOutput,
-                format!("`--emit {}` outside the output directory", e.kind),
-            );
-        }
+    if let Some(kind) = emit_outside(inv, &cwd, &out_dir) {
+        return pass(
+            cfg,
+            call,
+            rec,
+            PassReason::UnsupportedOutput,
+            format!("`--emit {kind}` outside the output directory"),
+        );
     }
     let target_dir = kiln_key::roots::find_target_dir(&out_dir);
     let roots = Roots::new(
@@ -441,6 +417,44 @@ fn cached(
         install_launcher(&unit);
     }
     code
+}
+
+/// What of the call only observation would see, when there is none: the
+/// link (libraries the linker picks), native libraries bundled into an
+/// rlib (`-l static=`), custom target specs, proc macros' reads.
+fn unobservable(inv: &Invocation) -> Option<&'static str> {
+    let proc_macro_externs = inv.externs.iter().any(|e| {
+        e.path
+            .as_ref()
+            .and_then(|p| p.extension())
+            .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
+    });
+    let native_inputs = inv
+        .args
+        .iter()
+        .any(|a| a == "-l" || (a.starts_with("-l") && a.len() > 2))
+        || inv.target.as_deref().is_some_and(|t| t.ends_with(".json"));
+    if inv.links() {
+        Some("linked output")
+    } else if native_inputs {
+        Some("native library or target spec")
+    } else if proc_macro_externs || inv.is_proc_macro() {
+        Some("proc-macro reads")
+    } else {
+        None
+    }
+}
+
+/// The kind of an `--emit` output written outside `out_dir`, if any.
+fn emit_outside<'i>(inv: &'i Invocation, cwd: &Path, out_dir: &Path) -> Option<&'i str> {
+    inv.emit
+        .iter()
+        .find(|e| {
+            e.path
+                .as_ref()
+                .is_some_and(|p| cwd.join(p).parent() != Some(out_dir))
+        })
+        .map(|e| e.kind.as_str())
 }
 
 /// Puts the launcher in place of a build script kiln just compiled or

@@ -49,6 +49,77 @@ pub fn restore(
         hasher: blake3::Hasher::new(),
         read: 0,
     };
+    let header = read_header(&mut r, key, &corrupt)?;
+    let mut stdout = vec![0u8; stream_len(header.stdout_len, "stdout", &corrupt)?];
+    r.read_exact(&mut stdout)
+        .map_err(|e| corrupt(format!("stdout: {e}")))?;
+    let mut stderr = vec![0u8; stream_len(header.stderr_len, "stderr", &corrupt)?];
+    r.read_exact(&mut stderr)
+        .map_err(|e| corrupt(format!("stderr: {e}")))?;
+
+    let mut staging = Staging(Vec::with_capacity(header.files.len()));
+    let mut files = Vec::with_capacity(header.files.len());
+    for f in &header.files {
+        files.push(stage(
+            &mut r,
+            f,
+            dest_dir,
+            fix_text,
+            &mut staging,
+            &corrupt,
+        )?);
+    }
+    check_trailer(&mut r, &corrupt)?;
+    // A device, FIFO or directory where an output goes (`-o /dev/null`) is
+    // left alone: renaming over it would replace it.
+    if let Some((_, d)) = staging.0.iter().find(|(_, d)| special(d)) {
+        return Err(StoreError::io(
+            "restore over",
+            d,
+            io::Error::other("not a regular file; left as it is"),
+        ));
+    }
+    staging.commit()?;
+    Ok(Restored {
+        stdout,
+        stderr,
+        files,
+        bytes: r.read + 32,
+        compile_ms: header.compile_ms,
+    })
+}
+
+/// Files written beside their destinations: moved into place by
+/// [`Staging::commit`], removed when dropped before it.
+struct Staging(Vec<(PathBuf, PathBuf)>);
+
+impl Staging {
+    fn commit(mut self) -> Result<(), StoreError> {
+        // A failed move leaves the files not yet moved to the drop.
+        while let Some((tmp, dest)) = self.0.first() {
+            std::fs::rename(tmp, dest).map_err(|e| StoreError::io("move into place", dest, e))?;
+            self.0.remove(0);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.0 {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+type Corrupt<'a> = dyn Fn(String) -> StoreError + 'a;
+
+/// The header, checked: magic, bounded size, format version and key.
+fn read_header(
+    r: &mut impl Read,
+    key: &Digest,
+    corrupt: &Corrupt<'_>,
+) -> Result<EntryHeader, StoreError> {
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
         .map_err(|e| corrupt(format!("header: {e}")))?;
@@ -79,123 +150,99 @@ pub fn restore(
             header.key
         )));
     }
-    let limit = |n: u64| usize::try_from(n).ok().filter(|n| *n < (256 << 20));
-    let mut stdout =
-        vec![0u8; limit(header.stdout_len).ok_or_else(|| corrupt("stdout too large".into()))?];
-    r.read_exact(&mut stdout)
-        .map_err(|e| corrupt(format!("stdout: {e}")))?;
-    let mut stderr =
-        vec![0u8; limit(header.stderr_len).ok_or_else(|| corrupt("stderr too large".into()))?];
-    r.read_exact(&mut stderr)
-        .map_err(|e| corrupt(format!("stderr: {e}")))?;
+    Ok(header)
+}
 
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(header.files.len());
-    let result = (|| {
-        let mut files = Vec::with_capacity(header.files.len());
-        for f in &header.files {
-            if !valid_name(&f.name) {
-                return Err(corrupt(format!(
-                    "file name `{}` escapes the output directory",
-                    f.name
-                )));
-            }
-            let dest = dest_dir.join(&f.name);
-            // One name per output, not per process: what a killed restore
-            // left is removed by the next restore of the same output (cargo
-            // never builds one output twice at once).
-            let tmp = dest_dir.join(format!(".{}.kiln-part", f.name));
-            let mut limited = (&mut r).take(f.len);
-            let digest = if f.text {
-                // Text is held in memory to replace placeholders: bounded
-                // like the streams (dep-info files are kilobytes).
-                if limit(f.len).is_none() {
-                    return Err(corrupt(format!("{} is too large for text", f.name)));
-                }
-                let mut buf = Vec::new();
-                limited
-                    .read_to_end(&mut buf)
-                    .map_err(|e| corrupt(format!("{}: {e}", f.name)))?;
-                let d = Digest::of(&buf);
-                write_new(&tmp, &fix_text(&buf)).map_err(|e| StoreError::io("write", &tmp, e))?;
-                d
-            } else {
-                let out = create_fresh(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
-                staged.push((tmp.clone(), dest.clone()));
-                let mut w = HashingWriter {
-                    inner: BufWriter::with_capacity(256 * 1024, out),
-                    hasher: blake3::Hasher::new(),
-                    written: 0,
-                };
-                io::copy(&mut limited, &mut w).map_err(|e| corrupt(format!("{}: {e}", f.name)))?;
-                w.flush().map_err(|e| StoreError::io("write", &tmp, e))?;
-                Digest(*w.hasher.finalize().as_bytes())
-            };
-            if f.text {
-                staged.push((tmp.clone(), dest.clone()));
-            }
-            let mut got_len = std::fs::metadata(&tmp).map_or(0, |m| m.len());
-            if f.text {
-                got_len = f.len;
-            }
-            if got_len != f.len {
-                return Err(corrupt(format!("{} is truncated", f.name)));
-            }
-            if digest.to_hex() != f.digest {
-                return Err(corrupt(format!("{} does not match its digest", f.name)));
-            }
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode & 0o777))
-                .map_err(|e| StoreError::io("set mode of", &tmp, e))?;
-            files.push((f.name.clone(), dest, (!f.text).then_some(digest)));
-        }
-        let expected = r.hasher.finalize();
-        let mut trailer = [0u8; 32];
-        r.inner
-            .read_exact(&mut trailer)
-            .map_err(|e| corrupt(format!("trailer: {e}")))?;
-        if &trailer != expected.as_bytes() {
-            return Err(corrupt("entry digest mismatch".into()));
-        }
-        let mut extra = [0u8; 1];
-        if r.inner
-            .read(&mut extra)
-            .map_err(|e| corrupt(format!("trailer: {e}")))?
-            != 0
-        {
-            return Err(corrupt("trailing bytes after the entry".into()));
-        }
-        Ok(files)
-    })();
-    // A device, FIFO or directory where an output goes (`-o /dev/null`) is
-    // left alone: renaming over it would replace it.
-    let result = result.and_then(|files| match staged.iter().find(|(_, d)| special(d)) {
-        Some((_, d)) => Err(StoreError::io(
-            "restore over",
-            d,
-            io::Error::other("not a regular file; left as it is"),
-        )),
-        None => Ok(files),
-    });
-    match result {
-        Ok(files) => {
-            for (tmp, dest) in &staged {
-                std::fs::rename(tmp, dest)
-                    .map_err(|e| StoreError::io("move into place", dest, e))?;
-            }
-            Ok(Restored {
-                stdout,
-                stderr,
-                files,
-                bytes: r.read + 32,
-                compile_ms: header.compile_ms,
-            })
-        }
-        Err(e) => {
-            for (tmp, _) in &staged {
-                let _ = std::fs::remove_file(tmp);
-            }
-            Err(e)
-        }
+/// What is held in memory (the streams, text files) stays below 256 MiB.
+fn in_memory(n: u64) -> Option<usize> {
+    usize::try_from(n).ok().filter(|n| *n < (256 << 20))
+}
+
+fn stream_len(n: u64, what: &str, corrupt: &Corrupt<'_>) -> Result<usize, StoreError> {
+    in_memory(n).ok_or_else(|| corrupt(format!("{what} too large")))
+}
+
+/// Streams one file beside its destination, hashing it, and checks its
+/// length and digest; text goes through `fix_text` on the way.
+fn stage<R: Read>(
+    r: &mut HashingReader<R>,
+    f: &EntryFile,
+    dest_dir: &Path,
+    fix_text: &dyn Fn(&[u8]) -> Vec<u8>,
+    staging: &mut Staging,
+    corrupt: &Corrupt<'_>,
+) -> Result<(String, PathBuf, Option<Digest>), StoreError> {
+    if !valid_name(&f.name) {
+        return Err(corrupt(format!(
+            "file name `{}` escapes the output directory",
+            f.name
+        )));
     }
+    let dest = dest_dir.join(&f.name);
+    // One name per output, not per process: what a killed restore left is
+    // removed by the next restore of the same output (cargo never builds
+    // one output twice at once).
+    let tmp = dest_dir.join(format!(".{}.kiln-part", f.name));
+    let mut limited = Read::take(&mut *r, f.len);
+    let (digest, got_len) = if f.text {
+        // Text is held in memory to replace placeholders: bounded like the
+        // streams (dep-info files are kilobytes).
+        if in_memory(f.len).is_none() {
+            return Err(corrupt(format!("{} is too large for text", f.name)));
+        }
+        let mut buf = Vec::new();
+        limited
+            .read_to_end(&mut buf)
+            .map_err(|e| corrupt(format!("{}: {e}", f.name)))?;
+        staging.0.push((tmp.clone(), dest.clone()));
+        write_new(&tmp, &fix_text(&buf)).map_err(|e| StoreError::io("write", &tmp, e))?;
+        (Digest::of(&buf), buf.len() as u64)
+    } else {
+        let out = create_fresh(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
+        staging.0.push((tmp.clone(), dest.clone()));
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(256 * 1024, out),
+            hasher: blake3::Hasher::new(),
+            written: 0,
+        };
+        io::copy(&mut limited, &mut w).map_err(|e| corrupt(format!("{}: {e}", f.name)))?;
+        w.flush().map_err(|e| StoreError::io("write", &tmp, e))?;
+        let len = std::fs::metadata(&tmp).map_or(0, |m| m.len());
+        (Digest(*w.hasher.finalize().as_bytes()), len)
+    };
+    if got_len != f.len {
+        return Err(corrupt(format!("{} is truncated", f.name)));
+    }
+    if digest.to_hex() != f.digest {
+        return Err(corrupt(format!("{} does not match its digest", f.name)));
+    }
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode & 0o777))
+        .map_err(|e| StoreError::io("set mode of", &tmp, e))?;
+    Ok((f.name.clone(), dest, (!f.text).then_some(digest)))
+}
+
+/// The whole entry's digest after the last file, and nothing after it.
+fn check_trailer<R: Read>(
+    r: &mut HashingReader<R>,
+    corrupt: &Corrupt<'_>,
+) -> Result<(), StoreError> {
+    let expected = r.hasher.finalize();
+    let mut trailer = [0u8; 32];
+    r.inner
+        .read_exact(&mut trailer)
+        .map_err(|e| corrupt(format!("trailer: {e}")))?;
+    if &trailer != expected.as_bytes() {
+        return Err(corrupt("entry digest mismatch".into()));
+    }
+    let mut extra = [0u8; 1];
+    if r.inner
+        .read(&mut extra)
+        .map_err(|e| corrupt(format!("trailer: {e}")))?
+        != 0
+    {
+        return Err(corrupt("trailing bytes after the entry".into()));
+    }
+    Ok(())
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
