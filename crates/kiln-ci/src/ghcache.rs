@@ -20,10 +20,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kiln_store::StoreError;
 use kiln_store::snapshot::{self, Keep, Report};
 
+mod error;
 mod http;
 
+pub use error::CacheError;
 pub use http::Service;
 
 /// Looks a variable of the job's environment up.
@@ -126,10 +129,9 @@ fn default_branch(lookup: Lookup<'_>) -> Option<String> {
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(dir: &Path, what: &str) -> Result<(Self, File), String> {
+    fn new(dir: &Path, what: &str) -> Result<(Self, File), StoreError> {
         let staging = dir.join("staging");
-        std::fs::create_dir_all(&staging)
-            .map_err(|e| format!("cannot create `{}`: {e}", staging.display()))?;
+        std::fs::create_dir_all(&staging).map_err(|e| StoreError::io("create", &staging, e))?;
         let path = staging.join(format!("entry-{}-{what}", kiln_store::local::staging_tag()));
         let file = File::options()
             .read(true)
@@ -137,7 +139,7 @@ impl Scratch {
             .create(true)
             .truncate(true)
             .open(&path)
-            .map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
+            .map_err(|e| StoreError::io("create", &path, e))?;
         Ok((Self(path), file))
     }
 }
@@ -152,14 +154,14 @@ impl Drop for Scratch {
 /// `None` when the cache has none yet.
 ///
 /// # Errors
-/// A message (never holding a signed URL) when the service or the data
-/// cannot be reached or the snapshot is unusable.
+/// When the service or the data cannot be reached or the snapshot is
+/// unusable (no message holds a signed URL).
 pub fn restore(
     dir: &Path,
     max_bytes: u64,
     secret: Option<&[u8]>,
     lookup: Lookup<'_>,
-) -> Result<Option<(String, Report)>, String> {
+) -> Result<Option<(String, Report)>, CacheError> {
     let service = Service::from_env(lookup)?;
     let keys = keys(lookup);
     let Some((matched, url)) = service.find(&keys, &version())? else {
@@ -169,7 +171,7 @@ pub fn restore(
     // A snapshot is at most the store's bound plus what is not an entry.
     let limit = max_bytes.saturating_add(256 << 20);
     service.download(&url, &mut file, limit)?;
-    let report = snapshot::restore(dir, &mut file, max_bytes, secret).map_err(|e| e.to_string())?;
+    let report = snapshot::restore(dir, &mut file, max_bytes, secret)?;
     drop(scratch);
     Ok(Some((
         format!("the GitHub Actions cache (`{matched}`)"),
@@ -181,19 +183,22 @@ pub fn restore(
 /// where it went, what it held and its compressed size.
 ///
 /// # Errors
-/// A message when the snapshot cannot be written or the service refuses
-/// or cannot take it.
+/// When the snapshot cannot be written or the service refuses or cannot
+/// take it.
 pub fn save(
     dir: &Path,
     keep: Keep,
     secret: Option<&[u8]>,
     lookup: Lookup<'_>,
-) -> Result<(String, Report, u64), String> {
+) -> Result<(String, Report, u64), CacheError> {
     let service = Service::from_env(lookup)?;
     let keys = keys(lookup);
-    let (_scratch, mut file) = Scratch::new(dir, "snapshot-out")?;
-    let report = snapshot::save(dir, keep, &file, secret).map_err(|e| e.to_string())?;
-    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let (scratch, mut file) = Scratch::new(dir, "snapshot-out")?;
+    let report = snapshot::save(dir, keep, &file, secret)?;
+    let size = file
+        .metadata()
+        .map_err(|e| StoreError::io("read", &scratch.0, e))?
+        .len();
     service.upload(&keys.key, &version(), &mut file, size)?;
     Ok((
         format!("the GitHub Actions cache (`{}`)", keys.key),

@@ -508,7 +508,11 @@ fn snapshot_trouble_is_a_warning_and_the_job_goes_on() {
     assert!(out.status.success());
     let warnings = common::kiln_warnings(&out);
     assert!(
-        warnings.len() == 1 && warnings[0].contains("ACTIONS_RUNTIME_TOKEN"),
+        warnings.len() == 1
+            && warnings[0].contains("ACTIONS_RUNTIME_TOKEN")
+            && warnings[0].contains(
+                "(hint: they reach the kiln Action's own steps only; elsewhere use `--file`)"
+            ),
         "{warnings:?}"
     );
     // `finish` needs the job's run id, and says so; a bad setting is a

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{Keys, Lookup, READ_TIMEOUT};
+use super::{CacheError, Keys, Lookup, READ_TIMEOUT};
 
 /// Bytes sent in one request to the blob; larger snapshots go in blocks
 /// of this size.
@@ -36,21 +36,16 @@ impl Service {
     ///
     /// # Errors
     /// When they are not set (outside a step of a JavaScript action).
-    pub fn from_env(lookup: Lookup<'_>) -> Result<Self, String> {
+    pub fn from_env(lookup: Lookup<'_>) -> Result<Self, CacheError> {
         let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
         let (Some(base), Some(token)) = (get("ACTIONS_RESULTS_URL"), get("ACTIONS_RUNTIME_TOKEN"))
         else {
-            return Err(
-                "the GitHub Actions cache is out of reach: `ACTIONS_RESULTS_URL` and \
-                        `ACTIONS_RUNTIME_TOKEN` are unset (they reach the kiln Action's own \
-                        steps only; use `--file` elsewhere)"
-                    .into(),
-            );
+            return Err(CacheError::OutOfReach);
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+            .map_err(|e| CacheError::Client(format!("no runtime: {e}")))?;
         // The client's timers belong to the runtime it is built in.
         let guard = rt.enter();
         let http = reqwest::Client::builder()
@@ -58,7 +53,7 @@ impl Service {
             .read_timeout(READ_TIMEOUT)
             .user_agent(concat!("kiln/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+            .map_err(|e| CacheError::Client(e.to_string()))?;
         drop(guard);
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
@@ -69,7 +64,7 @@ impl Service {
     }
 
     /// One Twirp call; the answer's JSON.
-    fn call(&self, method: &str, body: &Value) -> Result<Value, String> {
+    fn call(&self, method: &str, body: &Value) -> Result<Value, CacheError> {
         let url = format!(
             "{}/twirp/github.actions.results.api.v1.CacheService/{method}",
             self.base
@@ -88,21 +83,28 @@ impl Service {
         let text = self
             .rt
             .block_on(response.text())
-            .map_err(|e| format!("{method}: {}", e.without_url()))?;
+            .map_err(|e| transfer(method, e.without_url()))?;
         if !status.is_success() {
             let msg = serde_json::from_str::<Value>(&text)
                 .ok()
-                .and_then(|v| v.get("msg").and_then(Value::as_str).map(str::to_owned))
+                .and_then(|v| {
+                    v.get("msg")
+                        .and_then(Value::as_str)
+                        .map(|m| format!(" {m}"))
+                })
                 .unwrap_or_default();
-            return Err(format!(
-                "{method}: the cache service answered {status} {msg}"
-            ));
+            return Err(CacheError::Answered {
+                what: method.to_owned(),
+                by: "the cache service",
+                status: status.to_string(),
+                msg,
+            });
         }
-        serde_json::from_str(&text).map_err(|e| format!("{method}: not JSON: {e}"))
+        serde_json::from_str(&text).map_err(|e| transfer(method, format!("not JSON: {e}")))
     }
 
     /// Sends a request, again after a server error.
-    fn retrying<F, Fut>(&self, what: &str, send: F) -> Result<reqwest::Response, String>
+    fn retrying<F, Fut>(&self, what: &str, send: F) -> Result<reqwest::Response, CacheError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
@@ -120,27 +122,28 @@ impl Service {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("?")
                         .to_owned();
-                    return Err(format!(
-                        "{what}: the cache service's rate limit is reached (it asks to wait {after} s)"
-                    ));
+                    return Err(CacheError::RateLimited {
+                        what: what.to_owned(),
+                        after,
+                    });
                 }
                 Ok(r) => return Ok(r),
                 Err(e) if attempt == ATTEMPTS => {
-                    return Err(format!("{what}: {}", e.without_url()));
+                    return Err(transfer(what, e.without_url()));
                 }
                 Err(_) => {}
             }
             std::thread::sleep(pause);
             pause *= 2;
         }
-        Err(format!("{what}: no answer"))
+        Err(transfer(what, "no answer"))
     }
 
     /// The newest entry matching `keys`: its key and download URL.
     ///
     /// # Errors
     /// When the service cannot be asked.
-    pub fn find(&self, keys: &Keys, version: &str) -> Result<Option<(String, String)>, String> {
+    pub fn find(&self, keys: &Keys, version: &str) -> Result<Option<(String, String)>, CacheError> {
         let mut restore = vec![keys.key.clone()];
         restore.extend(keys.restore.iter().cloned());
         let answer = self.call(
@@ -161,7 +164,7 @@ impl Service {
     ///
     /// # Errors
     /// When the transfer fails or the blob is larger than `limit`.
-    pub fn download(&self, url: &str, out: &mut File, limit: u64) -> Result<(), String> {
+    pub fn download(&self, url: &str, out: &mut File, limit: u64) -> Result<(), CacheError> {
         let send = || {
             self.http
                 .get(url)
@@ -170,30 +173,23 @@ impl Service {
         };
         let mut response = self.retrying("download", send)?;
         if !response.status().is_success() {
-            return Err(format!(
-                "download: the blob store answered {}",
-                response.status()
-            ));
+            return Err(blob_answered("download", response.status()));
         }
         if response.content_length().is_some_and(|n| n > limit) {
-            return Err(format!(
-                "download: the snapshot is larger than the {limit} bytes allowed"
-            ));
+            return Err(CacheError::TooLarge { limit });
         }
         let mut got = 0u64;
         while let Some(chunk) = self
             .rt
             .block_on(response.chunk())
-            .map_err(|e| format!("download: {}", e.without_url()))?
+            .map_err(|e| transfer("download", e.without_url()))?
         {
             got += chunk.len() as u64;
             if got > limit {
-                return Err(format!(
-                    "download: the snapshot is larger than the {limit} bytes allowed"
-                ));
+                return Err(CacheError::TooLarge { limit });
             }
             out.write_all(&chunk)
-                .map_err(|e| format!("download: {e}"))?;
+                .map_err(|e| transfer("download", format!("cannot write the snapshot: {e}")))?;
         }
         Ok(())
     }
@@ -210,7 +206,7 @@ impl Service {
         version: &str,
         file: &mut File,
         size: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), CacheError> {
         let created = self.call("CreateCacheEntry", &json!({"key": key, "version": version}))?;
         let ok = created.get("ok").and_then(Value::as_bool).unwrap_or(false);
         let url = created
@@ -222,7 +218,7 @@ impl Service {
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("no reason given");
-            return Err(format!("the cache service did not take `{key}`: {msg}"));
+            return Err(refused(key, false, msg));
         }
         if size <= 2 * BLOCK {
             self.put(url, "", read_part(file, 0, size)?)?;
@@ -238,13 +234,13 @@ impl Service {
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("no reason given");
-            return Err(format!("the cache service did not keep `{key}`: {msg}"));
+            return Err(refused(key, true, msg));
         }
         Ok(())
     }
 
     /// One `PUT` to the blob URL with `query` added.
-    fn put(&self, url: &str, query: &str, body: Vec<u8>) -> Result<(), String> {
+    fn put(&self, url: &str, query: &str, body: Vec<u8>) -> Result<(), CacheError> {
         let body = bytes::Bytes::from(body);
         let target = format!("{url}{query}");
         let whole = query.is_empty();
@@ -261,16 +257,13 @@ impl Service {
         };
         let response = self.retrying("upload", send)?;
         if !response.status().is_success() {
-            return Err(format!(
-                "upload: the blob store answered {}",
-                response.status()
-            ));
+            return Err(blob_answered("upload", response.status()));
         }
         Ok(())
     }
 
     /// A large snapshot as blocks, then the list that joins them.
-    fn put_blocks(&self, url: &str, file: &mut File, size: u64) -> Result<(), String> {
+    fn put_blocks(&self, url: &str, file: &mut File, size: u64) -> Result<(), CacheError> {
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut ids = Vec::new();
         let mut offset = 0;
@@ -296,10 +289,34 @@ impl Service {
 }
 
 /// `len` bytes of `file` from `offset`.
-fn read_part(file: &mut File, offset: u64, len: u64) -> Result<Vec<u8>, String> {
+fn read_part(file: &mut File, offset: u64, len: u64) -> Result<Vec<u8>, CacheError> {
     let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.take(len).read_to_end(&mut buf))
-        .map_err(|e| format!("cannot read the snapshot: {e}"))?;
+        .map_err(|e| transfer("upload", format!("cannot read the snapshot: {e}")))?;
     Ok(buf)
+}
+
+fn transfer(what: &str, detail: impl std::fmt::Display) -> CacheError {
+    CacheError::Transfer {
+        what: what.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+fn blob_answered(what: &str, status: reqwest::StatusCode) -> CacheError {
+    CacheError::Answered {
+        what: what.to_owned(),
+        by: "the blob store",
+        status: status.to_string(),
+        msg: String::new(),
+    }
+}
+
+fn refused(key: &str, kept: bool, msg: &str) -> CacheError {
+    CacheError::Refused {
+        key: key.to_owned(),
+        kept,
+        msg: msg.to_owned(),
+    }
 }

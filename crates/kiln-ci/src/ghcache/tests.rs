@@ -81,5 +81,7 @@ fn outside_a_javascript_action_the_service_is_out_of_reach() {
     let err = Service::from_env(&lookup(&[("ACTIONS_RESULTS_URL", "http://x/")]))
         .err()
         .unwrap();
-    assert!(err.contains("ACTIONS_RUNTIME_TOKEN") && err.contains("--file"));
+    assert!(matches!(err, CacheError::OutOfReach));
+    assert!(err.to_string().contains("ACTIONS_RUNTIME_TOKEN"));
+    assert!(err.hint().unwrap().contains("--file"));
 }

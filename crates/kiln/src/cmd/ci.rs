@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use kiln_ci::{Generated, Provider, ghcache};
+use kiln_ci::ghcache::{self, CacheError};
+use kiln_ci::{Generated, Provider};
 use kiln_config::Config;
-use kiln_store::snapshot;
+use kiln_store::{StoreError, snapshot};
 
 use crate::cli::{CiCheckArgs, CiCommand, CiInitArgs, CiProvider, FinishArgs, SnapshotArgs};
 use crate::error::hinted;
@@ -145,19 +146,29 @@ fn restore(cfg: &Config, args: &SnapshotArgs) {
             clock.elapsed().as_secs_f64()
         ),
         Ok(None) => eprintln!("kiln ci: no snapshot yet; this job starts with an empty store"),
-        Err(e) => kiln_diag::warn(&format!("snapshot not restored: {e}")),
+        Err(e) => warn(&format!("snapshot not restored: {e}"), &e),
     }
 }
 
-fn restore_file(cfg: &Config, path: &Path) -> Result<Option<(String, snapshot::Report)>, String> {
+/// A snapshot step's problem: a warning, with its hint when it has one.
+fn warn(msg: &str, e: &CacheError) {
+    match e.hint() {
+        Some(hint) => kiln_diag::warn_with_hint(msg, hint),
+        None => kiln_diag::warn(msg),
+    }
+}
+
+fn restore_file(
+    cfg: &Config,
+    path: &Path,
+) -> Result<Option<(String, snapshot::Report)>, CacheError> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open `{}`: {e}", path.display())),
+        Err(e) => return Err(StoreError::io("open", path, e).into()),
     };
-    snapshot::restore(&cfg.dir, &mut file, cfg.cache_size, secret(cfg))
-        .map(|r| Some((format!("`{}`", path.display()), r)))
-        .map_err(|e| e.to_string())
+    let r = snapshot::restore(&cfg.dir, &mut file, cfg.cache_size, secret(cfg))?;
+    Ok(Some((format!("`{}`", path.display()), r)))
 }
 
 /// Saves the snapshot; problems are a warning.
@@ -182,7 +193,7 @@ fn save(cfg: &Config, file: Option<&Path>) {
             kiln_config::format_size(size),
             clock.elapsed().as_secs_f64()
         ),
-        Err(e) => kiln_diag::warn(&format!("snapshot not saved: {e}")),
+        Err(e) => warn(&format!("snapshot not saved: {e}"), &e),
     }
 }
 
@@ -190,10 +201,9 @@ fn save_file(
     cfg: &Config,
     path: &Path,
     keep: snapshot::Keep,
-) -> Result<(String, snapshot::Report, u64), String> {
+) -> Result<(String, snapshot::Report, u64), CacheError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
     }
     let tmp = path.with_extension("kiln-part");
     let file = std::fs::File::options()
@@ -202,18 +212,19 @@ fn save_file(
         .create(true)
         .truncate(true)
         .open(&tmp)
-        .map_err(|e| format!("cannot create `{}`: {e}", tmp.display()))?;
-    let report = snapshot::save(&cfg.dir, keep, &file, secret(cfg)).map_err(|e| e.to_string());
+        .map_err(|e| StoreError::io("create", &tmp, e))?;
+    let report = snapshot::save(&cfg.dir, keep, &file, secret(cfg));
     let moved = report.and_then(|r| {
         std::fs::rename(&tmp, path)
             .map(|()| r)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+            .map_err(|e| StoreError::io("write", path, e))
     });
     if moved.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    moved.map(|r| (format!("`{}`", path.display()), r, size))
+    let r = moved?;
+    Ok((format!("`{}`", path.display()), r, size))
 }
 
 fn finish(cfg: &Config, args: &FinishArgs) {
