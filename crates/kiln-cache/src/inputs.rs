@@ -86,14 +86,6 @@ impl Keying<'_> {
     }
 
     pub(crate) fn env_digest(&self, name: &str) -> Option<String> {
-        if name == searches::SEARCH_PATH {
-            let path = (self.env)("PATH")?;
-            let dirs = match path.to_str() {
-                Some(text) => searches::search_dirs(text).into_bytes(),
-                None => path.as_encoded_bytes().to_vec(),
-            };
-            return Some(Digest::of(&dirs).to_hex());
-        }
         if let Some(program) = name.strip_prefix(searches::WHICH) {
             let found = searches::resolve(program, (self.env)("PATH").as_deref())?;
             return Some(Digest::of(self.key_path(&found).as_bytes()).to_hex());

@@ -30,29 +30,6 @@ use crate::inputs::Observed;
 /// `PATH`: `=which cc`. It holds `=`, so no variable can have it.
 pub const WHICH: &str = "=which ";
 
-/// The name under which a key holds the directories of `PATH` a search can
-/// find something in ([`search_dirs`]), for a search on a path of the
-/// program's own making. The text of `PATH`, where a program reads it, is
-/// keyed as written under its own name.
-pub const SEARCH_PATH: &str = "=search-path";
-
-/// `PATH` as a search sees it: an absolute directory that does not exist
-/// finds nothing, and one named a second time finds nothing new, so both
-/// are left out (should the directory appear, the value changes with it).
-/// Relative and empty entries stay as written, and a value that would be
-/// left empty (which means the working directory) is kept whole.
-pub fn search_dirs(value: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let kept: Vec<&str> = value
-        .split(':')
-        .filter(|e| !e.starts_with('/') || (seen.insert(*e) && Path::new(e).exists()))
-        .collect();
-    if kept.is_empty() {
-        return value.to_owned();
-    }
-    kept.join(":")
-}
-
 /// Adds what the searches of a run depend on to `o`. `path_now` is the
 /// caller's `PATH` (the one lookups resolve names on); `skip` tells which
 /// candidates are keyed elsewhere (inside the compiler's sysroot).
@@ -80,7 +57,7 @@ pub(crate) fn observe(
                 }
             }
             None => {
-                o.env.insert(SEARCH_PATH.to_owned());
+                o.env.insert("PATH".to_owned());
                 o.absent
                     .extend(s.tried.iter().filter(|c| !skip(c)).cloned());
                 relative_candidates(s, path_now, cwd, o);
@@ -158,19 +135,6 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_search_path_is_keyed_by_the_directories_a_search_can_find_things_in() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().display().to_string();
-        let gone = dir.path().join("gone").display().to_string();
-        let path = format!("{gone}:{real}:{real}:bin:");
-        assert_eq!(search_dirs(&path), format!("{real}:bin:"));
-        assert_eq!(search_dirs(&real), real);
-        assert_eq!(search_dirs(&gone), gone, "never left empty");
-        std::fs::create_dir(&gone).unwrap();
-        assert_eq!(search_dirs(&path), format!("{gone}:{real}:bin:"));
-    }
-
     fn search(path: Option<&str>, found: Option<&str>, tried: &[&str]) -> Search {
         Search {
             name: "cc".into(),
@@ -227,7 +191,7 @@ mod tests {
         ] {
             let s = search(recorded, Some("/usr/bin/cc"), &["/mine/cc"]);
             let o = observed(&s, now);
-            assert!(o.env.contains(SEARCH_PATH), "{recorded:?} {now}");
+            assert!(o.env.contains("PATH"), "{recorded:?} {now}");
             assert!(
                 o.absent.contains(Path::new("/mine/cc")),
                 "{recorded:?} {now}"

@@ -172,8 +172,8 @@ impl Change {
             Self::EnvChanged { name, .. } if name == "=names" => {
                 "the set of environment variables changed".into()
             }
-            Self::EnvChanged { name, .. } if name == "=search-path" => {
-                "the directories on `PATH` that a program search looked in changed".into()
+            Self::EnvChanged { name, .. } if name == "=names-but-job" => {
+                "the set of environment variables changed (beyond those naming the CI job)".into()
             }
             Self::EnvChanged {
                 name,
@@ -498,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn the_environment_s_pseudo_variables_are_named_for_people() {
+    fn the_two_environment_snapshots_are_told_apart() {
         let change = |name: &str| Change::EnvChanged {
             name: name.into(),
             was_set: true,
@@ -512,8 +512,8 @@ mod tests {
             "the set of environment variables changed"
         );
         assert_eq!(
-            change("=search-path").describe(),
-            "the directories on `PATH` that a program search looked in changed"
+            change("=names-but-job").describe(),
+            "the set of environment variables changed (beyond those naming the CI job)"
         );
     }
 }
