@@ -194,8 +194,10 @@ fn stage<R: Read>(
         limited
             .read_to_end(&mut buf)
             .map_err(|e| corrupt(format!("{}: {e}", f.name)))?;
+        let mut out = create_fresh(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
         staging.0.push((tmp.clone(), dest.clone()));
-        write_new(&tmp, &fix_text(&buf)).map_err(|e| StoreError::io("write", &tmp, e))?;
+        out.write_all(&fix_text(&buf))
+            .map_err(|e| StoreError::io("write", &tmp, e))?;
         (Digest::of(&buf), buf.len() as u64)
     } else {
         let out = create_fresh(&tmp).map_err(|e| StoreError::io("write", &tmp, e))?;
@@ -243,11 +245,6 @@ fn check_trailer<R: Read>(
         return Err(corrupt("trailing bytes after the entry".into()));
     }
     Ok(())
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = create_fresh(path)?;
-    f.write_all(bytes)
 }
 
 /// Creates `path` as a new regular file: whatever was there (a leftover, a
