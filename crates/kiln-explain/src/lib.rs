@@ -479,6 +479,21 @@ fn explain_miss(
 }
 
 #[cfg(test)]
+impl Change {
+    /// A variable that was set before and now, values not recorded.
+    pub(crate) fn env_changed(name: &str, by_build_script: bool) -> Self {
+        Self::EnvChanged {
+            name: name.into(),
+            was_set: true,
+            is_set: true,
+            from: None,
+            to: None,
+            by_build_script,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -496,16 +511,8 @@ mod tests {
 
     #[test]
     fn the_walked_environment_is_named_for_people() {
-        let change = |name: &str| Change::EnvChanged {
-            name: name.into(),
-            was_set: true,
-            is_set: true,
-            from: None,
-            to: None,
-            by_build_script: false,
-        };
         assert_eq!(
-            change("=names").describe(),
+            Change::env_changed("=names", false).describe(),
             "the set of environment variables changed"
         );
     }

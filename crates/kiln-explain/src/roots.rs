@@ -278,14 +278,7 @@ mod tests {
     }
 
     fn sha() -> Change {
-        Change::EnvChanged {
-            name: "GIT_SHA".into(),
-            was_set: true,
-            is_set: true,
-            from: None,
-            to: None,
-            by_build_script: true,
-        }
+        Change::env_changed("GIT_SHA", true)
     }
 
     #[test]
@@ -431,14 +424,7 @@ mod tests {
 
     #[test]
     fn build_script_outputs_lead_to_the_run_of_the_script() {
-        let env = |name: &str, by_build_script: bool| Change::EnvChanged {
-            name: name.into(),
-            was_set: true,
-            is_set: true,
-            from: None,
-            to: None,
-            by_build_script,
-        };
+        let env = Change::env_changed;
         let mut run = miss(
             "shared (build script run)",
             "run-x",
@@ -477,14 +463,7 @@ mod tests {
 
     #[test]
     fn a_run_in_another_target_dir_is_its_own_cause_and_builds_follow_their_own_run() {
-        let env = |name: &str| Change::EnvChanged {
-            name: name.into(),
-            was_set: true,
-            is_set: true,
-            from: None,
-            to: None,
-            by_build_script: false,
-        };
+        let env = |name: &str| Change::env_changed(name, false);
         let run = |changes: Vec<Change>| {
             let mut m = miss("shared (build script run)", "run-x", 5, changes, &[]);
             m.package = Some("shared".into());
