@@ -3,12 +3,16 @@
 //! [`plan`] turns the arguments cargo passed into a [`Plan`]: a probe to pass
 //! through, a call kiln must not cache (with the reason), or an
 //! [`Invocation`] describing everything kiln needs to key and restore it.
-//! Unknown flags are never guessed at: they make the call uncacheable.
+//! Which flags exist and what each one means to kiln is the table in
+//! `flags`; this module walks the arguments and applies it. Unknown
+//! flags are never guessed at: they make the call uncacheable.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use kiln_types::PassReason;
+
+use crate::flags::{self, OnCodegen, OnSwitch, OnValue, Takes};
 
 /// One `--emit` kind, with its explicit path if given (`--emit=link=out/x`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,67 +78,6 @@ pub enum Plan {
     Cache(Box<Invocation>),
 }
 
-/// Flags that take a value, in their long or short spelling.
-const VALUE_FLAGS: &[&str] = &[
-    "--cfg",
-    "--check-cfg",
-    "-L",
-    "-l",
-    "--crate-type",
-    "--crate-name",
-    "--edition",
-    "--emit",
-    "--print",
-    "-o",
-    "--out-dir",
-    "--explain",
-    "--target",
-    "-A",
-    "-W",
-    "-D",
-    "-F",
-    "--allow",
-    "--warn",
-    "--deny",
-    "--forbid",
-    "--force-warn",
-    "--cap-lints",
-    "-C",
-    "--codegen",
-    "-Z",
-    "--error-format",
-    "--json",
-    "--color",
-    "--diagnostic-width",
-    "--remap-path-prefix",
-    "--extern",
-    "--sysroot",
-    "--env-set",
-];
-
-/// Flags without a value that kiln understands.
-const BOOL_FLAGS: &[&str] = &[
-    "-g",
-    "-O",
-    "--test",
-    "-v",
-    "-vV",
-    "--verbose",
-    "-V",
-    "--version",
-    "-h",
-    "--help",
-];
-
-/// `-Z` flags known not to read or write anything beyond the normal outputs.
-const SAFE_UNSTABLE: &[&str] = &[
-    "unstable-options",
-    "threads",
-    "share-generics",
-    "next-solver",
-    "macro-backtrace",
-];
-
 /// Whether `out_dir` is a directory of cargo's `build` directory, where it
 /// compiles build scripts.
 pub fn in_build_dir(out_dir: &Path) -> bool {
@@ -182,183 +125,204 @@ fn expand_argfile(spec: &str) -> std::io::Result<Vec<String>> {
     Ok(text.lines().map(str::to_owned).collect())
 }
 
-/// Splits `arg` into a flag and an attached value: `--emit=x`, `-Copt=3`.
-fn split_flag(arg: &str) -> (&str, Option<&str>) {
-    if let Some(rest) = arg.strip_prefix("--") {
-        if let Some((name, value)) = rest.split_once('=') {
-            return (&arg[..name.len() + 2], Some(value));
-        }
-        return (arg, None);
-    }
-    if arg.len() > 2 && arg.starts_with('-') && arg.is_char_boundary(2) {
-        let (flag, value) = arg.split_at(2);
-        if VALUE_FLAGS.contains(&flag) {
-            return (flag, Some(value));
-        }
-    }
-    (arg, None)
+/// Why a call is not cached: the reason, and a few words for people.
+type Refusal = (PassReason, String);
+
+/// What the arguments said so far.
+#[derive(Default)]
+struct Walk {
+    inv: Invocation,
+    inputs: Vec<String>,
+    crate_name: Option<String>,
+    probe: bool,
 }
 
 fn parse(args: Vec<String>) -> Plan {
-    let mut inv = Invocation::default();
-    let mut inputs = Vec::new();
-    let mut crate_name = None;
-    let mut probe = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "-" {
-            inputs.push(arg.clone());
-            continue;
+    let mut walk = Walk::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if let Err((reason, why)) = walk.arg(arg, &mut rest) {
+            return Plan::Pass(reason, why);
         }
-        if !arg.starts_with('-') {
-            inputs.push(arg.clone());
-            continue;
+    }
+    walk.finish(args)
+}
+
+impl Walk {
+    /// Takes in `arg`, and its value from `rest` when it is separate.
+    fn arg(&mut self, arg: &str, rest: &mut std::slice::Iter<'_, String>) -> Result<(), Refusal> {
+        if arg == "-" || !arg.starts_with('-') {
+            self.inputs.push(arg.to_owned());
+            return Ok(());
         }
-        let (flag, attached) = split_flag(arg);
-        if BOOL_FLAGS.contains(&flag) && attached.is_none() {
-            match flag {
-                "--test" => inv.test = true,
-                "-V" | "-vV" | "--version" | "-h" | "--help" | "-v" | "--verbose" => probe = true,
-                _ => {}
+        let unknown = || (PassReason::UnknownFlag, format!("unknown flag `{arg}`"));
+        let written = flags::recognize(arg).ok_or_else(unknown)?;
+        match (written.flag.takes, written.attached) {
+            (Takes::Nothing(on), None) => {
+                self.switch(on);
+                Ok(())
             }
-            continue;
-        }
-        if !VALUE_FLAGS.contains(&flag) {
-            return Plan::Pass(PassReason::UnknownFlag, format!("unknown flag `{arg}`"));
-        }
-        let value = match attached {
-            Some(v) => v.to_owned(),
-            None => {
-                let Some(v) = args.get(i) else {
-                    return Plan::Pass(
+            (Takes::Nothing(_), Some(_)) => Err(unknown()),
+            (Takes::Value(on), Some(value)) => self.value(on, value),
+            (Takes::Value(on), None) => {
+                let value = rest.next().ok_or_else(|| {
+                    (
                         PassReason::UnknownFlag,
-                        format!("flag `{flag}` has no value"),
-                    );
-                };
-                i += 1;
-                v.clone()
+                        format!("flag `{}` has no value", written.name),
+                    )
+                })?;
+                self.value(on, value)
             }
+        }
+    }
+
+    fn switch(&mut self, on: OnSwitch) {
+        match on {
+            OnSwitch::Keyed => {}
+            OnSwitch::Probe => self.probe = true,
+            OnSwitch::Test => self.inv.test = true,
+        }
+    }
+
+    fn value(&mut self, on: OnValue, value: &str) -> Result<(), Refusal> {
+        let inv = &mut self.inv;
+        match on {
+            OnValue::Keyed => {}
+            OnValue::Probe => self.probe = true,
+            OnValue::CrateName => self.crate_name = Some(value.to_owned()),
+            OnValue::CrateTypes => inv.crate_types.extend(value.split(',').map(str::to_owned)),
+            OnValue::Emit => inv.emit.extend(parse_emit(value)?),
+            OnValue::Output => inv.output = Some(parse_output(value)?),
+            OnValue::OutDir => inv.out_dir = Some(PathBuf::from(value)),
+            OnValue::Target => inv.target = Some(value.to_owned()),
+            OnValue::Extern => inv.externs.push(parse_extern(value)),
+            OnValue::SearchPath => inv.search_paths.push(parse_search_path(value)),
+            OnValue::ErrorFormat => inv.json_diagnostics = value == "json",
+            OnValue::Codegen => self.codegen(value)?,
+            OnValue::Unstable => check_unstable(value)?,
+        }
+        Ok(())
+    }
+
+    /// `-C name[=value]`.
+    fn codegen(&mut self, value: &str) -> Result<(), Refusal> {
+        let (name, v) = match value.split_once('=') {
+            Some((n, v)) => (n.replace('_', "-"), Some(v)),
+            None => (value.replace('_', "-"), None),
         };
-        match flag {
-            "--print" | "--explain" => probe = true,
-            "--crate-name" => crate_name = Some(value),
-            "--crate-type" => inv.crate_types.extend(value.split(',').map(str::to_owned)),
-            "--emit" => {
-                for kind in value.split(',') {
-                    let (kind, path) = match kind.split_once('=') {
-                        Some((k, p)) => (k, Some(PathBuf::from(p))),
-                        None => (kind, None),
-                    };
-                    if path.as_deref() == Some(Path::new("-")) {
+        match flags::codegen(&name) {
+            OnCodegen::Keyed => {}
+            OnCodegen::ExtraFilename => self.inv.extra_filename = v.unwrap_or_default().to_owned(),
+            OnCodegen::Linker => self.inv.linker = v.map(PathBuf::from),
+            OnCodegen::Refuse(reason, why) => return Err((reason, why.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// The plan once every argument is in.
+    fn finish(self, args: Vec<String>) -> Plan {
+        let Walk {
+            mut inv,
+            inputs,
+            crate_name,
+            probe,
+        } = self;
+        inv.args = args;
+        if probe {
+            return Plan::Probe;
+        }
+        match inputs.as_slice() {
+            [] => Plan::Probe,
+            [one] => {
+                inv.input = PathBuf::from(one);
+                inv.crate_name = match crate_name {
+                    Some(n) => n,
+                    None => {
                         return Plan::Pass(
-                            PassReason::UnsupportedOutput,
-                            "`--emit` to standard output".into(),
+                            PassReason::UnknownFlag,
+                            "no `--crate-name`: output names unknown".into(),
                         );
                     }
-                    inv.emit.push(Emit {
-                        kind: kind.to_owned(),
-                        path,
-                    });
-                }
-            }
-            "-o" => {
-                if value == "-" {
+                };
+                if inv.out_dir.is_none() && inv.output.is_none() {
                     return Plan::Pass(
                         PassReason::UnsupportedOutput,
-                        "`-o -` writes to standard output".into(),
+                        "neither `--out-dir` nor `-o`".into(),
                     );
                 }
-                inv.output = Some(PathBuf::from(value));
-            }
-            "--out-dir" => inv.out_dir = Some(PathBuf::from(value)),
-            "--target" => inv.target = Some(value),
-            "--extern" => inv.externs.push(parse_extern(&value)),
-            "-L" => {
-                let (kind, path) = match value.split_once('=') {
-                    Some((k, p))
-                        if ["dependency", "crate", "native", "framework", "all"].contains(&k) =>
-                    {
-                        (k.to_owned(), PathBuf::from(p))
-                    }
-                    _ => ("all".to_owned(), PathBuf::from(value)),
-                };
-                inv.search_paths.push((kind, path));
-            }
-            "--error-format" => inv.json_diagnostics = value == "json",
-            "-C" | "--codegen" => {
-                let (name, v) = match value.split_once('=') {
-                    Some((n, v)) => (n.replace('_', "-"), Some(v)),
-                    None => (value.replace('_', "-"), None),
-                };
-                match name.as_str() {
-                    "incremental" => {
-                        return Plan::Pass(
-                            PassReason::Incremental,
-                            "`-C incremental` keeps rustc's own state".into(),
-                        );
-                    }
-                    "profile-generate" | "profile-use" | "profile-sample-use" => {
-                        return Plan::Pass(PassReason::ProfileGuided, format!("`-C {name}`"));
-                    }
-                    "extra-filename" => inv.extra_filename = v.unwrap_or_default().to_owned(),
-                    "linker" => inv.linker = v.map(PathBuf::from),
-                    _ => {}
+                if inv.emit.is_empty() {
+                    inv.emit.push(Emit {
+                        kind: "link".into(),
+                        path: None,
+                    });
                 }
+                Plan::Cache(Box::new(inv))
             }
-            "-Z" => {
-                let name = value
-                    .split('=')
-                    .next()
-                    .unwrap_or_default()
-                    .replace('_', "-");
-                if !SAFE_UNSTABLE.contains(&name.as_str()) {
-                    return Plan::Pass(
-                        PassReason::UnstableFlag,
-                        format!("unstable flag `-Z {value}`"),
-                    );
-                }
-            }
-            _ => {}
+            _ => Plan::Pass(
+                PassReason::NoSingleInput,
+                format!("{} input files", inputs.len()),
+            ),
         }
     }
-    inv.args = args;
-    if probe {
-        return Plan::Probe;
-    }
-    match inputs.as_slice() {
-        [] => Plan::Probe,
-        [one] => {
-            inv.input = PathBuf::from(one);
-            inv.crate_name = match crate_name {
-                Some(n) => n,
-                None => {
-                    return Plan::Pass(
-                        PassReason::UnknownFlag,
-                        "no `--crate-name`: output names unknown".into(),
-                    );
-                }
-            };
-            if inv.out_dir.is_none() && inv.output.is_none() {
-                return Plan::Pass(
-                    PassReason::UnsupportedOutput,
-                    "neither `--out-dir` nor `-o`".into(),
-                );
-            }
-            if inv.emit.is_empty() {
-                inv.emit.push(Emit {
-                    kind: "link".into(),
-                    path: None,
-                });
-            }
-            Plan::Cache(Box::new(inv))
+}
+
+/// `--emit kind[=path],…`.
+fn parse_emit(value: &str) -> Result<Vec<Emit>, Refusal> {
+    let mut emit = Vec::new();
+    for kind in value.split(',') {
+        let (kind, path) = match kind.split_once('=') {
+            Some((k, p)) => (k, Some(PathBuf::from(p))),
+            None => (kind, None),
+        };
+        if path.as_deref() == Some(Path::new("-")) {
+            return Err((
+                PassReason::UnsupportedOutput,
+                "`--emit` to standard output".into(),
+            ));
         }
-        _ => Plan::Pass(
-            PassReason::NoSingleInput,
-            format!("{} input files", inputs.len()),
-        ),
+        emit.push(Emit {
+            kind: kind.to_owned(),
+            path,
+        });
     }
+    Ok(emit)
+}
+
+/// `-o path`.
+fn parse_output(value: &str) -> Result<PathBuf, Refusal> {
+    if value == "-" {
+        return Err((
+            PassReason::UnsupportedOutput,
+            "`-o -` writes to standard output".into(),
+        ));
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// `-L [kind=]path`.
+fn parse_search_path(value: &str) -> (String, PathBuf) {
+    match value.split_once('=') {
+        Some((k, p)) if ["dependency", "crate", "native", "framework", "all"].contains(&k) => {
+            (k.to_owned(), PathBuf::from(p))
+        }
+        _ => ("all".to_owned(), PathBuf::from(value)),
+    }
+}
+
+/// `-Z name[=value]`.
+fn check_unstable(value: &str) -> Result<(), Refusal> {
+    let name = value
+        .split('=')
+        .next()
+        .unwrap_or_default()
+        .replace('_', "-");
+    if flags::unstable_is_safe(&name) {
+        return Ok(());
+    }
+    Err((
+        PassReason::UnstableFlag,
+        format!("unstable flag `-Z {value}`"),
+    ))
 }
 
 fn parse_extern(value: &str) -> Extern {
@@ -618,5 +582,163 @@ mod tests {
             plan(&[OsString::from("@/nonexistent/args")]),
             Plan::Pass(PassReason::UnknownFlag, _)
         ));
+    }
+
+    const BASE: &str = "--crate-name foo src/lib.rs --out-dir /o";
+
+    #[test]
+    fn codegen_options_in_every_form() {
+        for opts in [
+            "-C extra-filename=-x -C linker=/cc",
+            "-Cextra-filename=-x -Clinker=/cc",
+            "--codegen extra_filename=-x --codegen=linker=/cc",
+            "-C extra-filename=-y -C extra-filename=-x -C linker=/ld -Clinker=/cc",
+        ] {
+            let i = inv(&format!("{BASE} {opts}"));
+            assert_eq!(i.extra_filename, "-x", "{opts}");
+            assert_eq!(i.linker, Some(PathBuf::from("/cc")), "{opts}");
+        }
+        // Without a value, the last one wins and says nothing.
+        let i = inv(&format!(
+            "{BASE} -C extra-filename=-x -C extra-filename -Clinker=/cc -C linker"
+        ));
+        assert_eq!(i.extra_filename, "");
+        assert_eq!(i.linker, None);
+        let pass = |opts: &str| plan_of(&format!("{BASE} {opts}"));
+        assert_eq!(
+            pass("--codegen=incremental=/i"),
+            Plan::Pass(
+                PassReason::Incremental,
+                "`-C incremental` keeps rustc's own state".into()
+            )
+        );
+        assert_eq!(
+            pass("-C incremental"),
+            Plan::Pass(
+                PassReason::Incremental,
+                "`-C incremental` keeps rustc's own state".into()
+            )
+        );
+        for name in ["profile-generate", "profile_use", "profile-sample-use"] {
+            let spelled = name.replace('_', "-");
+            assert_eq!(
+                pass(&format!("-C {name}=/p")),
+                Plan::Pass(PassReason::ProfileGuided, format!("`-C {spelled}`"))
+            );
+        }
+        assert!(matches!(
+            pass("-C opt-level=3 -Cdebuginfo=2 -C panic=abort"),
+            Plan::Cache(_)
+        ));
+    }
+
+    #[test]
+    fn unstable_options() {
+        let z = |opts: &str| plan_of(&format!("{BASE} {opts}"));
+        assert!(matches!(
+            z(
+                "-Z unstable-options -Zthreads=8 -Z share_generics=yes -Znext-solver=coherence -Z macro-backtrace"
+            ),
+            Plan::Cache(_)
+        ));
+        assert_eq!(
+            z("-Ztime-passes"),
+            Plan::Pass(
+                PassReason::UnstableFlag,
+                "unstable flag `-Z time-passes`".into()
+            )
+        );
+        assert_eq!(
+            z("-Z self_profile=/p"),
+            Plan::Pass(
+                PassReason::UnstableFlag,
+                "unstable flag `-Z self_profile=/p`".into()
+            )
+        );
+    }
+
+    #[test]
+    fn outputs_inputs_and_targets() {
+        let i = inv(
+            "--crate-name m src/main.rs -o/x/prog --emit dep-info=/d/m.d,link --crate-type=bin,rlib --crate-type cdylib",
+        );
+        assert_eq!(i.output, Some(PathBuf::from("/x/prog")));
+        assert_eq!(
+            i.emit,
+            [
+                Emit {
+                    kind: "dep-info".into(),
+                    path: Some(PathBuf::from("/d/m.d"))
+                },
+                Emit {
+                    kind: "link".into(),
+                    path: None
+                },
+            ]
+        );
+        assert_eq!(i.crate_types, ["bin", "rlib", "cdylib"]);
+        assert_eq!(i.dep_info_path(), Some(PathBuf::from("/d/m.d")));
+        assert_eq!(
+            plan_of(&format!("{BASE} --emit=link,metadata=-")),
+            Plan::Pass(
+                PassReason::UnsupportedOutput,
+                "`--emit` to standard output".into()
+            )
+        );
+        assert_eq!(
+            plan_of(&format!("{BASE} -o-")),
+            Plan::Pass(
+                PassReason::UnsupportedOutput,
+                "`-o -` writes to standard output".into()
+            )
+        );
+        let i = inv(&format!(
+            "{BASE} --target /specs/t.json --out-dir=/p --extern=a --extern b=/b.rlib --extern priv:nounused:c=/c.rmeta -L native=/n -Lweird=/w"
+        ));
+        assert_eq!(i.target.as_deref(), Some("/specs/t.json"));
+        assert_eq!(i.out_dir, Some(PathBuf::from("/p")));
+        let ext: Vec<_> = i
+            .externs
+            .iter()
+            .map(|e| (e.opts.as_str(), e.name.as_str(), e.path.clone()))
+            .collect();
+        assert_eq!(
+            ext,
+            [
+                ("", "a", None),
+                ("", "b", Some(PathBuf::from("/b.rlib"))),
+                ("priv:nounused", "c", Some(PathBuf::from("/c.rmeta"))),
+            ]
+        );
+        assert_eq!(
+            i.search_paths,
+            [
+                ("native".into(), PathBuf::from("/n")),
+                ("all".into(), PathBuf::from("weird=/w")),
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_and_probes() {
+        assert!(inv(&format!("{BASE} --error-format=json")).json_diagnostics);
+        assert!(!inv(&format!("{BASE} --error-format json --error-format=human")).json_diagnostics);
+        // A probe is only a probe when nothing else in the call refuses it.
+        assert_eq!(plan_of(&format!("{BASE} --print=cfg")), Plan::Probe);
+        assert_eq!(
+            plan_of("--print sysroot --frobnicate"),
+            Plan::Pass(
+                PassReason::UnknownFlag,
+                "unknown flag `--frobnicate`".into()
+            )
+        );
+        // A separate value is taken whatever it looks like.
+        assert!(matches!(plan_of(&format!("{BASE} --cfg --test")), Plan::Cache(i) if !i.test));
+        for odd in ["-O3", "-gx", "--test=yes", "--", "-x"] {
+            assert_eq!(
+                plan_of(&format!("{BASE} {odd}")),
+                Plan::Pass(PassReason::UnknownFlag, format!("unknown flag `{odd}`"))
+            );
+        }
     }
 }

@@ -105,34 +105,37 @@ pub fn identify(
         return Ok(id);
     }
     let id = compute(cache_dir, rustc, clippy)?;
-    if id.sysroot_signature.is_empty() {
-        return Ok(id);
-    }
-    if let Some(parent) = slot.parent() {
-        let _ = std::fs::create_dir_all(parent);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
-        if let Ok(json) = serde_json::to_vec(&id) {
-            // A new file (never one a link put there), renamed into place;
-            // a full disk leaves no empty file behind.
-            let written = std::fs::File::options()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, &seal(json)));
-            match written {
-                Ok(()) => {
-                    let _ = std::fs::rename(&tmp, &slot);
-                }
-                Err(_) => {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-            }
-        }
+    if !id.sysroot_signature.is_empty() {
+        remember(&slot, &id);
     }
     Ok(id)
+}
+
+/// Writes `id` to `slot`, best effort: a new file (never one a link put
+/// there), renamed into place; a full disk leaves no empty file behind.
+fn remember(slot: &Path, id: &CompilerIdentity) {
+    let Some(parent) = slot.parent() else { return };
+    let _ = std::fs::create_dir_all(parent);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = parent.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    let Ok(json) = serde_json::to_vec(id) else {
+        return;
+    };
+    let written = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &seal(json)));
+    match written {
+        Ok(()) => {
+            let _ = std::fs::rename(&tmp, slot);
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
 }
 
 /// A remembered identity: its JSON, a newline and the BLAKE3 of the JSON,

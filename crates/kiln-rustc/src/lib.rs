@@ -1,7 +1,8 @@
 //! Understanding one rustc call.
 //!
 //! - [`args`]: the argument model: which flag is which, what the call reads
-//!   and writes, and whether kiln can cache it ([`plan`]).
+//!   and writes, and whether kiln can cache it ([`plan`]); `flags`: the
+//!   table of rustc's flags it applies.
 //! - [`depinfo`]: reading and rewriting rustc's `.d` files.
 //! - [`compiler`]: the identity of the compiler (and clippy-driver), cached so
 //!   it is not recomputed per call; [`sysroot`]: its standard library and
@@ -12,6 +13,7 @@
 pub mod args;
 pub mod compiler;
 pub mod depinfo;
+mod flags;
 pub mod sysroot;
 
 pub use args::{Emit, Extern, Invocation, Plan, plan};
