@@ -22,64 +22,67 @@ struct Args {
 /// dependencies and features): reported through those instead.
 const DERIVED_CODEGEN: &[&str] = &["metadata", "extra-filename"];
 
-fn sort_args(args: &[String]) -> Args {
-    let mut out = Args::default();
-    let mut i = 0;
-    let takes_value = |a: &str| {
-        matches!(
-            a,
-            "--cfg"
-                | "--check-cfg"
-                | "-L"
-                | "-l"
-                | "--crate-type"
-                | "--crate-name"
-                | "--edition"
-                | "--emit"
-                | "-o"
-                | "--out-dir"
-                | "--target"
-                | "-A"
-                | "-W"
-                | "-D"
-                | "-F"
-                | "--cap-lints"
-                | "-C"
-                | "--codegen"
-                | "-Z"
-                | "--error-format"
-                | "--json"
-                | "--color"
-                | "--extern"
-                | "--remap-path-prefix"
-                | "--sysroot"
-                | "--force-warn"
-        )
+/// Flags whose value is the next argument when not joined with `=`.
+const TAKES_VALUE: &[&str] = &[
+    "--cfg",
+    "--check-cfg",
+    "-L",
+    "-l",
+    "--crate-type",
+    "--crate-name",
+    "--edition",
+    "--emit",
+    "-o",
+    "--out-dir",
+    "--target",
+    "-A",
+    "-W",
+    "-D",
+    "-F",
+    "--cap-lints",
+    "-C",
+    "--codegen",
+    "-Z",
+    "--error-format",
+    "--json",
+    "--color",
+    "--extern",
+    "--remap-path-prefix",
+    "--sysroot",
+    "--force-warn",
+];
+
+/// The flag at `args[*i]` and its value (joined with `=`, glued to `-C`,
+/// `-L` or `-l`, or the next argument), with `i` moved past both.
+fn next_flag(args: &[String], i: &mut usize) -> (String, Option<String>) {
+    let a = args[*i].as_str();
+    let flag = if let Some((f, v)) = a.split_once('=').filter(|(f, _)| f.starts_with("--")) {
+        (f.to_owned(), Some(v.to_owned()))
+    } else if a.len() > 2
+        && (a.starts_with("-C") || a.starts_with("-L") || a.starts_with("-l"))
+        && !a.starts_with("--")
+    {
+        (a[..2].to_owned(), Some(a[2..].to_owned()))
+    } else if TAKES_VALUE.contains(&a) && *i + 1 < args.len() {
+        *i += 1;
+        (a.to_owned(), Some(args[*i].clone()))
+    } else {
+        (a.to_owned(), None)
     };
-    while i < args.len() {
-        let a = args[i].as_str();
-        let (flag, value) =
-            if let Some((f, v)) = a.split_once('=').filter(|(f, _)| f.starts_with("--")) {
-                (f.to_owned(), Some(v.to_owned()))
-            } else if a.len() > 2
-                && (a.starts_with("-C") || a.starts_with("-L") || a.starts_with("-l"))
-                && !a.starts_with("--")
-            {
-                (a[..2].to_owned(), Some(a[2..].to_owned()))
-            } else if takes_value(a) && i + 1 < args.len() {
-                i += 1;
-                (a.to_owned(), Some(args[i].clone()))
-            } else {
-                (a.to_owned(), None)
-            };
-        i += 1;
-        match (flag.as_str(), value) {
+    *i += 1;
+    flag
+}
+
+impl Args {
+    /// Sorts one flag and its value in.
+    fn add(&mut self, flag: &str, value: Option<String>) {
+        match (flag, value) {
             ("--cfg", Some(v)) => match v.strip_prefix("feature=") {
                 Some(f) => {
-                    out.features.insert(f.trim_matches('"').to_owned());
+                    self.features.insert(f.trim_matches('"').to_owned());
                 }
                 None => {
-                    out.cfgs.insert(v);
+                    self.cfgs.insert(v);
                 }
             },
             ("-C" | "--codegen", Some(v)) => {
@@ -89,19 +92,28 @@ fn sort_args(args: &[String]) -> Args {
                         (k.to_owned(), v.to_owned())
                     });
                 if !DERIVED_CODEGEN.contains(&k.as_str()) {
-                    out.codegen.insert(k, val);
+                    self.codegen.insert(k, val);
                 }
             }
             // Dependencies are compared by content; where outputs go follows
             // from cargo's hash of the other inputs.
             ("--extern" | "--out-dir" | "-o", _) => {}
             (f, Some(v)) => {
-                out.flags.insert(format!("{f} {v}"));
+                self.flags.insert(format!("{f} {v}"));
             }
             (f, None) => {
-                out.flags.insert(f.to_owned());
+                self.flags.insert(f.to_owned());
             }
         }
+    }
+}
+
+fn sort_args(args: &[String]) -> Args {
+    let mut out = Args::default();
+    let mut i = 0;
+    while i < args.len() {
+        let (flag, value) = next_flag(args, &mut i);
+        out.add(&flag, value);
     }
     out
 }
@@ -118,6 +130,40 @@ fn set_changes(
     changes.extend(before.difference(now).cloned().map(removed));
 }
 
+/// How the entries of a name-to-digest list changed, one constructor a way.
+struct MapChange {
+    added: fn(String) -> Change,
+    changed: fn(String) -> Change,
+    removed: fn(String) -> Change,
+}
+
+/// Adds, in `now`'s order, the names `now` has and `before` lacks or holds
+/// with another digest, then the names `before` had and `now` lacks; names
+/// `counted` refuses are left out.
+fn map_changes(
+    changes: &mut Vec<Change>,
+    before: &[(String, String)],
+    now: &[(String, String)],
+    counted: fn(&str) -> bool,
+    way: &MapChange,
+) {
+    let before: BTreeMap<&String, &String> = before.iter().map(|(k, v)| (k, v)).collect();
+    let now: BTreeMap<&String, &String> = now.iter().map(|(k, v)| (k, v)).collect();
+    for (name, d) in now.iter().filter(|(k, _)| counted(k)) {
+        match before.get(name) {
+            None => changes.push((way.added)((*name).clone())),
+            Some(old) if old != d => changes.push((way.changed)((*name).clone())),
+            Some(_) => {}
+        }
+    }
+    changes.extend(
+        before
+            .keys()
+            .filter(|k| !now.contains_key(*k) && counted(k))
+            .map(|k| (way.removed)((*k).clone())),
+    );
+}
+
 /// A compiled crate in the target dir: what `--extern` and the linker read.
 fn is_dependency_artifact(path: &str) -> bool {
     path.starts_with("{target}")
@@ -126,27 +172,17 @@ fn is_dependency_artifact(path: &str) -> bool {
             .any(|ext| path.ends_with(ext))
 }
 
-/// The changes from `before` to `now`.
-pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
-    let mut changes = Vec::new();
-    if before.compiler_digest != now.compiler_digest {
-        changes.push(Change::Compiler {
-            from: before.compiler.clone(),
-            to: now.compiler.clone(),
-        });
-    }
-    let (bv, nv): (BTreeMap<_, _>, BTreeMap<_, _>) = (
-        before.env.iter().cloned().collect(),
-        now.env.iter().cloned().collect(),
-    );
+/// Environment variables known on both sides whose value (or whether it is
+/// set) differs.
+fn env_changes(changes: &mut Vec<Change>, before: &KeyComponents, now: &KeyComponents) {
+    let bv: BTreeMap<_, _> = before.env.iter().cloned().collect();
+    let nv: BTreeMap<_, _> = now.env.iter().cloned().collect();
     let names: BTreeSet<&String> = bv.keys().chain(nv.keys()).collect();
     for name in names {
-        let (x, y) = (
-            bv.get(name).cloned().flatten(),
-            nv.get(name).cloned().flatten(),
-        );
-        let known_both = bv.contains_key(name) && nv.contains_key(name);
-        if known_both && x != y {
+        let (Some(x), Some(y)) = (bv.get(name), nv.get(name)) else {
+            continue;
+        };
+        if x != y {
             changes.push(Change::EnvChanged {
                 name: name.clone(),
                 was_set: x.is_some(),
@@ -158,24 +194,17 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
             });
         }
     }
-    let (b, n) = (sort_args(&before.args), sort_args(&now.args));
-    set_changes(
-        &mut changes,
-        &b.features,
-        &n.features,
-        |name| Change::FeatureAdded { name },
-        |name| Change::FeatureRemoved { name },
-    );
-    set_changes(
-        &mut changes,
-        &b.cfgs,
-        &n.cfgs,
-        |cfg| Change::CfgAdded { cfg },
-        |cfg| Change::CfgRemoved { cfg },
-    );
-    let options: BTreeSet<&String> = b.codegen.keys().chain(n.codegen.keys()).collect();
+}
+
+/// `-C` options given on one side only or with another value.
+fn codegen_changes(
+    changes: &mut Vec<Change>,
+    before: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) {
+    let options: BTreeSet<&String> = before.keys().chain(now.keys()).collect();
     for o in options {
-        let (x, y) = (b.codegen.get(o), n.codegen.get(o));
+        let (x, y) = (before.get(o), now.get(o));
         if x != y {
             changes.push(Change::Codegen {
                 option: o.clone(),
@@ -184,52 +213,72 @@ pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
             });
         }
     }
+}
+
+/// Features, cfgs, codegen options and other flags that differ.
+fn arg_changes(changes: &mut Vec<Change>, before: &[String], now: &[String]) {
+    let (b, n) = (sort_args(before), sort_args(now));
     set_changes(
-        &mut changes,
+        changes,
+        &b.features,
+        &n.features,
+        |name| Change::FeatureAdded { name },
+        |name| Change::FeatureRemoved { name },
+    );
+    set_changes(
+        changes,
+        &b.cfgs,
+        &n.cfgs,
+        |cfg| Change::CfgAdded { cfg },
+        |cfg| Change::CfgRemoved { cfg },
+    );
+    codegen_changes(changes, &b.codegen, &n.codegen);
+    set_changes(
+        changes,
         &b.flags,
         &n.flags,
         |flag| Change::FlagAdded { flag },
         |flag| Change::FlagRemoved { flag },
     );
+}
 
-    let (be, ne): (BTreeMap<_, _>, BTreeMap<_, _>) = (
-        before.externs.iter().cloned().collect(),
-        now.externs.iter().cloned().collect(),
-    );
-    for (name, d) in &ne {
-        match be.get(name) {
-            None => changes.push(Change::DependencyAdded { name: name.clone() }),
-            Some(old) if old != d => changes.push(Change::DependencyRebuilt { name: name.clone() }),
-            Some(_) => {}
-        }
+/// The changes from `before` to `now`.
+pub fn diff(before: &KeyComponents, now: &KeyComponents) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if before.compiler_digest != now.compiler_digest {
+        changes.push(Change::Compiler {
+            from: before.compiler.clone(),
+            to: now.compiler.clone(),
+        });
     }
-    changes.extend(
-        be.keys()
-            .filter(|k| !ne.contains_key(*k))
-            .map(|k| Change::DependencyRemoved { name: k.clone() }),
-    );
-
-    let (bf, nf): (BTreeMap<_, _>, BTreeMap<_, _>) = (
-        before.files.iter().cloned().collect(),
-        now.files.iter().cloned().collect(),
+    env_changes(&mut changes, before, now);
+    arg_changes(&mut changes, &before.args, &now.args);
+    map_changes(
+        &mut changes,
+        &before.externs,
+        &now.externs,
+        |_| true,
+        &MapChange {
+            added: |name| Change::DependencyAdded { name },
+            changed: |name| Change::DependencyRebuilt { name },
+            removed: |name| Change::DependencyRemoved { name },
+        },
     );
     // Artifacts of dependencies (read through `--extern` and `-L
     // dependency=`, and by the linker) change with the dependency, and
     // their names with its features and flags: reported once, as rebuilt
     // dependencies.
-    for (path, d) in nf.iter().filter(|(p, _)| !is_dependency_artifact(p)) {
-        match bf.get(path) {
-            None => changes.push(Change::FileAdded { path: path.clone() }),
-            Some(old) if old != d => changes.push(Change::FileChanged { path: path.clone() }),
-            Some(_) => {}
-        }
-    }
-    changes.extend(
-        bf.keys()
-            .filter(|k| !nf.contains_key(*k) && !is_dependency_artifact(k))
-            .map(|k| Change::FileRemoved { path: k.clone() }),
+    map_changes(
+        &mut changes,
+        &before.files,
+        &now.files,
+        |path| !is_dependency_artifact(path),
+        &MapChange {
+            added: |path| Change::FileAdded { path },
+            changed: |path| Change::FileChanged { path },
+            removed: |path| Change::FileRemoved { path },
+        },
     );
-
     if changes.is_empty() && before != now {
         changes.push(Change::Unknown);
     }
@@ -325,6 +374,47 @@ mod tests {
         assert!(text.iter().any(|t| t.contains("1.1.0")));
         shown.redact_env_values(true);
         assert!(format!("{:?}", shown.misses[0].changes).contains("secret-2"));
+    }
+
+    #[test]
+    fn dependencies_and_files_come_and_go_but_artifacts_are_not_files() {
+        let a = comps(
+            &["-Cdebuginfo=2", "--edition=2021"],
+            &[("gone", "g1"), ("kept", "k1")],
+            &[
+                ("{cwd}/src/old.rs", "o1"),
+                ("{target}/debug/deps/libkept-1.rmeta", "m1"),
+            ],
+            &[("UNSET_NOW", Some("u1")), ("ONLY_BEFORE", None)],
+        );
+        let mut b = comps(
+            &["-Cdebuginfo=0", "--edition=2024"],
+            &[("kept", "k1"), ("new", "n1")],
+            &[
+                ("{cwd}/src/new.rs", "n1"),
+                ("{target}/debug/deps/libkept-2.rmeta", "m2"),
+                ("{target}/debug/deps/libnew-3.rlib", "m3"),
+            ],
+            &[("UNSET_NOW", None)],
+        );
+        b.compiler = "rustc 1.96.0".into();
+        b.compiler_digest = "c2".into();
+        let changes: Vec<String> = diff(&a, &b).iter().map(Change::describe).collect();
+        assert_eq!(
+            changes,
+            [
+                "compiler rustc 1.95.0 → rustc 1.96.0",
+                "env `UNSET_NOW` was unset",
+                "`-C debuginfo` 2 → 0",
+                "flag `--edition 2024` added",
+                "flag `--edition 2021` removed",
+                "dependency `new` added",
+                "dependency `gone` removed",
+                "`{cwd}/src/new.rs` is read now",
+                "`{cwd}/src/old.rs` is no longer read",
+            ]
+        );
+        assert_eq!(diff(&a, &a), []);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! This crate holds the formats and [`explain`]; [`diff`] compares two
 //! builds' key components, `roots` groups misses under root causes.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use kiln_types::{KeyComponents, Outcome, UnitKind, UnitRecord};
@@ -27,35 +28,6 @@ mod earlier;
 mod roots;
 
 pub use diff::diff;
-
-#[cfg(test)]
-mod summarize_tests {
-    use super::*;
-
-    #[test]
-    fn many_files_become_one_line_and_few_stay_listed() {
-        let mut changes: Vec<Change> = (0..47)
-            .map(|i| Change::FileChanged {
-                path: format!("src/f{i}.rs"),
-            })
-            .collect();
-        changes.push(Change::FileRemoved {
-            path: "src/await.rs".into(),
-        });
-        changes.push(Change::FeatureAdded {
-            name: "full".into(),
-        });
-        let lines = summarize(&changes);
-        assert_eq!(
-            lines,
-            [
-                "47 files changed, e.g. `src/f0.rs`",
-                "`src/await.rs` is no longer read",
-                "feature `full` added",
-            ]
-        );
-    }
-}
 use roots::{attribute, extern_artifacts};
 
 /// One difference between two builds of a unit.
@@ -125,15 +97,25 @@ impl Change {
         matches!(self, Self::DependencyRebuilt { .. })
     }
 
+    /// The file a file change is about.
+    fn file_path(&self) -> Option<&str> {
+        match self {
+            Self::FileChanged { path } | Self::FileAdded { path } | Self::FileRemoved { path } => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the change is in what the crate's build script produced: a
     /// file in its `OUT_DIR`, a variable it set, or `OUT_DIR` itself (a
     /// rebuilt script runs in a new one). Such a change follows from the run
     /// of the script when that missed too.
     fn is_build_script_output(&self) -> bool {
+        if let Some(path) = self.file_path() {
+            return out_dir_of(path).is_some();
+        }
         match self {
-            Self::FileChanged { path } | Self::FileAdded { path } | Self::FileRemoved { path } => {
-                out_dir_of(path).is_some()
-            }
             Self::EnvChanged {
                 name,
                 by_build_script,
@@ -249,8 +231,6 @@ fn out_dir_of(path: &str) -> Option<(&str, String)> {
     Some((parts[i + 1], parts[i + 3..].join("/")))
 }
 
-/// How a file is named for people: build-script outputs by their name in
-/// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
 /// More files than this changed in one way are one line, not one each.
 const FILES_LISTED: usize = 3;
 
@@ -292,6 +272,8 @@ pub fn summarize(changes: &[Change]) -> Vec<String> {
     out
 }
 
+/// How a file is named for people: build-script outputs by their name in
+/// `OUT_DIR` (the directory carries cargo's hash), the rest by path.
 fn file_label(path: &str) -> String {
     match out_dir_of(path) {
         Some((_, inner)) => format!("`{inner}` (build script output)"),
@@ -324,6 +306,14 @@ pub struct UnitExplanation {
     /// For a build-script run: its directory (`<package>-<hash>`).
     #[serde(skip)]
     pub run_dir: Option<String>,
+}
+
+/// The order misses are listed and roots are told in: slowest compile
+/// first, then by name.
+fn costliest_first(a: &UnitExplanation, b: &UnitExplanation) -> Ordering {
+    b.compile_ms
+        .cmp(&a.compile_ms)
+        .then_with(|| a.unit.cmp(&b.unit))
 }
 
 /// A change that made a unit and everything depending on it miss.
@@ -414,11 +404,7 @@ pub fn explain(
         earlier.add(r);
     }
     let root_causes = attribute(&mut misses);
-    misses.sort_by(|a, b| {
-        b.compile_ms
-            .cmp(&a.compile_ms)
-            .then_with(|| a.unit.cmp(&b.unit))
-    });
+    misses.sort_by(costliest_first);
     Explanation {
         version: 1,
         run: run.to_owned(),
@@ -429,13 +415,15 @@ pub fn explain(
     }
 }
 
-/// One miss, against the earlier record `earlier` matches it with.
-fn explain_miss(
+/// What changed from the earlier record `earlier` matches `r` with; `now`
+/// is what `r`'s key covered.
+fn changes_of(
     r: &UnitRecord,
+    now: Option<&KeyComponents>,
     earlier: &Earlier<'_>,
     load: &dyn Fn(&str) -> Option<KeyComponents>,
-) -> UnitExplanation {
-    let changes = match earlier.same_unit(r) {
+) -> Vec<Change> {
+    match earlier.same_unit(r) {
         None => match earlier.replaced_version(r) {
             Some(p) => vec![Change::VersionChanged {
                 from: p.package_version.clone().unwrap_or_default(),
@@ -444,21 +432,22 @@ fn explain_miss(
             None => vec![Change::FirstBuild],
         },
         Some(p) if p.key == r.key => vec![Change::Evicted],
-        Some(p) => {
-            let before = p.key.as_deref().and_then(load);
-            let now = r.key.as_deref().and_then(load);
-            match (before, now) {
-                (Some(b), Some(n)) => diff(&b, &n),
-                _ => vec![Change::Unknown],
-            }
-        }
-    };
-    let externs = r
-        .key
-        .as_deref()
-        .and_then(load)
-        .map(|c| extern_artifacts(&c.args))
-        .unwrap_or_default();
+        Some(p) => match (p.key.as_deref().and_then(load), now) {
+            (Some(b), Some(n)) => diff(&b, n),
+            _ => vec![Change::Unknown],
+        },
+    }
+}
+
+/// One miss, against the earlier record `earlier` matches it with.
+fn explain_miss(
+    r: &UnitRecord,
+    earlier: &Earlier<'_>,
+    load: &dyn Fn(&str) -> Option<KeyComponents>,
+) -> UnitExplanation {
+    let now = r.key.as_deref().and_then(load);
+    let changes = changes_of(r, now.as_ref(), earlier, load);
+    let externs = now.map(|c| extern_artifacts(&c.args)).unwrap_or_default();
     UnitExplanation {
         unit: r.label(),
         crate_name: r.crate_name.clone(),
@@ -514,6 +503,35 @@ mod tests {
         assert_eq!(
             Change::env_changed("=names", false).describe(),
             "the set of environment variables changed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod summarize_tests {
+    use super::*;
+
+    #[test]
+    fn many_files_become_one_line_and_few_stay_listed() {
+        let mut changes: Vec<Change> = (0..47)
+            .map(|i| Change::FileChanged {
+                path: format!("src/f{i}.rs"),
+            })
+            .collect();
+        changes.push(Change::FileRemoved {
+            path: "src/await.rs".into(),
+        });
+        changes.push(Change::FeatureAdded {
+            name: "full".into(),
+        });
+        let lines = summarize(&changes);
+        assert_eq!(
+            lines,
+            [
+                "47 files changed, e.g. `src/f0.rs`",
+                "`src/await.rs` is no longer read",
+                "feature `full` added",
+            ]
         );
     }
 }

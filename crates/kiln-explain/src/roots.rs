@@ -94,141 +94,167 @@ fn nearest_before(candidates: impl Iterator<Item = usize>, i: usize) -> Option<u
     before.or(first)
 }
 
-/// Groups misses under root causes. A miss whose changes are all rebuilt
-/// dependencies belongs to the root cause of those dependencies; units whose
-/// own changes read the same share one root cause.
-pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
-    let mut by_artifact: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, u) in misses.iter().enumerate() {
-        by_artifact.entry(u.artifact.as_str()).or_default().push(i);
-        by_crate.entry(u.crate_name.as_str()).or_default().push(i);
+/// Misses indexed for following the links between them.
+struct Links<'a> {
+    misses: &'a [UnitExplanation],
+    by_artifact: HashMap<&'a str, Vec<usize>>,
+    by_crate: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Links<'a> {
+    fn new(misses: &'a [UnitExplanation]) -> Self {
+        let mut by_artifact: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_crate: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, u) in misses.iter().enumerate() {
+            by_artifact.entry(u.artifact.as_str()).or_default().push(i);
+            by_crate.entry(u.crate_name.as_str()).or_default().push(i);
+        }
+        Self {
+            misses,
+            by_artifact,
+            by_crate,
+        }
     }
-    // The miss a rebuilt dependency leads to: by the artifact its `--extern`
-    // names; by crate name when the arguments were not recorded.
-    let dependency = |i: usize, name: &str| -> Option<usize> {
-        let candidates = match misses[i].externs.get(name) {
-            Some(artifact) => by_artifact.get(artifact.as_str())?,
-            None => by_crate.get(name.replace('-', "_").as_str())?,
+
+    /// The miss a rebuilt dependency of miss `i` leads to: by the artifact
+    /// its `--extern` names; by crate name when the arguments were not
+    /// recorded.
+    fn dependency(&self, i: usize, name: &str) -> Option<usize> {
+        let candidates = match self.misses[i].externs.get(name) {
+            Some(artifact) => self.by_artifact.get(artifact.as_str())?,
+            None => self.by_crate.get(name.replace('-', "_").as_str())?,
         };
         nearest_before(candidates.iter().copied().filter(|&j| j != i), i)
-    };
-    // The run of the build script whose output a change is in: by the run's
-    // directory for files in `OUT_DIR`, else the package's run that missed.
-    let script_run = |i: usize, c: &Change| -> Option<usize> {
-        let dir = match c {
-            Change::FileChanged { path }
-            | Change::FileAdded { path }
-            | Change::FileRemoved { path } => super::out_dir_of(path).map(|(d, _)| d),
-            _ => None,
-        };
-        let runs = misses.iter().enumerate().filter(|(_, m)| {
+    }
+
+    /// The run of the build script whose output change `c` of miss `i` is
+    /// in: by the run's directory for files in `OUT_DIR`, else the
+    /// package's run that missed.
+    fn script_run(&self, i: usize, c: &Change) -> Option<usize> {
+        let dir = c.file_path().and_then(super::out_dir_of).map(|(d, _)| d);
+        let package = &self.misses[i].package;
+        let runs = self.misses.iter().enumerate().filter(|(_, m)| {
             m.run_dir.is_some()
                 && match dir {
                     Some(d) => m.run_dir.as_deref() == Some(d),
-                    None => m.package.is_some() && m.package == misses[i].package,
+                    None => m.package.is_some() && m.package == *package,
                 }
         });
         nearest_before(runs.map(|(j, _)| j), i)
-    };
-    // A run's own `OUT_DIR` is its own change (another target dir), not
-    // one of another run's outputs.
-    let own_out_dir = |u: &UnitExplanation, c: &Change| {
-        u.run_dir.is_some() && matches!(c, Change::EnvChanged { name, .. } if name == "OUT_DIR")
-    };
-    let from_script =
-        |u: &UnitExplanation, c: &Change| c.is_build_script_output() && !own_out_dir(u, c);
-    let follows = |u: &UnitExplanation, c: &Change| c.is_dependency() || from_script(u, c);
-    // Follow rebuilt dependencies and re-run build scripts that also missed
-    // in this run until a unit with a change of its own (or a dependency
-    // that did not miss).
-    let root_of = |start: usize| -> usize {
+    }
+
+    /// The miss one of miss `i`'s changes leads to, when all of them are
+    /// consequences (rebuilt dependencies, outputs of a re-run build script).
+    fn next(&self, i: usize) -> Option<usize> {
+        let u = &self.misses[i];
+        if u.changes.is_empty() || !u.changes.iter().all(|c| follows(u, c)) {
+            return None;
+        }
+        u.changes.iter().find_map(|c| match c {
+            Change::DependencyRebuilt { name } => self.dependency(i, name).filter(|&j| j != i),
+            c if from_script(u, c) => self.script_run(i, c).filter(|&j| j != i),
+            _ => None,
+        })
+    }
+
+    /// Follows rebuilt dependencies and re-run build scripts that also
+    /// missed in this run from `start` until a unit with a change of its own
+    /// (or a dependency that did not miss).
+    fn root_of(&self, start: usize) -> usize {
         let mut seen = BTreeSet::new();
         let mut i = start;
         while seen.insert(i) {
-            let u = &misses[i];
-            if u.changes.is_empty() || !u.changes.iter().all(|c| follows(u, c)) {
-                break;
-            }
-            let next = u.changes.iter().find_map(|c| match c {
-                Change::DependencyRebuilt { name } => dependency(i, name).filter(|&j| j != i),
-                c if from_script(u, c) => script_run(i, c).filter(|&j| j != i),
-                _ => None,
-            });
-            match next {
+            match self.next(i) {
                 Some(j) => i = j,
                 None => break,
             }
         }
         i
-    };
-    // The change a root stands for: its own changes; only rebuilt
-    // dependencies when it has nothing else (they were restored, not
-    // compiled, in this run).
-    let signature = |i: usize| -> Vec<String> {
-        let own: Vec<String> = misses[i]
-            .changes
-            .iter()
-            .filter(|c| !c.is_dependency())
-            .map(Change::describe)
-            .collect();
-        if own.is_empty() {
-            misses[i].changes.iter().map(Change::describe).collect()
-        } else {
-            own
-        }
-    };
-    let mut groups: BTreeMap<Vec<String>, (BTreeSet<usize>, Vec<usize>)> = BTreeMap::new();
-    for i in 0..misses.len() {
-        let root = root_of(i);
-        let group = groups.entry(signature(root)).or_default();
-        group.0.insert(root);
-        group.1.push(i);
     }
-    let mut causes: Vec<(Vec<usize>, RootCause)> = groups
-        .into_values()
-        .map(|(roots, members)| {
-            let mut roots: Vec<usize> = roots.into_iter().collect();
-            roots.sort_by(|&a, &b| {
-                misses[b]
-                    .compile_ms
-                    .cmp(&misses[a].compile_ms)
-                    .then_with(|| misses[a].unit.cmp(&misses[b].unit))
-            });
-            let first = &misses[roots[0]];
-            let own: Vec<Change> = first
-                .changes
-                .iter()
-                .filter(|c| !c.is_dependency())
-                .cloned()
+
+    /// Every miss under its root, grouped by what the roots' own changes
+    /// read: per group, its roots and its members (in record order).
+    fn groups(&self) -> Vec<(BTreeSet<usize>, Vec<usize>)> {
+        let mut groups: BTreeMap<Vec<String>, (BTreeSet<usize>, Vec<usize>)> = BTreeMap::new();
+        for i in 0..self.misses.len() {
+            let root = self.root_of(i);
+            let signature = own_changes(&self.misses[root])
+                .into_iter()
+                .map(Change::describe)
                 .collect();
-            let changes = if own.is_empty() {
-                first.changes.clone()
-            } else {
-                own
-            };
-            let consequences: Vec<&Change> =
-                members.iter().flat_map(|&m| &misses[m].changes).collect();
-            let hint = hint_for(&changes, &consequences, members.len(), roots.len());
-            let cause = RootCause {
-                unit: first.unit.clone(),
-                roots: {
-                    let mut names: Vec<String> =
-                        roots.iter().map(|&r| misses[r].unit.clone()).collect();
-                    names.sort();
-                    names
-                },
-                changes,
-                misses: members.len(),
-                compile_ms: members.iter().map(|&m| misses[m].compile_ms).sum(),
-                units: {
-                    let mut units: Vec<String> =
-                        members.iter().map(|&m| misses[m].unit.clone()).collect();
-                    units.sort();
-                    units
-                },
-                hint,
-            };
+            let group = groups.entry(signature).or_default();
+            group.0.insert(root);
+            group.1.push(i);
+        }
+        groups.into_values().collect()
+    }
+}
+
+/// A run's own `OUT_DIR` is its own change (another target dir), not one of
+/// another run's outputs.
+fn own_out_dir(u: &UnitExplanation, c: &Change) -> bool {
+    u.run_dir.is_some() && matches!(c, Change::EnvChanged { name, .. } if name == "OUT_DIR")
+}
+
+/// Whether `c` is something a build script run produced for `u`.
+fn from_script(u: &UnitExplanation, c: &Change) -> bool {
+    c.is_build_script_output() && !own_out_dir(u, c)
+}
+
+/// Whether `c` follows from another miss rather than being `u`'s own.
+fn follows(u: &UnitExplanation, c: &Change) -> bool {
+    c.is_dependency() || from_script(u, c)
+}
+
+/// The changes a unit stands for as a root: its own changes; only rebuilt
+/// dependencies when it has nothing else (they were restored, not
+/// compiled, in this run).
+fn own_changes(u: &UnitExplanation) -> Vec<&Change> {
+    let own: Vec<&Change> = u.changes.iter().filter(|c| !c.is_dependency()).collect();
+    if own.is_empty() {
+        u.changes.iter().collect()
+    } else {
+        own
+    }
+}
+
+/// The units at `indices`, by name, sorted.
+fn sorted_units(misses: &[UnitExplanation], indices: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = indices.iter().map(|&i| misses[i].unit.clone()).collect();
+    names.sort();
+    names
+}
+
+/// The root cause of one group: told by its costliest root, with the
+/// misses of all its members.
+fn root_cause(misses: &[UnitExplanation], roots: BTreeSet<usize>, members: &[usize]) -> RootCause {
+    let mut roots: Vec<usize> = roots.into_iter().collect();
+    roots.sort_by(|&a, &b| super::costliest_first(&misses[a], &misses[b]));
+    let first = &misses[roots[0]];
+    let changes: Vec<Change> = own_changes(first).into_iter().cloned().collect();
+    let consequences: Vec<&Change> = members.iter().flat_map(|&m| &misses[m].changes).collect();
+    let hint = hint_for(&changes, &consequences, members.len(), roots.len());
+    RootCause {
+        unit: first.unit.clone(),
+        roots: sorted_units(misses, &roots),
+        changes,
+        misses: members.len(),
+        compile_ms: members.iter().map(|&m| misses[m].compile_ms).sum(),
+        units: sorted_units(misses, members),
+        hint,
+    }
+}
+
+/// Groups misses under root causes, costliest first, and points each miss
+/// at its cause. A miss whose changes are all rebuilt dependencies belongs
+/// to the root cause of those dependencies; units whose own changes read
+/// the same share one root cause.
+pub(super) fn attribute(misses: &mut [UnitExplanation]) -> Vec<RootCause> {
+    let mut causes: Vec<(Vec<usize>, RootCause)> = Links::new(misses)
+        .groups()
+        .into_iter()
+        .map(|(roots, members)| {
+            let cause = root_cause(misses, roots, &members);
             (members, cause)
         })
         .collect();
