@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::diff::{DepsDiff, PackageId};
+use crate::diff::{DepsDiff, PackageId, SourceChange};
 use crate::estimate::Cost;
+use crate::lockfile::CRATES_IO;
 
 /// `1m12s`, `3.4s`, `120ms`, with `~est` when estimated.
 pub fn cost(c: Cost) -> String {
@@ -26,9 +27,32 @@ fn ids(v: &[PackageId]) -> String {
         .join(", ")
 }
 
-fn headline(d: &DepsDiff) -> String {
+/// A source for people: `crates.io`, `path` (the workspace's own), else
+/// as the lockfile writes it.
+fn source(s: Option<&str>) -> &str {
+    match s {
+        None => "path",
+        Some(CRATES_IO) => "crates.io",
+        Some(s) => s,
+    }
+}
+
+/// `crates.io → git+https://github.com/x/serde#abc`.
+fn moved(c: &SourceChange) -> String {
     format!(
-        "{} added, {} removed, {} upgraded; {} new direct {}",
+        "{} → {}",
+        source(c.from.as_deref()),
+        source(c.to.as_deref())
+    )
+}
+
+fn headline(d: &DepsDiff) -> String {
+    let other_source = match d.source_changed.len() {
+        0 => String::new(),
+        n => format!(", {n} from another source"),
+    };
+    format!(
+        "{} added, {} removed, {} upgraded{other_source}; {} new direct {}",
         d.added.len(),
         d.removed.len(),
         d.upgraded.len(),
@@ -77,7 +101,23 @@ pub fn render_text(d: &DepsDiff) -> String {
     for u in &d.upgraded {
         let _ = writeln!(out, "upgraded: {} {} → {}", u.name, u.from, u.to);
     }
+    for c in &d.source_changed {
+        let _ = writeln!(
+            out,
+            "source changed: {} {} ({})",
+            c.name,
+            c.version,
+            moved(c)
+        );
+    }
     out
+}
+
+/// Packages as Markdown list items.
+fn code_ids(v: &[PackageId]) -> Vec<String> {
+    v.iter()
+        .map(|p| format!("`{} {}`", p.name, p.version))
+        .collect()
 }
 
 /// Markdown for a PR comment.
@@ -123,28 +163,22 @@ pub fn render_markdown(d: &DepsDiff) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     };
-    list(
-        &mut out,
-        "Added",
-        d.added
-            .iter()
-            .map(|p| format!("`{} {}`", p.name, p.version))
-            .collect(),
-    );
-    list(
-        &mut out,
-        "Removed",
-        d.removed
-            .iter()
-            .map(|p| format!("`{} {}`", p.name, p.version))
-            .collect(),
-    );
+    list(&mut out, "Added", code_ids(&d.added));
+    list(&mut out, "Removed", code_ids(&d.removed));
     list(
         &mut out,
         "Upgraded",
         d.upgraded
             .iter()
             .map(|u| format!("`{}` {} → {}", u.name, u.from, u.to))
+            .collect(),
+    );
+    list(
+        &mut out,
+        "Source changed",
+        d.source_changed
+            .iter()
+            .map(|c| format!("`{} {}` {}", c.name, c.version, moved(c)))
             .collect(),
     );
     if d.new_direct.iter().any(|n| n.cost.estimated) {

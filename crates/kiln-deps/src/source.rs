@@ -9,38 +9,45 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A lockfile that cannot be found or read.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct SourceError {
-    /// What went wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: String,
-}
-
-fn err(message: impl Into<String>, hint: impl Into<String>) -> SourceError {
-    SourceError {
-        message: message.into(),
-        hint: hint.into(),
-    }
-}
+use crate::error::{Cause, Error};
 
 /// Refs tried, in order, as the main branch.
 pub const MAIN_REFS: &[&str] = &["main", "master", "origin/HEAD"];
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+/// What `git args…` printed in `dir`; its error output when it failed.
+fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+        .map_err(|e| {
+            Error::new(
+                Cause::Git,
+                format!("cannot run git: {e}"),
+                "install git, or pass paths to two `Cargo.lock` files",
+            )
+        })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        Err(Error::new(
+            Cause::Git,
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "pass paths to two `Cargo.lock` files",
+        ))
     }
+}
+
+/// The text of `file`.
+fn read(file: &Path, hint: &str) -> Result<String, Error> {
+    std::fs::read_to_string(file).map_err(|e| {
+        Error::new(
+            Cause::Unreadable,
+            format!("cannot read `{}`: {e}", file.display()),
+            hint,
+        )
+    })
 }
 
 /// The nearest `Cargo.lock` at or above `cwd`.
@@ -57,25 +64,20 @@ pub struct Loaded {
 }
 
 /// Reads BASE or HEAD as given on the command line (`None`: the default).
-pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, SourceError> {
+pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, Error> {
     if let Some(a) = arg {
         let p = cwd.join(a);
         let file = if p.is_dir() { p.join("Cargo.lock") } else { p };
         if file.is_file() {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                err(
-                    format!("cannot read `{}`: {e}", file.display()),
-                    "check the path",
-                )
-            })?;
             return Ok(Loaded {
                 label: a.to_owned(),
-                text,
+                text: read(&file, "check the path")?,
             });
         }
     }
     let lock = workspace_lock(cwd).ok_or_else(|| {
-        err(
+        Error::new(
+            Cause::NoLockfile,
             "no `Cargo.lock` in this directory or above",
             "run inside a workspace, or pass two `Cargo.lock` paths",
         )
@@ -83,29 +85,25 @@ pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, Sour
     let reference = match (arg, is_base) {
         (Some(r), _) => r.to_owned(),
         (None, false) => {
-            let text = std::fs::read_to_string(&lock).map_err(|e| {
-                err(
-                    format!("cannot read `{}`: {e}", lock.display()),
-                    "check the file",
-                )
-            })?;
             return Ok(Loaded {
                 label: "work tree".into(),
-                text,
+                text: read(&lock, "check the file")?,
             });
         }
         (None, true) => default_base(cwd)?,
     };
     if reference.starts_with('-') {
         // git would read it as an option, not a ref.
-        return Err(err(
+        return Err(Error::new(
+            Cause::NotARef,
             format!("`{reference}` is neither a file nor a git ref"),
             "pass a git ref (a branch, tag or commit) or a path to a `Cargo.lock`",
         ));
     }
     let dir = lock.parent().unwrap_or(cwd);
     let top = git(dir, &["rev-parse", "--show-toplevel"]).map_err(|e| {
-        err(
+        Error::new(
+            Cause::Git,
             format!("`{reference}` is not a file, and this is not a git checkout: {e}"),
             "pass paths to two `Cargo.lock` files, or run inside a git checkout",
         )
@@ -119,7 +117,8 @@ pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, Sour
         .map_or_else(|_| PathBuf::from("Cargo.lock"), Path::to_owned);
     let spec = format!("{reference}:{}", rel.to_string_lossy());
     let text = git(dir, &["show", &spec]).map_err(|e| {
-        err(
+        Error::new(
+            Cause::Git,
             format!("cannot read `Cargo.lock` at `{reference}`: {e}"),
             "pass a git ref that has the lockfile committed, or a path to a `Cargo.lock`",
         )
@@ -131,7 +130,7 @@ pub fn load(cwd: &Path, arg: Option<&str>, is_base: bool) -> Result<Loaded, Sour
 }
 
 /// The merge base of `HEAD` with the main branch.
-fn default_base(cwd: &Path) -> Result<String, SourceError> {
+fn default_base(cwd: &Path) -> Result<String, Error> {
     for main in MAIN_REFS {
         if git(
             cwd,
@@ -149,7 +148,8 @@ fn default_base(cwd: &Path) -> Result<String, SourceError> {
             return Ok(base);
         }
     }
-    Err(err(
+    Err(Error::new(
+        Cause::NoBase,
         "no base to compare with: none of `main`, `master`, `origin/HEAD` exists here",
         "name the base: `kiln deps diff <git-ref>` or `kiln deps diff OLD.lock NEW.lock`",
     ))
@@ -220,6 +220,7 @@ pub fn built_here(cwd: &Path) -> Option<std::collections::BTreeSet<(String, Stri
 #[cfg(test)]
 mod tests {
     use super::load;
+    use crate::error::Cause;
 
     #[test]
     fn refs_that_look_like_options_are_refused() {
@@ -228,11 +229,12 @@ mod tests {
         let Err(e) = load(tmp.path(), Some("--output=/tmp/x"), true) else {
             panic!("an option-like ref was accepted");
         };
-        assert!(
-            e.message.contains("neither a file nor a git ref"),
-            "{}",
-            e.message
+        assert_eq!(e.cause, Cause::NotARef, "{e}");
+        assert_eq!(
+            e.to_string(),
+            "`--output=/tmp/x` is neither a file nor a git ref"
         );
+        assert!(e.hint().contains("git ref"), "{}", e.hint());
         assert!(!tmp.path().join("x").exists());
     }
 }
