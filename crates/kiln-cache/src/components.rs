@@ -64,7 +64,12 @@ pub(crate) fn observed(
             .filter(|(name, digest)| {
                 digest.is_some() && (show_all_values || kiln_types::env_value_shown(name))
             })
-            .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
+            .filter_map(|(name, _)| {
+                Some((
+                    name.clone(),
+                    crate::env_rules::var(name)?.into_string().ok()?,
+                ))
+            })
             .collect(),
         build_script_env: Vec::new(),
         env,

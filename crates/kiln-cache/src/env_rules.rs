@@ -117,9 +117,26 @@ pub fn without_jobserver<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a,
 /// [`ALL_NAMES`] every variable's name.
 pub fn lookup(name: &str) -> Option<OsString> {
     if name == ALL_NAMES {
-        return Some(all_names(std::env::vars_os().map(|(n, _)| n)));
+        return Some(all_names(vars().into_iter().map(|(n, _)| n)));
     }
+    var(name)
+}
+
+/// A variable of this process's environment. The engine reads its
+/// environment only here, through [`text`] and [`vars`], and through
+/// [`lookup`] where keys see it.
+pub fn var(name: &str) -> Option<OsString> {
     std::env::var_os(name)
+}
+
+/// A variable's value when it is set, text and not empty.
+pub fn text(name: &str) -> Option<String> {
+    var(name)?.into_string().ok().filter(|v| !v.is_empty())
+}
+
+/// This process's whole environment.
+pub fn vars() -> Vec<(OsString, OsString)> {
+    std::env::vars_os().collect()
 }
 
 /// Names of the environment `vars` yields, as [`ALL_NAMES`] answers.
@@ -167,13 +184,11 @@ pub fn keyed_value(
     mode: PathMode,
     from_cargo_home: bool,
 ) -> String {
-    if mode == PathMode::Exact {
-        return value.to_owned();
-    }
+    let paths = crate::paths::PathRule { roots, mode };
     match name {
-        "CLIPPY_CONF_DIR" => roots.normalize(value),
+        "CLIPPY_CONF_DIR" => paths.key_text(value),
         "OUT_DIR" | "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" if from_cargo_home => {
-            roots.normalize(value)
+            paths.key_text(value)
         }
         _ => value.to_owned(),
     }

@@ -10,7 +10,8 @@ use kiln_types::UnitRecord;
 
 use crate::inputs::Keying;
 use crate::lookup::{Found, lookup_noted};
-use crate::wrapper::{Unit, micros};
+use crate::unit::Unit;
+use crate::wrapper::micros;
 
 /// Tries to answer the call from the store. Returns `true` when the outputs
 /// are in place and the messages replayed.
@@ -23,15 +24,15 @@ pub(crate) fn lookup(
 ) -> bool {
     let mut restore_start = None;
     let found = lookup_noted(
-        &unit.tiers,
+        &unit.basis.tiers,
         k,
         inv_key,
-        unit.cfg,
+        unit.basis.cfg,
         rec,
         "compile",
         &mut |key, reader| {
             let started = *restore_start.get_or_insert_with(Instant::now);
-            let fix = |b: &[u8]| unit.roots.restore(b);
+            let fix = |b: &[u8]| unit.basis.roots.restore(b);
             entry::restore(key, reader, &unit.out_dir, &fix).map(|r| (r, started))
         },
     );
@@ -50,10 +51,13 @@ pub(crate) fn lookup(
     crate::lookup::forward_inputs(&inputs, k, program);
     crate::lookup::forward_outputs(&restored);
     rec.timings.hash_us += micros(started.saturating_duration_since(hash_start));
-    crate::compile::replay(&restored.stdout, &unit.roots.restore(&restored.stderr));
+    crate::compile::replay(
+        &restored.stdout,
+        &unit.basis.roots.restore(&restored.stderr),
+    );
     for (_, dest, digest) in &restored.files {
         if let Some(d) = digest {
-            unit.hasher.remember(dest, *d);
+            unit.basis.hasher.remember(dest, *d);
         }
     }
     crate::lookup::record_hit(rec, &key, &restored, started);

@@ -18,6 +18,8 @@ use kiln_rustc::depinfo::DepInfo;
 use kiln_store::manifest::Inputs;
 use kiln_trace::{Trace, normalize_path};
 
+use crate::paths::PathRule;
+use crate::unreadable::Unreadable;
 use crate::{env_rules, searches};
 
 /// What a compile read, as local paths and names.
@@ -71,18 +73,20 @@ pub(crate) fn value_salt(cfg: &kiln_config::Config) -> Option<[u8; 32]> {
 }
 
 impl Keying<'_> {
-    fn key_path(&self, p: &Path) -> String {
-        match self.mode {
-            PathMode::Normalize => self.roots.normalize_path(p),
-            PathMode::Exact => p.to_string_lossy().into_owned(),
+    /// How paths enter the key.
+    pub(crate) fn paths(&self) -> PathRule<'_> {
+        PathRule {
+            roots: self.roots,
+            mode: self.mode,
         }
     }
 
+    fn key_path(&self, p: &Path) -> String {
+        self.paths().key_path(p)
+    }
+
     pub(crate) fn local_path(&self, s: &str) -> PathBuf {
-        match self.mode {
-            PathMode::Normalize => self.roots.local_path(s),
-            PathMode::Exact => PathBuf::from(s),
-        }
+        self.paths().local_path(s)
     }
 
     pub(crate) fn env_digest(&self, name: &str) -> Option<String> {
@@ -210,7 +214,7 @@ fn jobserver(p: &Path) -> bool {
     let text = p.to_string_lossy();
     ["MAKEFLAGS", "CARGO_MAKEFLAGS"]
         .iter()
-        .filter_map(std::env::var_os)
+        .filter_map(|n| crate::env_rules::var(n))
         .any(|v| v.to_string_lossy().contains(&format!("fifo:{text}")))
 }
 
@@ -227,45 +231,8 @@ pub fn gather(
 ) -> Observed {
     let mut o = Observed::default();
     if let Some(t) = trace {
-        // Scratch files the compile created and deleted (the linker's temp
-        // dir, rustc's staging files) are gone by now: not inputs.
-        for p in &t.reads {
-            if ex.skip_read(p) {
-                continue;
-            }
-            if p.is_file() {
-                o.files.insert(p.clone());
-            } else if p.is_dir() {
-                // Opened to read its entries with calls no hook sees
-                // (`fdopendir`, glibc's `fts` under `find`): a listing.
-                if !ex.skip_absent(&p.join("_")) {
-                    o.listed.insert(p.clone());
-                }
-            } else if !p.exists() && !ex.under_written(p) {
-                o.unstable.insert(p.clone());
-            } else if p.exists()
-                && !p.starts_with("/dev")
-                && !p.starts_with("/proc")
-                && !jobserver(p)
-            {
-                // A FIFO or socket read as an input: what came through it
-                // cannot be keyed.
-                o.unstable.insert(p.clone());
-            }
-        }
-        // A program a shell tried on its own search along `PATH` and did
-        // not find was looked for and missing.
-        let mut tried = Vec::new();
-        for p in &t.execs {
-            if ex.skip_read(p) {
-                continue;
-            }
-            if p.is_file() {
-                o.files.insert(p.clone());
-            } else if !p.exists() {
-                tried.push(p.clone());
-            }
-        }
+        reads(&mut o, t, ex);
+        let tried = execs(&mut o, t, ex);
         let mut searched = Observed::default();
         searches::observe(
             &t.searches,
@@ -276,57 +243,134 @@ pub fn gather(
         );
         o.env.extend(searched.env);
         o.unstable.extend(searched.unstable);
-        for p in t.absent.iter().chain(&searched.absent).chain(&tried) {
-            if o.files.contains(p) {
-                continue;
-            }
-            if p.exists() {
-                if !ex.skip_absent(p) && !ex.under_written(p) {
-                    o.unstable.insert(p.clone());
-                }
-                continue;
-            }
-            let missing = first_missing(p);
-            if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
-                o.absent.insert(missing);
-            }
-        }
-        for p in &t.present {
-            // Gone again after the compile: scratch (the linker's temp files).
-            if p.exists() && !o.files.contains(p) && !ex.skip_absent(p) {
-                o.present.insert(p.clone());
-            }
-        }
-        for d in &t.listed {
-            if !ex.skip_absent(&d.join("_")) && d.is_dir() {
-                o.listed.insert(d.clone());
-            }
-        }
-        let keep = |n: &&String| {
-            if ex.all_env {
-                !env_rules::kiln_internal(n)
-            } else {
-                !env_rules::ignored(n)
-                    || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))
-            }
-        };
-        o.env.extend(t.env.iter().filter(keep).cloned());
+        let absent: Vec<&PathBuf> = t
+            .absent
+            .iter()
+            .chain(&searched.absent)
+            .chain(&tried)
+            .collect();
+        absences(&mut o, &absent, ex);
+        presences(&mut o, t, ex);
+        traced_env(&mut o, t, ex);
     }
     if let Some(dep) = dep {
-        for f in dep.files.iter().filter(|f| f.as_os_str() != "-") {
-            let p = normalize_path(&cwd.join(f));
-            if !ex.skip_read(&p) {
-                o.files.insert(p);
-            }
-        }
-        o.env.extend(
-            dep.env
-                .iter()
-                .map(|(name, _)| name.clone())
-                .filter(|n| !env_rules::kiln_internal(n)),
-        );
+        from_dep_info(&mut o, dep, cwd, ex);
     }
     o
+}
+
+/// Files the trace saw opened: inputs, listings (a directory opened to read
+/// its entries with calls no hook sees: `fdopendir`, glibc's `fts` under
+/// `find`), or unstable (gone again without being scratch, or a FIFO or
+/// socket, whose contents cannot be keyed).
+fn reads(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
+    // Scratch files the compile created and deleted (the linker's temp
+    // dir, rustc's staging files) are gone by now: not inputs.
+    for p in &t.reads {
+        if ex.skip_read(p) {
+            continue;
+        }
+        if p.is_file() {
+            o.files.insert(p.clone());
+        } else if p.is_dir() {
+            if !ex.skip_absent(&p.join("_")) {
+                o.listed.insert(p.clone());
+            }
+        } else if unstable(p, ex) {
+            o.unstable.insert(p.clone());
+        }
+    }
+}
+
+/// Whether a path read that is neither a file nor a directory makes the
+/// action's inputs unknowable: gone again without the action writing it,
+/// or a FIFO or socket (devices, `/proc` and the jobserver's FIFO aside).
+fn unstable(p: &Path, ex: &Exclusions<'_>) -> bool {
+    if !p.exists() {
+        return !ex.under_written(p);
+    }
+    !p.starts_with("/dev") && !p.starts_with("/proc") && !jobserver(p)
+}
+
+/// Programs the trace saw executed are inputs; those tried and missing (a
+/// shell's own search along `PATH`) are returned, as looked for and absent.
+fn execs(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) -> Vec<PathBuf> {
+    let mut tried = Vec::new();
+    for p in &t.execs {
+        if ex.skip_read(p) {
+            continue;
+        }
+        if p.is_file() {
+            o.files.insert(p.clone());
+        } else if !p.exists() {
+            tried.push(p.clone());
+        }
+    }
+    tried
+}
+
+/// Paths looked for and missing: keyed by the first missing component; one
+/// there now was created while the action ran (unstable) unless it wrote it.
+fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
+    for p in absent {
+        if o.files.contains(*p) {
+            continue;
+        }
+        if p.exists() {
+            if !ex.skip_absent(p) && !ex.under_written(p) {
+                o.unstable.insert((*p).clone());
+            }
+            continue;
+        }
+        let missing = first_missing(p);
+        if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
+            o.absent.insert(missing);
+        }
+    }
+}
+
+/// Paths probed and present, and directories listed.
+fn presences(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
+    for p in &t.present {
+        // Gone again after the compile: scratch (the linker's temp files).
+        if p.exists() && !o.files.contains(p) && !ex.skip_absent(p) {
+            o.present.insert(p.clone());
+        }
+    }
+    for d in &t.listed {
+        if !ex.skip_absent(&d.join("_")) && d.is_dir() {
+            o.listed.insert(d.clone());
+        }
+    }
+}
+
+/// Variables the trace saw looked up that enter the key.
+fn traced_env(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
+    let keep = |n: &&String| {
+        if ex.all_env {
+            !env_rules::kiln_internal(n)
+        } else {
+            !env_rules::ignored(n)
+                || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))
+        }
+    };
+    o.env.extend(t.env.iter().filter(keep).cloned());
+}
+
+/// The files and variables rustc's dep-info names.
+fn from_dep_info(o: &mut Observed, dep: &DepInfo, cwd: &Path, ex: &Exclusions<'_>) {
+    for f in dep.files.iter().filter(|f| f.as_os_str() != "-") {
+        let p = normalize_path(&cwd.join(f));
+        if !ex.skip_read(&p) {
+            o.files.insert(p);
+        }
+    }
+    o.env.extend(
+        dep.env
+            .iter()
+            .map(|(name, _)| name.clone())
+            .filter(|n| !env_rules::kiln_internal(n)),
+    );
 }
 
 /// Digest of a directory's sorted entry names.
@@ -343,13 +387,13 @@ fn listing_digest(dir: &Path) -> std::io::Result<String> {
 }
 
 /// Digests everything observed, now.
-pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
+pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, Unreadable> {
     let mut inputs = Inputs::default();
     for f in &o.files {
         let d = k
             .hasher
             .hash(f)
-            .map_err(|e| format!("input `{}`: {e}", f.display()))?;
+            .map_err(|e| Unreadable::new("input", f, e))?;
         inputs.files.push((k.key_path(f), d.to_hex()));
     }
     inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();
@@ -361,7 +405,7 @@ pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, String> {
         .map(|p| (k.key_path(p), prober.digest(p)))
         .collect();
     for d in &o.listed {
-        let digest = listing_digest(d).map_err(|e| format!("listing `{}`: {e}", d.display()))?;
+        let digest = listing_digest(d).map_err(|e| Unreadable::new("listing", d, e))?;
         inputs.listings.push((k.key_path(d), digest));
     }
     inputs.files.sort();

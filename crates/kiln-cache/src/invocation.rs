@@ -15,6 +15,8 @@ use kiln_rustc::Invocation;
 use kiln_rustc::compiler::CompilerIdentity;
 
 use crate::env_rules;
+use crate::paths::PathRule;
+use crate::unreadable::Unreadable;
 
 /// Inputs to the invocation key besides the parsed call.
 pub struct KeyContext<'a> {
@@ -56,22 +58,20 @@ pub fn short(d: &[u8]) -> String {
 pub fn invocation_key(
     inv: &Invocation,
     cx: &KeyContext<'_>,
-) -> Result<(Digest, InvocationParts), String> {
+) -> Result<(Digest, InvocationParts), Unreadable> {
     let mut parts = InvocationParts::default();
     let mut h = KeyHasher::new("kiln-invocation-v1");
     h.field("compiler", &cx.identity.digest);
     h.field("clippy", [u8::from(cx.clippy)]);
     h.field("paths", cx.mode.key_name());
-    if cx.mode == PathMode::Exact {
+    let paths = PathRule {
+        roots: cx.roots,
+        mode: cx.mode,
+    };
+    if paths.exact() {
         h.field("cwd", cx.cwd.as_os_str().as_encoded_bytes());
     }
-    let normalize = |s: &str| {
-        if cx.mode == PathMode::Exact {
-            s.to_owned()
-        } else {
-            cx.roots.normalize(s)
-        }
-    };
+    let normalize = |s: &str| paths.key_text(s);
     let mut skip_next = false;
     let mut after_codegen = false;
     for arg in &inv.args {
@@ -124,7 +124,7 @@ pub fn invocation_key(
         let digest = cx
             .hasher
             .hash(&full)
-            .map_err(|e| format!("extern `{}` at `{}`: {e}", ext.name, full.display()))?;
+            .map_err(|e| Unreadable::new(format!("extern `{}` at", ext.name), &full, e))?;
         h.field("extern", &ext.name);
         h.field("extern-content", digest.0);
         parts

@@ -16,6 +16,7 @@
 //! `warning: kiln: …` line and a plain compile: kiln never fails a build that
 //! would succeed without it, and never stores the output of a failed compile.
 
+mod action;
 mod cc;
 mod compile;
 mod components;
@@ -26,11 +27,14 @@ mod inputs;
 mod invocation;
 mod lookup;
 mod miss;
+mod paths;
 mod probe;
 mod refusal;
 mod script;
 mod searches;
 mod symbols;
+mod unit;
+mod unreadable;
 mod unseen;
 mod wrapper;
 

@@ -6,19 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use kiln_config::PathMode;
 use kiln_key::{Digest, Roots};
 use kiln_rustc::depinfo;
-use kiln_store::Store;
-use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::entry::SourceFile;
 use kiln_store::manifest::Inputs;
 use kiln_trace::Trace;
 use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRecord};
 
 use crate::compile::run_captured;
-use crate::inputs::{Exclusions, Keying, Observed, entry_key, gather, snapshot};
+use crate::inputs::{Exclusions, Keying, Observed, gather};
 use crate::refusal::NotStored;
-use crate::wrapper::{Unit, log, maybe_gc, micros, warn};
+use crate::unit::Unit;
+use crate::wrapper::{log, maybe_gc, micros, warn};
 
 /// Compiles, streams the compiler's messages, and stores the result when the
 /// compile succeeded and everything it did is understood.
@@ -28,7 +27,7 @@ pub(crate) fn compile_and_store(
     inv_key: &Digest,
     rec: &mut UnitRecord,
 ) -> i32 {
-    let trace_file = crate::lookup::trace_file(&unit.tiers.store);
+    let trace_file = crate::lookup::trace_file(&unit.basis.tiers.store);
     let mut cmd = Command::new(&unit.call.program);
     cmd.args(&unit.call.args);
     if let Some(t) = &unit.tracer {
@@ -65,11 +64,11 @@ pub(crate) fn compile_and_store(
             rec.bytes_written = bytes;
             rec.compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
             rec.timings.store_us = micros(store_start.elapsed());
-            maybe_gc(unit.cfg, &unit.tiers.store);
+            maybe_gc(unit.basis.cfg, &unit.basis.tiers.store);
         }
         Err(NotStored::Uncacheable(reason, detail)) => {
             log(
-                unit.cfg,
+                unit.basis.cfg,
                 &format!("not stored {}: {detail}", unit.inv.crate_name),
             );
             rec.outcome = Outcome::NotCacheable;
@@ -120,7 +119,7 @@ fn store(
         ));
     }
     let output_set: BTreeSet<PathBuf> = outputs.iter().cloned().collect();
-    let scratch = vec![unit.cfg.dir.clone()];
+    let scratch = vec![unit.basis.cfg.dir.clone()];
     if let Some(t) = &trace {
         // A proc macro that asks a database or a web service for what to
         // expand to (sqlx's `query!` online, say) read something no key holds.
@@ -136,24 +135,16 @@ fn store(
     };
     let dep = dep_text.as_deref().map(depinfo::parse);
     let observed = observe(unit, trace.as_ref(), dep.as_ref(), &output_set, scratch)?;
-    if let Some(p) = changed_since(&observed, started_at, unit.target_dir.as_deref()) {
-        return Err(NotStored::Uncacheable(
-            PassReason::InputChanged,
-            format!("`{}` changed while it was being compiled", p.display()),
-        ));
-    }
-    let inputs = snapshot(&observed, k).map_err(NotStored::Problem)?;
-    let key = entry_key(inv_key, &inputs);
+    let (inputs, key) = unit.basis.key_observed(
+        &observed,
+        k,
+        inv_key,
+        started_at,
+        unit.target_dir.as_deref(),
+        "it was being compiled",
+    )?;
 
-    let normalize_text = |text: &str| -> Option<Vec<u8>> {
-        match k.mode {
-            PathMode::Exact => None,
-            PathMode::Normalize if Roots::reversible(text.as_bytes()) => {
-                Some(unit.roots.normalize(text).into_bytes())
-            }
-            PathMode::Normalize => None,
-        }
-    };
+    let normalize_text = |text: &str| k.paths().store_text(text);
     let dep_info = dep_path.as_deref().zip(dep_text.as_deref());
     let files = source_files(&outputs, dep_info, &normalize_text);
     let stderr = match std::str::from_utf8(&compiled.stderr) {
@@ -161,27 +152,22 @@ fn store(
         Err(_) => compiled.stderr.clone(),
     };
     let compile_ms = u64::try_from(compiled.elapsed.as_millis()).unwrap_or(u64::MAX);
-    let written = EntryWriter::write(
-        &unit.tiers.store.staging_dir(),
+    let written = unit.basis.put_entry(
         &key,
         &files,
-        &compiled.stdout,
-        &stderr,
+        (&compiled.stdout, &stderr),
         compile_ms,
         &rec.crate_name,
-    )
-    .map_err(|e| NotStored::Problem(e.to_string()))?;
-    unit.tiers.put_entry(&key, &written)?;
+    )?;
     // Dependents key these outputs by content next: spare them the rehash.
     for (path, digest) in outputs.iter().zip(&written.digests) {
         if let Some(d) = digest {
-            unit.hasher.remember(path, *d);
+            unit.basis.hasher.remember(path, *d);
         }
     }
     let bytes = written.size;
     write_components(unit, &key, &inputs);
-    unit.tiers
-        .publish(inv_key, &key, inputs, !unit.cfg.explain_env_values)?;
+    unit.basis.publish(inv_key, &key, inputs)?;
     Ok(Stored { key, bytes })
 }
 
@@ -190,10 +176,7 @@ fn read_trace(unit: &Unit<'_>, trace_file: &Path) -> Result<Option<Trace>, NotSt
     if unit.tracer.is_none() {
         return Ok(None);
     }
-    let path_var = std::env::var_os("PATH");
-    kiln_trace::parse_trace(trace_file, path_var.as_deref())
-        .map(Some)
-        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))
+    crate::action::read_trace(trace_file).map(Some)
 }
 
 /// Refuses a compile that wrote anything but its outputs, scratch that is
@@ -217,23 +200,12 @@ fn writes_allowed(
             ),
         ));
     }
-    let temp = std::env::temp_dir();
-    for w in &t.writes {
-        let in_out_dir = w.starts_with(&unit.out_dir);
-        // Temporary files (the linker's scratch dir) may be written anywhere
-        // under the temp dir, as long as they are gone after the compile.
-        let scratchy = (w.starts_with(&temp) && !w.exists())
-            || scratch.iter().any(|s| w.starts_with(s))
-            || w.starts_with("/dev")
-            || w.starts_with("/proc");
-        if !in_out_dir && !scratchy {
-            return Err(NotStored::Uncacheable(
-                PassReason::WritesOutsideOutDir,
-                format!("the compile wrote `{}`", w.display()),
-            ));
-        }
+    let scratch: Vec<&Path> = scratch.iter().map(PathBuf::as_path).collect();
+    let in_out_dir = |w: &Path| w.starts_with(&unit.out_dir);
+    match crate::refusal::first_write_outside(t, &scratch, &in_out_dir) {
+        Some(w) => Err(crate::refusal::wrote_outside("the compile", w)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What the compile read, from dep-info and the trace, with what its proc
@@ -260,7 +232,7 @@ fn observe(
         search_dirs,
         written: trace.map_or(&no_writes, |t| &t.writes),
         all_env: false,
-        caller_path: std::env::var_os("PATH"),
+        caller_path: crate::env_rules::var("PATH"),
     };
     let mut observed = gather(&unit.cwd, dep, trace, &ex);
     let Some(t) = trace else {
@@ -276,7 +248,7 @@ fn observe(
         .map(|p| unit.cwd.join(p))
         .collect();
     let macros: Vec<&Path> = macros.iter().map(PathBuf::as_path).collect();
-    if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.cfg.dir) {
+    if let Some(why) = crate::unseen::raw_syscalls(t, &macros, &unit.basis.cfg.dir) {
         crate::unseen::refuse_outer(&PassReason::RawSyscalls, &why);
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }
@@ -286,7 +258,7 @@ fn observe(
     }
     crate::unseen::key(
         &mut observed,
-        crate::unseen::unseen(t, &macros, &unit.cfg.dir),
+        crate::unseen::unseen(t, &macros, &unit.basis.cfg.dir),
     );
     Ok(observed)
 }
@@ -364,14 +336,19 @@ fn write_components(unit: &Unit<'_>, key: &Digest, inputs: &Inputs) {
             .iter()
             .filter(|(name, digest)| {
                 digest.is_some()
-                    && (unit.cfg.explain_env_values || kiln_types::env_value_shown(name))
+                    && (unit.basis.cfg.explain_env_values || kiln_types::env_value_shown(name))
             })
-            .filter_map(|(name, _)| Some((name.clone(), std::env::var(name).ok()?)))
+            .filter_map(|(name, _)| {
+                Some((
+                    name.clone(),
+                    crate::env_rules::var(name)?.into_string().ok()?,
+                ))
+            })
             .collect(),
-        build_script_env: build_script_env(std::env::var_os("OUT_DIR").as_deref(), &env),
+        build_script_env: build_script_env(crate::env_rules::var("OUT_DIR").as_deref(), &env),
         env,
     };
-    crate::components::save(&unit.tiers.store, key, &components);
+    crate::components::save(&unit.basis.tiers.store, key, &components);
 }
 
 /// Names among `env` that the crate's build script set for this compile: the

@@ -40,3 +40,30 @@ pub(crate) fn observable(
     }
     Ok(())
 }
+
+/// The first file `t` wrote that `allowed` does not accept and that is not
+/// scratch: a temporary file gone again (the linker's scratch dir may be
+/// anywhere under the temp dir), a file below one of `scratch`, a device
+/// or `/proc`. What an action wrote there is nothing a hit could replay.
+pub(crate) fn first_write_outside<'t>(
+    t: &'t Trace,
+    scratch: &[&Path],
+    allowed: &dyn Fn(&Path) -> bool,
+) -> Option<&'t Path> {
+    let temp = std::env::temp_dir();
+    t.writes.iter().map(|w| w.as_path()).find(|w| {
+        let scratchy = (w.starts_with(&temp) && !w.exists())
+            || scratch.iter().any(|s| w.starts_with(s))
+            || w.starts_with("/dev")
+            || w.starts_with("/proc");
+        !scratchy && !allowed(w)
+    })
+}
+
+/// A write outside what an action may write: `what` wrote `path`.
+pub(crate) fn wrote_outside(what: &str, path: &Path) -> NotStored {
+    NotStored::Uncacheable(
+        PassReason::WritesOutsideOutDir,
+        format!("{what} wrote `{}`", path.display()),
+    )
+}

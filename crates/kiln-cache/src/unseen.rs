@@ -144,7 +144,8 @@ pub(crate) fn key(o: &mut Observed, u: Unseen) {
     }
     if u.walked {
         o.env.extend(
-            std::env::vars_os()
+            crate::env_rules::vars()
+                .into_iter()
                 .map(|(n, _)| n.to_string_lossy().into_owned())
                 .filter(|n| !env_rules::kiln_internal(n)),
         );

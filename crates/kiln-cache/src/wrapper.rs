@@ -5,14 +5,13 @@
 //! with the call, does it, writes the record and returns the exit code the
 //! compiler would have returned.
 
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kiln_config::{Config, ConfigError, TraceMode};
-use kiln_key::{Digest, FileHasher, Roots};
+use kiln_config::{Config, ConfigError};
+use kiln_key::Digest;
 use kiln_rustc::{Invocation, Plan};
 use kiln_store::LocalStore;
 use kiln_store::lock::{Locked, lock_key};
@@ -20,8 +19,7 @@ use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::compile::run_plain;
 use crate::inputs::Keying;
-use crate::invocation::{KeyContext, invocation_key};
-use crate::lookup::Tiers;
+use crate::unit::{Early, Unit};
 use crate::{hit, miss};
 
 /// How long a call waits for another process compiling the same unit.
@@ -139,7 +137,7 @@ pub fn run_wrapper(config: Result<Config, ConfigError>, call: &WrapperCall) -> i
         // A build script asking the compiler whether something compiles
         // (autocfg, feature probes): not a unit of the build. Its failure
         // is an answer, not an error, and it runs only when its run does.
-        _ if is_build_script_probe(&call.args, &|n| std::env::var_os(n)) => {
+        _ if is_build_script_probe(&call.args, &crate::env_rules::var) => {
             rec.outcome = Outcome::Probe;
             rec.detail = Some(kiln_types::BUILD_SCRIPT_PROBE.into());
             run_plain(&call.program, &call.args).0
@@ -224,7 +222,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
         Plan::Cache(i) => Some(i.as_ref()),
         _ => None,
     };
-    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let env = crate::env_rules::text;
     UnitRecord {
         kind: UnitKind::default(),
         run: cfg
@@ -250,25 +248,6 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
     }
 }
 
-/// Everything about a cacheable call that hit and miss handling share.
-pub(crate) struct Unit<'a> {
-    pub cfg: &'a Config,
-    pub call: &'a WrapperCall,
-    pub inv: &'a Invocation,
-    pub roots: Roots,
-    pub cwd: PathBuf,
-    pub out_dir: PathBuf,
-    pub stems: Vec<String>,
-    pub sysroot: PathBuf,
-    pub target_dir: Option<PathBuf>,
-    pub hasher: FileHasher,
-    pub tracer: Option<kiln_trace::Tracer>,
-    pub identity: kiln_rustc::compiler::CompilerIdentity,
-    pub parts: crate::invocation::InvocationParts,
-    /// The local store and the remote tier behind it.
-    pub tiers: Tiers,
-}
-
 fn cached(
     cfg: &Config,
     call: &WrapperCall,
@@ -277,184 +256,19 @@ fn cached(
     rec: &mut UnitRecord,
 ) -> i32 {
     let hash_start = Instant::now();
-    let cwd = match std::env::current_dir() {
-        Ok(c) => c,
-        Err(e) => {
-            return fallback(
-                cfg,
-                call,
-                rec,
-                &format!("cannot read the working directory: {e}"),
-            );
-        }
-    };
-    let clippy = call.is_clippy().then(|| PathBuf::from(&call.program));
-    let toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
-    let identity = match kiln_rustc::compiler::identify(
-        &cfg.dir,
-        rustc,
-        clippy.as_deref(),
-        toolchain.as_deref(),
-    ) {
-        Ok(id) => id,
-        Err(e) => {
-            return fallback(
-                cfg,
-                call,
-                rec,
-                &format!("cannot identify the compiler: {e}"),
-            );
-        }
-    };
-    let tracer = match cfg.trace {
-        TraceMode::Off => None,
-        TraceMode::Auto => match kiln_trace::Tracer::install(&cfg.dir.join("lib")) {
-            Ok(t) => t,
-            Err(e) => {
-                return fallback(
-                    cfg,
-                    call,
-                    rec,
-                    &format!("cannot set up input observation: {e}"),
-                );
-            }
-        },
-    };
-    if tracer.is_none()
-        && let Some(what) = unobservable(inv)
-    {
-        return pass(
-            cfg,
-            call,
-            rec,
-            PassReason::LinkerNotObservable,
-            format!("{what} cannot be observed here"),
-        );
-    }
-    let (out_dir, stems) = inv.output_stems();
-    let out_dir = cwd.join(out_dir);
-    if let Some(kind) = emit_outside(inv, &cwd, &out_dir) {
-        return pass(
-            cfg,
-            call,
-            rec,
-            PassReason::UnsupportedOutput,
-            format!("`--emit {kind}` outside the output directory"),
-        );
-    }
-    let target_dir = kiln_key::roots::find_target_dir(&out_dir);
-    let roots = Roots::new(
-        &cwd,
-        target_dir.as_deref(),
-        cfg.cargo_home.as_deref(),
-        Some(&identity.sysroot),
-    );
-    let store = LocalStore::new(&cfg.dir);
-    let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
-    let from_cargo_home = cfg.cargo_home.as_ref().is_some_and(|h| cwd.starts_with(h));
-    let stdin = if inv.reads_stdin() {
-        match crate::compile::read_stdin() {
-            Some(bytes) => Some(bytes),
-            None => {
-                return pass(
-                    cfg,
-                    call,
-                    rec,
-                    PassReason::StdinInput,
-                    "source on standard input is too large".into(),
-                );
-            }
-        }
-    } else {
-        None
-    };
-    let key_cx = KeyContext {
-        identity: &identity,
-        roots: &roots,
-        mode: cfg.paths,
-        clippy: clippy.is_some(),
-        hasher: &hasher,
-        env: &crate::env_rules::lookup,
-        cwd: &cwd,
-        stdin,
-    };
-    let (inv_key, parts) = match invocation_key(inv, &key_cx) {
-        Ok(k) => k,
-        Err(e) => return fallback(cfg, call, rec, &format!("cannot key the call: {e}")),
+    let (unit, inv_key) = match Unit::prepare(cfg, call, rustc, inv) {
+        Ok(prepared) => prepared,
+        Err(Early::Fault(problem)) => return fallback(cfg, call, rec, &problem),
+        Err(Early::Pass(reason, detail)) => return pass(cfg, call, rec, reason, detail),
     };
     rec.invocation_key = Some(inv_key.to_hex());
-    let unit = Unit {
-        cfg,
-        call,
-        inv,
-        roots,
-        cwd,
-        out_dir,
-        stems,
-        sysroot: identity.sysroot.clone(),
-        target_dir,
-        hasher,
-        tracer,
-        identity,
-        parts,
-        tiers: Tiers {
-            store,
-            remote: RefCell::new(kiln_remote::Tier::new(cfg)),
-        },
-    };
-    let keying = Keying {
-        roots: &unit.roots,
-        mode: cfg.paths,
-        from_cargo_home,
-        hasher: &unit.hasher,
-        env: &crate::env_rules::lookup,
-        script: false,
-        salt: crate::inputs::value_salt(cfg),
-    };
+    let keying = unit.basis.keying(false);
     let code = serve(&unit, &keying, &inv_key, rec, hash_start);
-    rec.remote = unit.tiers.finish();
+    rec.remote = unit.basis.tiers.finish();
     if code == 0 && unit.tracer.is_some() && !call.is_clippy() && inv.is_build_script() {
         install_launcher(&unit);
     }
     code
-}
-
-/// What of the call only observation would see, when there is none: the
-/// link (libraries the linker picks), native libraries bundled into an
-/// rlib (`-l static=`), custom target specs, proc macros' reads.
-fn unobservable(inv: &Invocation) -> Option<&'static str> {
-    let proc_macro_externs = inv.externs.iter().any(|e| {
-        e.path
-            .as_ref()
-            .and_then(|p| p.extension())
-            .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
-    });
-    let native_inputs = inv
-        .args
-        .iter()
-        .any(|a| a == "-l" || (a.starts_with("-l") && a.len() > 2))
-        || inv.target.as_deref().is_some_and(|t| t.ends_with(".json"));
-    if inv.links() {
-        Some("linked output")
-    } else if native_inputs {
-        Some("native library or target spec")
-    } else if proc_macro_externs || inv.is_proc_macro() {
-        Some("proc-macro reads")
-    } else {
-        None
-    }
-}
-
-/// The kind of an `--emit` output written outside `out_dir`, if any.
-fn emit_outside<'i>(inv: &'i Invocation, cwd: &Path, out_dir: &Path) -> Option<&'i str> {
-    inv.emit
-        .iter()
-        .find(|e| {
-            e.path
-                .as_ref()
-                .is_some_and(|p| cwd.join(p).parent() != Some(out_dir))
-        })
-        .map(|e| e.kind.as_str())
 }
 
 /// Puts the launcher in place of a build script kiln just compiled or
@@ -485,7 +299,7 @@ fn serve(
 ) -> i32 {
     let mut first = true;
     crate::lookup::serve(
-        &unit.tiers.store,
+        &unit.basis.tiers.store,
         inv_key,
         rec,
         &mut |rec| {

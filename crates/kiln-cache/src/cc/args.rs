@@ -104,8 +104,13 @@ fn refused(arg: &str) -> bool {
         || (arg.starts_with("-save-temps") || arg.starts_with("-fprofile-generate"))
 }
 
+/// Why a compiler call is not cached: it runs as is, still observed by the
+/// run around it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RunsAsIs(pub String);
+
 /// The plan of a call, or why it runs as is.
-pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
+pub(crate) fn plan(args: &[OsString]) -> Result<Plan, RunsAsIs> {
     let mut compiles = false;
     let mut object = None;
     let mut depfile_named = None;
@@ -114,19 +119,23 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let Some(a) = arg.to_str() else {
-            return Err("an argument is not UTF-8".into());
+            return Err(RunsAsIs("an argument is not UTF-8".into()));
         };
         if a == "-" || a.starts_with('@') {
-            return Err(format!("`{a}` reads input kiln does not see"));
+            return Err(RunsAsIs(format!("`{a}` reads input kiln does not see")));
         }
         if refused(a) {
-            return Err(format!("`{a}` writes or reads files kiln does not cache"));
+            return Err(RunsAsIs(format!(
+                "`{a}` writes or reads files kiln does not cache"
+            )));
         }
         match a {
             "-c" => compiles = true,
             "-MD" | "-MMD" => depfile_wanted = true,
             _ if TAKES_VALUE.contains(&a) => {
-                let value = it.next().ok_or_else(|| format!("`{a}` without a value"))?;
+                let value = it
+                    .next()
+                    .ok_or_else(|| RunsAsIs(format!("`{a}` without a value")))?;
                 match a {
                     "-o" => object = Some(PathBuf::from(value)),
                     "-MF" => depfile_named = Some(PathBuf::from(value)),
@@ -142,17 +151,23 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
         }
     }
     if !compiles {
-        return Err("not a compile to an object (`-c`)".into());
+        return Err(RunsAsIs("not a compile to an object (`-c`)".into()));
     }
     let [source] = sources.as_slice() else {
-        return Err(format!("{} inputs, not one source file", sources.len()));
+        return Err(RunsAsIs(format!(
+            "{} inputs, not one source file",
+            sources.len()
+        )));
     };
     let is_source = source
         .extension()
         .and_then(OsStr::to_str)
         .is_some_and(|e| SOURCE_EXTENSIONS.contains(&e));
     if !is_source {
-        return Err(format!("`{}` is not a C or C++ source", source.display()));
+        return Err(RunsAsIs(format!(
+            "`{}` is not a C or C++ source",
+            source.display()
+        )));
     }
     let object = match object {
         Some(o) => o,
@@ -160,17 +175,19 @@ pub(crate) fn plan(args: &[OsString]) -> Result<Plan, String> {
     };
     let depfile = match (depfile_wanted, depfile_named) {
         (false, None) => None,
-        (false, Some(_)) => return Err("`-MF` without `-MD`".into()),
+        (false, Some(_)) => return Err(RunsAsIs("`-MF` without `-MD`".into())),
         (true, Some(d)) => Some(d),
         (true, None) => Some(object.with_extension("d")),
     };
     if let Some(d) = &depfile
         && (d.parent() != object.parent() || d.file_name() == object.file_name())
     {
-        return Err("the dependency file is not beside the object".into());
+        return Err(RunsAsIs(
+            "the dependency file is not beside the object".into(),
+        ));
     }
     if object.file_name().is_none() {
-        return Err("no object file name".into());
+        return Err(RunsAsIs("no object file name".into()));
     }
     Ok(Plan {
         source: source.clone(),

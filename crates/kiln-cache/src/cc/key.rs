@@ -16,6 +16,7 @@ use kiln_config::PathMode;
 use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
 
 use crate::env_rules;
+use crate::unreadable::Unreadable;
 
 /// What the invocation key of a compile is made of.
 pub struct CompileKeyInputs<'a> {
@@ -39,14 +40,14 @@ pub struct CompileKeyInputs<'a> {
 }
 
 /// Computes the invocation key of a compile.
-pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, String> {
+pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, Unreadable> {
     let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
     let mut h = KeyHasher::new("kiln-c-compile-v1");
     h.field("paths", k.mode.key_name());
     let compiler = k
         .hasher
         .hash(k.compiler)
-        .map_err(|e| format!("compiler `{}`: {e}", k.compiler.display()))?;
+        .map_err(|e| Unreadable::new("compiler", k.compiler, e))?;
     h.field("compiler", compiler.0);
     h.field("argv0", k.argv0.as_encoded_bytes());
     // Every name on the way to the file: a driver may act on the name of

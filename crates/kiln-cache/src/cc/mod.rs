@@ -26,12 +26,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use kiln_config::{Config, ConfigError, TraceMode};
-use kiln_key::{Digest, FileHasher, Roots};
-use kiln_store::LocalStore;
+use kiln_key::Digest;
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
-use crate::inputs::Keying;
-use crate::lookup::{Found, Tiers, lookup_noted};
+use crate::action::Basis;
 use crate::wrapper::{log, micros, warn};
 
 /// The hidden command the observer starts compiles through.
@@ -43,7 +41,6 @@ pub const LAUNCHER_VAR: &str = "KILN_CC_LAUNCHER";
 
 /// Everything about one compile that lookup, compile and store share.
 pub(crate) struct Compile<'a> {
-    cfg: &'a Config,
     /// The compiler the build script named, resolved.
     resolved: PathBuf,
     argv0: OsString,
@@ -51,34 +48,12 @@ pub(crate) struct Compile<'a> {
     plan: args::Plan,
     cwd: PathBuf,
     out_dir: PathBuf,
-    roots: Roots,
-    from_cargo_home: bool,
-    hasher: FileHasher,
+    basis: Basis<'a>,
     tracer: kiln_trace::Tracer,
-    tiers: Tiers,
     inv_key: Digest,
 }
 
 impl Compile<'_> {
-    fn keying(&self) -> Keying<'_> {
-        Keying {
-            roots: &self.roots,
-            mode: self.cfg.paths,
-            from_cargo_home: self.from_cargo_home,
-            hasher: &self.hasher,
-            env: &crate::env_rules::lookup,
-            script: true,
-            salt: crate::inputs::value_salt(self.cfg),
-        }
-    }
-
-    fn text_rule(&self) -> crate::script::TextRule<'_> {
-        crate::script::TextRule {
-            roots: &self.roots,
-            normalize: self.from_cargo_home && self.cfg.paths == kiln_config::PathMode::Normalize,
-        }
-    }
-
     /// The real compiler, as the build script would have started it.
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.resolved);
@@ -124,7 +99,7 @@ pub fn run_c_compile(
             rec.invocation_key = Some(c.inv_key.to_hex());
             rec.timings.hash_us = micros(started.elapsed());
             let code = serve(&c, &mut rec);
-            rec.remote = c.tiers.finish();
+            rec.remote = c.basis.tiers.finish();
             rec.exit_code = code;
             rec.timings.total_us = micros(started.elapsed());
             let _ = kiln_record::append(&cfg.dir, &rec);
@@ -173,7 +148,7 @@ fn prepare<'a>(
     if cfg.disabled || cfg.trace == TraceMode::Off {
         return Err(Skip::Pass("the cache is off".into()));
     }
-    let plan = args::plan(args).map_err(Skip::Pass)?;
+    let plan = args::plan(args).map_err(|args::RunsAsIs(why)| Skip::Pass(why))?;
     let cwd = std::env::current_dir()
         .map_err(|e| Skip::Problem(format!("cannot read the working directory: {e}")))?;
     if let Some(why) = special_output(&plan, &cwd) {
@@ -182,49 +157,42 @@ fn prepare<'a>(
     let resolved = if program.as_encoded_bytes().contains(&b'/') {
         PathBuf::from(program)
     } else {
-        kiln_trace::find_program(program, std::env::var_os("PATH").as_deref())
+        kiln_trace::find_program(program, crate::env_rules::var("PATH").as_deref())
             .0
             .ok_or_else(|| Skip::Pass("the compiler is not on `PATH`".into()))?
     };
     let tracer = kiln_trace::Tracer::install(&cfg.dir.join("lib"))
         .map_err(|e| Skip::Problem(format!("cannot set up input observation: {e}")))?
         .ok_or_else(|| Skip::Pass("no input observation here".into()))?;
-    let out_dir = std::env::var_os("OUT_DIR")
+    let out_dir = crate::env_rules::var("OUT_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .ok_or_else(|| Skip::Pass("not inside a build-script run".into()))?;
-    let package_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+    let package_dir = crate::env_rules::var("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cwd.clone());
     let (roots, from_cargo_home) = crate::script::package_roots(cfg, &out_dir, &package_dir, None);
-    let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
+    let basis = Basis::new(cfg, roots, from_cargo_home);
     let inv_key = key::invocation_key(&key::CompileKeyInputs {
         compiler: &resolved,
         argv0,
         args,
         cwd: &cwd,
-        roots: &roots,
+        roots: &basis.roots,
         mode: cfg.paths,
         from_cargo_home,
-        hasher: &hasher,
+        hasher: &basis.hasher,
     })
     .map_err(|e| Skip::Problem(format!("cannot key the C compile: {e}")))?;
     Ok(Compile {
-        cfg,
         resolved,
         argv0: argv0.clone(),
         args,
         out_dir: args::output_dir(&plan, &cwd),
         plan,
         cwd,
-        roots,
-        from_cargo_home,
-        hasher,
+        basis,
         tracer,
-        tiers: Tiers {
-            store: LocalStore::new(&cfg.dir),
-            remote: std::cell::RefCell::new(kiln_remote::Tier::new(cfg)),
-        },
         inv_key,
     })
 }
@@ -233,7 +201,7 @@ fn prepare<'a>(
 /// time).
 fn serve(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
     crate::lookup::serve(
-        &c.tiers.store,
+        &c.basis.tiers.store,
         &c.inv_key,
         rec,
         &mut |rec| try_hit(c, rec),
@@ -242,33 +210,22 @@ fn serve(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
 }
 
 fn try_hit(c: &Compile<'_>, rec: &mut UnitRecord) -> bool {
-    let keying = c.keying();
-    let rule = c.text_rule();
-    let restore_start = Instant::now();
-    let found = lookup_noted(
-        &c.tiers,
-        &keying,
-        &c.inv_key,
-        c.cfg,
-        rec,
-        "compile",
-        &mut |key, reader| {
+    let rule = c.basis.text_rule();
+    let hit = c
+        .basis
+        .restore_and_replay(&c.inv_key, rec, "compile", &mut |key, reader| {
             kiln_store::entry::restore(key, reader, &c.out_dir, &|b: &[u8]| rule.to_local(b))
-        },
-    );
-    let Found::Hit { key, value, inputs } = found else {
+        });
+    let Some((inputs, restored)) = hit else {
         return false;
     };
-    crate::lookup::forward_inputs(&inputs, &keying, &c.resolved);
-    crate::lookup::forward_outputs(&value);
-    crate::compile::replay(&rule.to_local(&value.stdout), &rule.to_local(&value.stderr));
-    crate::lookup::record_hit(rec, &key, &value, restore_start);
+    c.basis.forward(&inputs, &restored, &c.resolved);
     true
 }
 
 fn new_record(c: &Compile<'_>) -> UnitRecord {
     let now = kiln_record::now_ms();
-    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let env = crate::env_rules::text;
     let package_dir = env("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let source = c.cwd.join(&c.plan.source);
     // The source as the package names it (two `util.c` in one package are
@@ -284,6 +241,7 @@ fn new_record(c: &Compile<'_>) -> UnitRecord {
     UnitRecord {
         kind: UnitKind::CCompile,
         run: c
+            .basis
             .cfg
             .run_id
             .clone()
@@ -320,9 +278,16 @@ mod components {
     /// Saves the components of `key`: the compiler, the arguments as keyed,
     /// and the observed inputs.
     pub(super) fn save(c: &Compile<'_>, key: &Digest, inputs: &Inputs) {
-        let value =
-            |v: &str| crate::env_rules::script_value(v, &c.roots, c.cfg.paths, c.from_cargo_home);
+        let value = |v: &str| {
+            crate::env_rules::script_value(
+                v,
+                &c.basis.roots,
+                c.basis.cfg.paths,
+                c.basis.from_cargo_home,
+            )
+        };
         let digest = c
+            .basis
             .hasher
             .hash(&c.resolved)
             .map(|d| short(&d.to_hex()))
@@ -331,8 +296,8 @@ mod components {
             compiler: c.resolved.display().to_string(),
             compiler_digest: digest,
             args: c.args.iter().map(|a| value(&a.to_string_lossy())).collect(),
-            ..crate::components::observed(inputs, Vec::new(), c.cfg.explain_env_values)
+            ..crate::components::observed(inputs, Vec::new(), c.basis.cfg.explain_env_values)
         };
-        crate::components::save(&c.tiers.store, key, &components);
+        crate::components::save(&c.basis.tiers.store, key, &components);
     }
 }

@@ -13,22 +13,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use kiln_key::Digest;
-use kiln_store::Store;
-use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::entry::SourceFile;
 use kiln_trace::Trace;
 use kiln_types::{Outcome, PassReason, UnitRecord};
 
 use super::{Compile, not_stored};
 use crate::compile::run_captured;
-use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
-use crate::miss::changed_since;
+use crate::inputs::{Exclusions, Observed, gather};
 use crate::refusal::NotStored;
 use crate::wrapper::{log, maybe_gc, micros, warn};
 
 /// Compiles, streams the compiler's messages, and stores the result when
 /// the compile succeeded and everything it did is understood.
 pub(crate) fn compile_and_store(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
-    let trace_file = crate::lookup::trace_file(&c.tiers.store);
+    let trace_file = crate::lookup::trace_file(&c.basis.tiers.store);
     let mut cmd = c.command();
     c.tracer.inject(&mut cmd, &trace_file);
     let started_at = SystemTime::now();
@@ -68,10 +66,13 @@ pub(crate) fn compile_and_store(c: &Compile<'_>, rec: &mut UnitRecord) -> i32 {
             rec.key = Some(key.to_hex());
             rec.bytes_written = bytes;
             rec.compile_ms = compile_ms;
-            maybe_gc(c.cfg, &c.tiers.store);
+            maybe_gc(c.basis.cfg, &c.basis.tiers.store);
         }
         Some(Err(NotStored::Uncacheable(reason, detail))) => {
-            log(c.cfg, &format!("not stored {}: {detail}", rec.label()));
+            log(
+                c.basis.cfg,
+                &format!("not stored {}: {detail}", rec.label()),
+            );
             not_stored(rec, reason, detail);
         }
         Some(Err(NotStored::Problem(detail))) => {
@@ -96,7 +97,7 @@ fn check(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Result<(), 
     for (reason, why) in [
         (
             PassReason::RawSyscalls,
-            crate::unseen::raw_syscalls(t, &[], &c.cfg.dir),
+            crate::unseen::raw_syscalls(t, &[], &c.basis.cfg.dir),
         ),
         (PassReason::Clock, crate::unseen::clock(t, &[])),
     ] {
@@ -105,38 +106,29 @@ fn check(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Result<(), 
             return Err(NotStored::Uncacheable(reason, why));
         }
     }
-    let temp = std::env::temp_dir();
-    for w in &t.writes {
-        let allowed = outputs.contains(w)
-            || (w.starts_with(&temp) && !w.exists())
-            || w.starts_with(&c.cfg.dir)
-            || w.starts_with("/dev");
-        if !allowed {
-            return Err(NotStored::Uncacheable(
-                PassReason::WritesOutsideOutDir,
-                format!("the compile wrote `{}`", w.display()),
-            ));
-        }
+    let output = |w: &Path| outputs.contains(w);
+    match crate::refusal::first_write_outside(t, &[&c.basis.cfg.dir], &output) {
+        Some(w) => Err(crate::refusal::wrote_outside("the compile", w)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What the compile read, as inputs.
 fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed {
     let ex = Exclusions {
         sysroot: None,
-        scratch: vec![c.cfg.dir.clone()],
+        scratch: vec![c.basis.cfg.dir.clone()],
         outputs,
         search_dirs: Vec::new(),
         written: &t.writes,
         all_env: true,
-        caller_path: std::env::var_os("PATH"),
+        caller_path: crate::env_rules::var("PATH"),
     };
     let mut o = gather(&c.cwd, None, Some(t), &ex);
     // The driver itself is keyed by the invocation key.
     o.files.insert(c.resolved.clone());
     crate::script::run::drop_lookups_by_tools(&mut o, t);
-    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[], &c.cfg.dir));
+    crate::unseen::key(&mut o, crate::unseen::unseen(t, &[], &c.basis.cfg.dir));
     o
 }
 
@@ -147,7 +139,7 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
 /// or `__TIME__`. A name put together by token pasting is not seen (a limit
 /// in `docs/keys.md`).
 fn clock_macros(c: &Compile<'_>, o: &Observed) -> Option<String> {
-    let epoch = std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    let epoch = crate::env_rules::var("SOURCE_DATE_EPOCH").is_some();
     let hit = |m: Clock| m == Clock::Timestamp || (m == Clock::Date && !epoch);
     if let Some(a) = c
         .args
@@ -218,9 +210,7 @@ fn store(
     started_at: SystemTime,
     name: &str,
 ) -> Result<(Digest, u64), NotStored> {
-    let path_var = std::env::var_os("PATH");
-    let t = kiln_trace::parse_trace(trace_file, path_var.as_deref())
-        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))?;
+    let t = crate::action::read_trace(trace_file)?;
     let outs = outputs(c);
     let out_set: BTreeSet<PathBuf> = outs.iter().cloned().collect();
     check(c, &t, &out_set)?;
@@ -229,16 +219,11 @@ fn store(
         crate::unseen::refuse_outer(&PassReason::Clock, &detail);
         return Err(NotStored::Uncacheable(PassReason::Clock, detail));
     }
-    if let Some(p) = changed_since(&o, started_at, None) {
-        return Err(NotStored::Uncacheable(
-            PassReason::InputChanged,
-            format!("`{}` changed while it was compiled", p.display()),
-        ));
-    }
-    let keying = c.keying();
-    let inputs = snapshot(&o, &keying).map_err(NotStored::Problem)?;
-    let key = entry_key(&c.inv_key, &inputs);
-    let rule = c.text_rule();
+    let keying = c.basis.keying(true);
+    let (inputs, key) =
+        c.basis
+            .key_observed(&o, &keying, &c.inv_key, started_at, None, "it was compiled")?;
+    let rule = c.basis.text_rule();
     let mut files = Vec::new();
     for (i, path) in outs.iter().enumerate() {
         let Some(file_name) = path.file_name() else {
@@ -264,12 +249,10 @@ fn store(
     let stderr = rule
         .to_store(&ran.stderr)
         .unwrap_or_else(|| ran.stderr.clone());
-    let staging = c.tiers.store.staging_dir();
-    let written = EntryWriter::write(&staging, &key, &files, &stdout, &stderr, compile_ms, name)
-        .map_err(|e| NotStored::Problem(e.to_string()))?;
-    c.tiers.put_entry(&key, &written)?;
+    let written = c
+        .basis
+        .put_entry(&key, &files, (&stdout, &stderr), compile_ms, name)?;
     super::components::save(c, &key, &inputs);
-    c.tiers
-        .publish(&c.inv_key, &key, inputs, !c.cfg.explain_env_values)?;
+    c.basis.publish(&c.inv_key, &key, inputs)?;
     Ok((key, written.size))
 }

@@ -18,6 +18,7 @@ use kiln_config::PathMode;
 use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
 
 use crate::env_rules;
+use crate::unreadable::Unreadable;
 
 /// Names cargo sets that describe the build to the script: keyed whether
 /// or not the run is seen reading them.
@@ -66,14 +67,14 @@ pub struct RunKeyInputs<'a> {
 }
 
 /// Computes the invocation key of a run.
-pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, String> {
+pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, Unreadable> {
     let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
     let mut h = KeyHasher::new("kiln-build-script-v1");
     h.field("paths", k.mode.key_name());
     let script = k
         .hasher
         .hash(k.program)
-        .map_err(|e| format!("build script `{}`: {e}", k.program.display()))?;
+        .map_err(|e| Unreadable::new("build script", k.program, e))?;
     h.field("script", script.0);
     h.field("compiler", k.compiler);
     h.field("cwd", value(&k.cwd.to_string_lossy()));
@@ -97,8 +98,7 @@ pub fn invocation_key(k: &RunKeyInputs<'_>) -> Result<Digest, String> {
     // A script (or a compiler with `-march=native`) may ask the processor
     // itself (`cpuid`, `is_x86_feature_detected!`), which no trace sees.
     h.field("host-cpu", crate::invocation::host_cpu());
-    let initial =
-        tree_digest(k.out_dir).map_err(|e| format!("`OUT_DIR` `{}`: {e}", k.out_dir.display()))?;
+    let initial = tree_digest(k.out_dir).map_err(|e| Unreadable::new("`OUT_DIR`", k.out_dir, e))?;
     h.field("out-dir", initial.0);
     Ok(h.finish())
 }

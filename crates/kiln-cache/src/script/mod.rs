@@ -25,13 +25,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kiln_config::{Config, ConfigError, TraceMode};
-use kiln_key::{Digest, FileHasher, Roots};
-use kiln_store::LocalStore;
+use kiln_key::{Digest, Roots};
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
+use crate::action::Basis;
 use crate::compile::run_plain;
-use crate::inputs::Keying;
-use crate::lookup::{Found, Tiers, lookup_noted};
 use crate::wrapper::{log, max_rss_kb, micros, warn};
 
 /// The hidden command the launcher runs.
@@ -39,7 +37,6 @@ pub const COMMAND: &str = "__build-script";
 
 /// Everything about one run that lookup, run and store share.
 pub(crate) struct Run<'a> {
-    cfg: &'a Config,
     program: PathBuf,
     args: &'a [OsString],
     cwd: PathBuf,
@@ -48,33 +45,9 @@ pub(crate) struct Run<'a> {
     /// `rustc -vV` first line and identity digest of the compiler cargo
     /// hands the script.
     compiler: (String, String),
-    roots: Roots,
-    from_cargo_home: bool,
-    hasher: FileHasher,
+    basis: Basis<'a>,
     tracer: kiln_trace::Tracer,
-    tiers: Tiers,
     inv_key: Digest,
-}
-
-impl Run<'_> {
-    fn keying(&self) -> Keying<'_> {
-        Keying {
-            roots: &self.roots,
-            mode: self.cfg.paths,
-            from_cargo_home: self.from_cargo_home,
-            hasher: &self.hasher,
-            env: &crate::env_rules::lookup,
-            script: true,
-            salt: crate::inputs::value_salt(self.cfg),
-        }
-    }
-
-    fn text_rule(&self) -> outdir::TextRule<'_> {
-        outdir::TextRule {
-            roots: &self.roots,
-            normalize: self.from_cargo_home && self.cfg.paths == kiln_config::PathMode::Normalize,
-        }
-    }
 }
 
 /// Whether cargo runs this build with kiln as its wrapper (cargo hands the
@@ -83,7 +56,7 @@ fn kiln_wraps_this_build() -> bool {
     let this = std::env::current_exe().ok();
     ["RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"]
         .iter()
-        .filter_map(std::env::var_os)
+        .filter_map(|n| crate::env_rules::var(n))
         .filter(|w| !w.is_empty())
         .any(|w| {
             let w = Path::new(&w);
@@ -153,7 +126,7 @@ pub fn run_build_script(
             rec.invocation_key = Some(run.inv_key.to_hex());
             rec.timings.hash_us = micros(started.elapsed());
             let code = serve(&run, &mut rec);
-            rec.remote = run.tiers.finish();
+            rec.remote = run.basis.tiers.finish();
             code
         }
     };
@@ -168,7 +141,7 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
     if cfg.disabled {
         return Err(Skip::Pass(PassReason::Disabled, String::new()));
     }
-    let out_dir = std::env::var_os("OUT_DIR")
+    let out_dir = crate::env_rules::var("OUT_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .ok_or_else(|| {
@@ -198,43 +171,36 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
     })?;
     let cwd = std::env::current_dir()
         .map_err(|e| Skip::Problem(format!("cannot read the working directory: {e}")))?;
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
+    let rustc = crate::env_rules::var("RUSTC").unwrap_or_else(|| "rustc".into());
+    let toolchain = crate::env_rules::var("RUSTUP_TOOLCHAIN");
     let identity =
         kiln_rustc::compiler::identify(&cfg.dir, Path::new(&rustc), None, toolchain.as_deref())
             .map_err(|e| Skip::Problem(format!("cannot identify the compiler: {e}")))?;
     let (roots, from_cargo_home) = package_roots(cfg, &out_dir, &cwd, Some(&identity.sysroot));
-    let hasher = FileHasher::new(Some(cfg.dir.join("hashes")));
-    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let basis = Basis::new(cfg, roots, from_cargo_home);
+    let vars = crate::env_rules::vars();
     let inv_key = key::invocation_key(&key::RunKeyInputs {
         program,
         args,
         cwd: &cwd,
         out_dir: &out_dir,
         compiler: &identity.digest,
-        roots: &roots,
+        roots: &basis.roots,
         mode: cfg.paths,
         from_cargo_home,
-        hasher: &hasher,
+        hasher: &basis.hasher,
         vars: &vars,
     })
     .map_err(|e| Skip::Problem(format!("cannot key the build script: {e}")))?;
     Ok(Run {
-        cfg,
         program: program.to_path_buf(),
         args,
         cwd,
         out_dir,
         sysroot: identity.sysroot,
         compiler: (identity.version, identity.digest),
-        roots,
-        from_cargo_home,
-        hasher,
+        basis,
         tracer,
-        tiers: Tiers {
-            store: LocalStore::new(&cfg.dir),
-            remote: std::cell::RefCell::new(kiln_remote::Tier::new(cfg)),
-        },
         inv_key,
     })
 }
@@ -274,7 +240,7 @@ pub(crate) fn package_roots(
 /// Answers a keyed run: a hit, or a real run (once per key at a time).
 fn serve(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
     crate::lookup::serve(
-        &run.tiers.store,
+        &run.basis.tiers.store,
         &run.inv_key,
         rec,
         &mut |rec| try_hit(run, rec),
@@ -283,29 +249,17 @@ fn serve(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
 }
 
 fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
-    let keying = run.keying();
-    let rule = run.text_rule();
-    let restore_start = Instant::now();
-    let found = lookup_noted(
-        &run.tiers,
-        &keying,
-        &run.inv_key,
-        run.cfg,
-        rec,
-        "run",
-        &mut |key, reader| outdir::restore(key, reader, &run.out_dir, &rule),
-    );
-    let Found::Hit { key, value, .. } = found else {
-        return false;
-    };
-    crate::compile::replay(&rule.to_local(&value.stdout), &rule.to_local(&value.stderr));
-    crate::lookup::record_hit(rec, &key, &value, restore_start);
-    true
+    let rule = run.basis.text_rule();
+    run.basis
+        .restore_and_replay(&run.inv_key, rec, "run", &mut |key, reader| {
+            outdir::restore(key, reader, &run.out_dir, &rule)
+        })
+        .is_some()
 }
 
 fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
     let now = kiln_record::now_ms();
-    let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let env = crate::env_rules::text;
     let out_dir = env("OUT_DIR").map(PathBuf::from);
     // `<target>/<profile>/build/<package>-<hash>/out`
     let unit_dir = out_dir.as_deref().and_then(Path::parent);

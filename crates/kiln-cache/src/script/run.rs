@@ -17,22 +17,21 @@ use std::time::{Instant, SystemTime};
 
 use kiln_key::Digest;
 use kiln_store::Store;
-use kiln_store::entry::{EntryWriter, SourceFile};
+use kiln_store::entry::SourceFile;
 use kiln_trace::Trace;
 use kiln_types::{Outcome, PassReason, UnitRecord};
 
 use super::Run;
 use super::outdir::{self, TREE_FILE};
 use crate::compile::run_captured;
-use crate::inputs::{Exclusions, Observed, entry_key, gather, snapshot};
-use crate::miss::changed_since;
+use crate::inputs::{Exclusions, Observed, gather};
 use crate::refusal::NotStored;
 use crate::wrapper::{log, maybe_gc, micros, warn};
 
 /// Runs the script, streams its output, and stores the result when it
 /// succeeded and everything it did is understood.
 pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
-    let trace_file = crate::lookup::trace_file(&run.tiers.store);
+    let trace_file = crate::lookup::trace_file(&run.basis.tiers.store);
     let mut cmd = Command::new(&run.program);
     cmd.args(run.args);
     run.tracer.inject(&mut cmd, &trace_file);
@@ -77,10 +76,13 @@ pub(crate) fn run_and_store(run: &Run<'_>, rec: &mut UnitRecord) -> i32 {
             rec.bytes_written = bytes;
             rec.compile_ms = compile_ms;
             rec.timings.store_us = micros(store_start.elapsed());
-            maybe_gc(run.cfg, &run.tiers.store);
+            maybe_gc(run.basis.cfg, &run.basis.tiers.store);
         }
         Err(NotStored::Uncacheable(reason, detail)) => {
-            log(run.cfg, &format!("not stored {}: {detail}", rec.label()));
+            log(
+                run.basis.cfg,
+                &format!("not stored {}: {detail}", rec.label()),
+            );
             rec.outcome = Outcome::NotCacheable;
             rec.reason = Some(reason);
             rec.detail = Some(detail);
@@ -102,7 +104,7 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     // kiln itself (fetching a probe's entry for the script) is no input.
     let kiln = std::env::current_exe().ok();
     crate::refusal::observable(t, "the build script", &|p| kiln.as_deref() == Some(p))?;
-    if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.cfg.dir) {
+    if let Some(why) = crate::unseen::raw_syscalls(t, &[&run.program], &run.basis.cfg.dir) {
         return Err(NotStored::Uncacheable(PassReason::RawSyscalls, why));
     }
     if let Some(why) = crate::unseen::clock(t, &[&run.program]) {
@@ -111,26 +113,15 @@ fn check(run: &Run<'_>, t: &Trace) -> Result<(), NotStored> {
     if let Some((reason, why)) = crate::unseen::refused_inside(t) {
         return Err(NotStored::Uncacheable(reason, why));
     }
-    let temp = std::env::temp_dir();
-    for w in &t.writes {
-        // A scratch directory the run made and removed again (rustc's
-        // `rmeta…` directory for a probe compiled next to the package) left
-        // nothing to replay.
-        let scratch_gone = !w.exists() && w.parent().is_some_and(|p| !p.exists());
-        let allowed = w.starts_with(&run.out_dir)
-            || (w.starts_with(&temp) && !w.exists())
-            || scratch_gone
-            || w.starts_with(&run.cfg.dir)
-            || w.starts_with("/dev")
-            || w.starts_with("/proc");
-        if !allowed {
-            return Err(NotStored::Uncacheable(
-                PassReason::WritesOutsideOutDir,
-                format!("the build script wrote `{}`", w.display()),
-            ));
-        }
+    // A scratch directory the run made and removed again (rustc's `rmeta…`
+    // directory for a probe compiled next to the package) left nothing to
+    // replay.
+    let scratch_gone = |w: &Path| !w.exists() && w.parent().is_some_and(|p| !p.exists());
+    let allowed = |w: &Path| w.starts_with(&run.out_dir) || scratch_gone(w);
+    match crate::refusal::first_write_outside(t, &[&run.basis.cfg.dir], &allowed) {
+        Some(w) => Err(crate::refusal::wrote_outside("the build script", w)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What the run read, as inputs.
@@ -138,18 +129,18 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
     let own: BTreeSet<PathBuf> = [run.program.clone()].into_iter().collect();
     let ex = Exclusions {
         sysroot: Some(&run.sysroot),
-        scratch: vec![run.cfg.dir.clone(), run.out_dir.clone()],
+        scratch: vec![run.basis.cfg.dir.clone(), run.out_dir.clone()],
         outputs: &own,
         search_dirs: Vec::new(),
         written: &t.writes,
         all_env: true,
-        caller_path: std::env::var_os("PATH"),
+        caller_path: crate::env_rules::var("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
     drop_lookups_by_tools(&mut o, t);
     crate::unseen::key(
         &mut o,
-        crate::unseen::unseen(t, &[&run.program], &run.cfg.dir),
+        crate::unseen::unseen(t, &[&run.program], &run.basis.cfg.dir),
     );
     o
 }
@@ -178,8 +169,9 @@ pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
 /// compile), cargo's description of the build and the observed inputs.
 fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::Inputs) {
     use crate::components::short;
-    let keying = run.keying();
+    let keying = run.basis.keying(true);
     let script = run
+        .basis
         .hasher
         .hash(&run.program)
         .map(|d| short(&d.to_hex()))
@@ -191,10 +183,11 @@ fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::
         .to_owned();
     let mut args = vec![format!(
         "--extern=build_script_build={}",
-        run.roots.normalize(&compiled)
+        run.basis.roots.normalize(&compiled)
     )];
     args.extend(run.args.iter().map(|a| a.to_string_lossy().into_owned()));
-    let env: Vec<(String, Option<String>)> = std::env::vars_os()
+    let env: Vec<(String, Option<String>)> = crate::env_rules::vars()
+        .into_iter()
         .filter_map(|(n, _)| n.into_string().ok())
         .filter(|n| super::key::cargo_describes(n))
         .map(|n| {
@@ -207,9 +200,9 @@ fn write_components(run: &Run<'_>, key: &Digest, inputs: &kiln_store::manifest::
         compiler_digest: short(&run.compiler.1),
         args,
         externs: vec![("build_script_build".into(), script)],
-        ..crate::components::observed(inputs, env, run.cfg.explain_env_values)
+        ..crate::components::observed(inputs, env, run.basis.cfg.explain_env_values)
     };
-    crate::components::save(&run.tiers.store, key, &components);
+    crate::components::save(&run.basis.tiers.store, key, &components);
 }
 
 fn store(
@@ -220,22 +213,20 @@ fn store(
     started_at: SystemTime,
     name: &str,
 ) -> Result<(Digest, u64), NotStored> {
-    let path_var = std::env::var_os("PATH");
-    let t = kiln_trace::parse_trace(trace_file, path_var.as_deref())
-        .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))?;
+    let t = crate::action::read_trace(trace_file)?;
     check(run, &t)?;
     let o = observed(run, &t);
-    if let Some(p) = changed_since(&o, started_at, None) {
-        return Err(NotStored::Uncacheable(
-            PassReason::InputChanged,
-            format!("`{}` changed while the build script ran", p.display()),
-        ));
-    }
-    let keying = run.keying();
-    let inputs = snapshot(&o, &keying).map_err(NotStored::Problem)?;
-    let key = entry_key(&run.inv_key, &inputs);
-    let rule = run.text_rule();
-    let staging = run.tiers.store.staging_dir();
+    let keying = run.basis.keying(true);
+    let (inputs, key) = run.basis.key_observed(
+        &o,
+        &keying,
+        &run.inv_key,
+        started_at,
+        None,
+        "the build script ran",
+    )?;
+    let rule = run.basis.text_rule();
+    let staging = run.basis.tiers.store.staging_dir();
     let tree = outdir::Scratch::new(&staging.join("tree"), "tree")
         .map_err(|e| NotStored::Problem(format!("cannot create a staging dir: {e}")))?;
     let tree_file = tree.0.join(TREE_FILE);
@@ -257,11 +248,10 @@ fn store(
         path: &tree_file,
         content: None,
     }];
-    let written = EntryWriter::write(&staging, &key, &files, &stdout, &stderr, compile_ms, name)
-        .map_err(|e| NotStored::Problem(e.to_string()))?;
-    run.tiers.put_entry(&key, &written)?;
+    let written = run
+        .basis
+        .put_entry(&key, &files, (&stdout, &stderr), compile_ms, name)?;
     write_components(run, &key, &inputs);
-    run.tiers
-        .publish(&run.inv_key, &key, inputs, !run.cfg.explain_env_values)?;
+    run.basis.publish(&run.inv_key, &key, inputs)?;
     Ok((key, written.size))
 }

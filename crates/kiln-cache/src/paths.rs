@@ -1,0 +1,59 @@
+//! The path mode's one switch. In `normalize` mode (the default) the
+//! machine's directories in what a key covers and in stored text become
+//! placeholders, so that hits do not depend on the checkout dir or
+//! `CARGO_HOME`; in `exact` mode paths are keyed and stored as they are.
+
+use std::path::{Path, PathBuf};
+
+use kiln_config::PathMode;
+use kiln_key::Roots;
+
+/// How paths enter keys and the store under one mode.
+#[derive(Clone, Copy)]
+pub(crate) struct PathRule<'a> {
+    pub roots: &'a Roots,
+    pub mode: PathMode,
+}
+
+impl PathRule<'_> {
+    /// Whether paths are keyed as they are.
+    pub fn exact(&self) -> bool {
+        self.mode == PathMode::Exact
+    }
+
+    /// `text` as a key holds it.
+    pub fn key_text(&self, text: &str) -> String {
+        if self.exact() {
+            text.to_owned()
+        } else {
+            self.roots.normalize(text)
+        }
+    }
+
+    /// `p` as a key holds it.
+    pub fn key_path(&self, p: &Path) -> String {
+        if self.exact() {
+            p.to_string_lossy().into_owned()
+        } else {
+            self.roots.normalize_path(p)
+        }
+    }
+
+    /// A path a key holds, on this machine.
+    pub fn local_path(&self, s: &str) -> PathBuf {
+        if self.exact() {
+            PathBuf::from(s)
+        } else {
+            self.roots.local_path(s)
+        }
+    }
+
+    /// `text` as the store keeps it, when it changes and can be put back;
+    /// `None` to store it as it is.
+    pub fn store_text(&self, text: &str) -> Option<Vec<u8>> {
+        if self.exact() || !Roots::reversible(text.as_bytes()) {
+            return None;
+        }
+        Some(self.roots.normalize(text).into_bytes())
+    }
+}
