@@ -1,10 +1,10 @@
 //! Compiles the interposer (`src/interposer.c`) into a shared object in
-//! `OUT_DIR` that the crate embeds. Where that is impossible (not Linux, no
-//! working C compiler), the crate is built without it (`kiln_trace_unavailable`)
-//! and reports the observer as unavailable.
+//! `OUT_DIR` that the crate embeds, with the compiler the `cc` crate picks.
+//! Where that is impossible (not Linux, no working C compiler), the crate is
+//! built without it (`kiln_trace_unavailable`) and reports the observer as
+//! unavailable.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn unavailable(why: &str) {
     println!(
@@ -17,7 +17,6 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(kiln_trace_unavailable)");
     println!("cargo::rerun-if-changed=src/interposer.c");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=CC");
     let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         unavailable("cargo did not set OUT_DIR");
         return;
@@ -26,25 +25,25 @@ fn main() {
         println!("cargo::rustc-cfg=kiln_trace_unavailable");
         return;
     }
-    let host = std::env::var("HOST").unwrap_or_default();
-    let target = std::env::var("TARGET").unwrap_or_default();
-    let cc = match std::env::var("CC") {
-        Ok(cc) if !cc.trim().is_empty() => cc,
-        _ if host != target => {
-            unavailable(&format!("cross-compiling to {target} without CC set"));
+    // The `cc` crate picks the compiler and its flags as every `-sys` crate
+    // does: `CC`/`TARGET_CC`, `CFLAGS`, the cross-compiler for `TARGET`.
+    let tool = match cc::Build::new()
+        .cargo_warnings(false)
+        .debug(false)
+        .opt_level(2)
+        .warnings(false)
+        .try_get_compiler()
+    {
+        Ok(tool) => tool,
+        Err(e) => {
+            unavailable(&format!("no C compiler found: {e}"));
             return;
         }
-        _ => "cc".to_owned(),
     };
-    // CC may carry arguments ("ccache gcc", "gcc -m64").
-    let mut words = cc.split_whitespace();
-    let Some(program) = words.next() else {
-        unavailable("CC is empty");
-        return;
-    };
+    let cc = tool.path().display().to_string();
     let so = out.join("kiln-trace.so");
-    let result = Command::new(program)
-        .args(words)
+    let result = tool
+        .to_command()
         .args([
             "-shared",
             "-fPIC",

@@ -121,9 +121,7 @@ fn split_object(exe: PathBuf) -> (PathBuf, Option<PathBuf>) {
 }
 
 fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
-    let mut t = Trace::default();
-    let mut by_name: BTreeSet<OsString> = BTreeSet::new();
-    let mut search_paths: BTreeMap<OsString, BTreeSet<Option<OsString>>> = BTreeMap::new();
+    let mut r = Records::default();
     // Every record ends with a newline; a last line without one was cut short.
     let complete = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(end) => &bytes[..end],
@@ -133,9 +131,33 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
         let [kind, b' ', rest @ ..] = line else {
             continue;
         };
-        if rest.is_empty() {
-            continue;
+        if !rest.is_empty() {
+            r.add(*kind, rest);
         }
+    }
+    let mut t = r.trace;
+    resolve_searches(&mut t, r.by_name, r.search_paths, path_var);
+    t.reads.retain(|p| !t.writes.contains(p));
+    t.present
+        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
+    t.absent
+        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
+    t
+}
+
+/// The trace as its records are read, with the programs run by name and
+/// the search paths they were looked up on, resolved once all are read.
+#[derive(Default)]
+struct Records {
+    trace: Trace,
+    by_name: BTreeSet<OsString>,
+    search_paths: BTreeMap<OsString, BTreeSet<Option<OsString>>>,
+}
+
+impl Records {
+    /// Adds the record `kind rest`; unknown kinds are skipped.
+    fn add(&mut self, kind: u8, rest: &[u8]) {
+        let t = &mut self.trace;
         let text = OsStr::from_bytes(rest);
         let absolute = || (rest[0] == b'/').then(|| lexical(Path::new(text)));
         match kind {
@@ -144,42 +166,23 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             b'A' => t.absent.extend(absolute()),
             b'P' => t.present.extend(absolute()),
             b'D' => t.listed.extend(absolute()),
-            b'E' => {
-                let (name, exe) = split_program(rest);
-                if let Some(exe) = exe {
-                    let (exe, object) = split_object(exe);
-                    t.env_readers.entry(name.clone()).or_default().insert(exe);
-                    if let Some(o) = object {
-                        t.env_objects.entry(name.clone()).or_default().insert(o);
-                    }
-                }
-                t.env.insert(name);
-            }
+            b'E' => add_lookup(t, rest),
             b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
             b'X' => {
-                by_name.insert(text.to_owned());
+                self.by_name.insert(text.to_owned());
             }
             b'S' => {
-                let (name, path) = match rest.iter().position(|b| *b == b'\t') {
-                    Some(i) => (
-                        &rest[..i],
-                        Some(OsStr::from_bytes(&rest[i + 1..]).to_owned()),
-                    ),
-                    None => (rest, None),
-                };
-                search_paths
+                let (name, path) = split_tab(rest);
+                self.search_paths
                     .entry(OsStr::from_bytes(name).to_owned())
                     .or_default()
-                    .insert(path);
+                    .insert(path.map(|p| OsStr::from_bytes(p).to_owned()));
             }
             b'U' => {
-                let (name, detail) = match rest.iter().position(|b| *b == b'\t') {
-                    Some(i) => (&rest[..i], &rest[i + 1..]),
-                    None => (rest, &[][..]),
-                };
+                let (name, detail) = split_tab(rest);
                 t.refusals.push((
                     String::from_utf8_lossy(name).into_owned(),
-                    String::from_utf8_lossy(detail).into_owned(),
+                    String::from_utf8_lossy(detail.unwrap_or_default()).into_owned(),
                 ));
             }
             b'N' => {
@@ -194,6 +197,39 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             _ => {}
         }
     }
+}
+
+/// `name<TAB>rest`, or the whole record as the name.
+fn split_tab(record: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match record.iter().position(|b| *b == b'\t') {
+        Some(i) => (&record[..i], Some(&record[i + 1..])),
+        None => (record, None),
+    }
+}
+
+/// An environment lookup: the name, and the program (and library) that
+/// asked.
+fn add_lookup(t: &mut Trace, rest: &[u8]) {
+    let (name, exe) = split_program(rest);
+    if let Some(exe) = exe {
+        let (exe, object) = split_object(exe);
+        t.env_readers.entry(name.clone()).or_default().insert(exe);
+        if let Some(o) = object {
+            t.env_objects.entry(name.clone()).or_default().insert(o);
+        }
+    }
+    t.env.insert(name);
+}
+
+/// Resolves each program run by name on every search path it was looked up
+/// on (the caller's `PATH` when none was recorded, libc's default for an
+/// unset one), as executed programs and searches.
+fn resolve_searches(
+    t: &mut Trace,
+    by_name: BTreeSet<OsString>,
+    mut search_paths: BTreeMap<OsString, BTreeSet<Option<OsString>>>,
+    path_var: Option<&OsStr>,
+) {
     for name in by_name {
         let paths: Vec<Option<Option<OsString>>> = match search_paths.remove(&name) {
             Some(recorded) => recorded.into_iter().map(Some).collect(),
@@ -215,12 +251,6 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
             });
         }
     }
-    t.reads.retain(|p| !t.writes.contains(p));
-    t.present
-        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
-    t.absent
-        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
-    t
 }
 
 #[cfg(test)]
