@@ -28,7 +28,10 @@ fn messy_text() {
 fn messy_text_in_color() {
     let (_tmp, report) = audit_fixture("messy");
     let text = kiln_doctor::render_text(&report, true);
-    assert!(text.contains("\x1b[1;31merror\x1b[0m"), "errors in red");
+    assert!(
+        text.contains("\x1b[1m\x1b[31merror\x1b[0m"),
+        "errors in red"
+    );
 }
 
 #[test]

@@ -1,14 +1,15 @@
-//! Colors for people at a terminal: only when the stream is a terminal,
-//! never with `NO_COLOR` set (any value), and in CI logs only with
-//! `CLICOLOR_FORCE=1`. Text is rendered plain first and painted line by line,
-//! so what tests and logs see is exactly the plain text.
+//! Colors for people at a terminal, decided in one place for every command:
+//! the terminal rules `anstream` applies (`NO_COLOR` set and not empty turns
+//! them off, `CLICOLOR_FORCE` on, `CLICOLOR=0` off, otherwise only when the
+//! stream is a terminal), so in CI logs only with `CLICOLOR_FORCE=1`. Text
+//! is rendered plain first and painted line by line, so what tests and logs
+//! see is exactly the plain text.
 
-use std::io::IsTerminal;
+use anstyle::{AnsiColor, Style};
 
-const BOLD: &str = "\x1b[1m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-const RESET: &str = "\x1b[0m";
+const BOLD: Style = Style::new().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const RED: Style = AnsiColor::Red.on_default();
 
 /// Which stream the text goes to.
 #[derive(Debug, Clone, Copy)]
@@ -19,17 +20,11 @@ pub enum Stream {
 
 /// Whether to color text written to `stream`.
 pub fn enabled(stream: Stream) -> bool {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if env("NO_COLOR").is_some() {
-        return false;
-    }
-    if env("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
-        return true;
-    }
-    match stream {
-        Stream::Stdout => std::io::stdout().is_terminal(),
-        Stream::Stderr => std::io::stderr().is_terminal(),
-    }
+    let choice = match stream {
+        Stream::Stdout => anstream::AutoStream::choice(&std::io::stdout()),
+        Stream::Stderr => anstream::AutoStream::choice(&std::io::stderr()),
+    };
+    choice != anstream::ColorChoice::Never
 }
 
 /// Paints rendered text: hints yellow, root-cause headlines bold, warnings red.
@@ -52,10 +47,7 @@ pub fn paint(text: &str, on: bool) -> String {
         };
         match color {
             Some(c) => {
-                out.push_str(c);
-                out.push_str(body);
-                out.push_str(RESET);
-                out.push_str(nl);
+                out.push_str(&format!("{c}{body}{c:#}{nl}"));
             }
             None => out.push_str(line),
         }

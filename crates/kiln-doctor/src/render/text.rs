@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use anstyle::AnsiColor;
+
 use super::{fix_blocks, summary_line};
 use crate::{Report, Severity};
 
@@ -13,23 +15,26 @@ struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_owned()
         }
     }
 
     fn severity(&self, sev: Severity) -> String {
-        let code = match sev {
-            Severity::Error => "1;31",
-            Severity::Warning => "1;33",
-            Severity::Info => "1;36",
+        let color = match sev {
+            Severity::Error => AnsiColor::Red,
+            Severity::Warning => AnsiColor::Yellow,
+            Severity::Info => AnsiColor::Cyan,
         };
-        self.paint(code, sev.as_str())
+        self.paint(color.on_default().bold(), sev.as_str())
     }
 }
+
+const BOLD: anstyle::Style = anstyle::Style::new().bold();
+const BLUE: anstyle::Style = AnsiColor::Blue.on_default();
 
 /// Renders `report` for a terminal or a log; `color` adds ANSI colors.
 pub fn render_text(report: &Report, color: bool) -> String {
@@ -57,21 +62,21 @@ pub fn render_text(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}\n",
-            style.paint("1", &format!("{title} ({})", group.len()))
+            style.paint(BOLD, &format!("{title} ({})", group.len()))
         );
         for f in group {
             let _ = writeln!(
                 out,
                 "{}{}: {}",
                 style.severity(f.severity),
-                style.paint("1", &format!("[{}]", f.id)),
-                style.paint("1", &f.message)
+                style.paint(BOLD, &format!("[{}]", f.id)),
+                style.paint(BOLD, &f.message)
             );
             if let Some(loc) = &f.location {
-                let _ = writeln!(out, "  {} {loc}", style.paint("34", "-->"));
+                let _ = writeln!(out, "  {} {loc}", style.paint(BLUE, "-->"));
             }
             for r in &f.related {
-                let _ = writeln!(out, "  {} {r}", style.paint("34", "..."));
+                let _ = writeln!(out, "  {} {r}", style.paint(BLUE, "..."));
             }
             if !f.why.is_empty() {
                 push_labeled(&mut out, &style, "why", &f.why);
@@ -105,7 +110,7 @@ pub fn render_text(report: &Report, color: bool) -> String {
 }
 
 fn push_labeled(out: &mut String, style: &Style, label: &str, text: &str) {
-    let prefix = format!("   = {}: ", style.paint("1", label));
+    let prefix = format!("   = {}: ", style.paint(BOLD, label));
     let indent = " ".repeat(5 + label.len() + 2);
     for (i, line) in wrap(text, WIDTH - indent.len()).iter().enumerate() {
         if i == 0 {

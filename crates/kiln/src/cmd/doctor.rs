@@ -1,10 +1,9 @@
 //! `kiln doctor`: audit the workspace and its CI configuration.
 //!
 //! Thin glue over `kiln_doctor`: parse flags, apply `--fix`, render the
-//! report to stdout, and turn `--deny` into the exit code. Color is used only
-//! when stdout is a terminal and `NO_COLOR` is unset.
+//! report to stdout, and turn `--deny` into the exit code. Color follows the
+//! one policy of `style.rs`.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,7 +84,9 @@ pub fn run(args: &DoctorArgs) -> Result<ExitCode> {
     }
     let report = kiln_doctor::audit(&options).map_err(|e| with_hint(&e))?;
     let out = match args.format {
-        Format::Text => kiln_doctor::render_text(&report, color_wanted()),
+        Format::Text => {
+            kiln_doctor::render_text(&report, crate::style::enabled(crate::style::Stream::Stdout))
+        }
         Format::Json => kiln_doctor::render_json(&report),
         Format::Markdown => kiln_doctor::render_markdown(&report),
         Format::Sarif => kiln_doctor::render_sarif(&report),
@@ -119,12 +120,6 @@ fn with_hint(e: &DoctorError) -> anyhow::Error {
         err = err.context(cause);
     }
     err.context(e.to_string())
-}
-
-/// Color on a terminal, unless `NO_COLOR` is set to something non-empty.
-fn color_wanted() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    std::io::stdout().is_terminal() && !no_color
 }
 
 /// Compile time per package in the latest recorded run (misses: what they
