@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ConfigError;
+use crate::{ConfigError, vars};
 
 /// The name of the settings file.
 pub const FILE_NAME: &str = "kiln.toml";
@@ -40,15 +40,42 @@ pub fn find(start: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Why a `kiln.toml` cannot be used.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FileError {
+    /// The read failed (the I/O error's text).
+    #[error("cannot read it: {0}")]
+    Unreadable(String),
+    /// The TOML parser's message.
+    #[error("not TOML: {0}")]
+    NotToml(String),
+    #[error("`remote` must be a table (`[remote]`)")]
+    NotATable,
+    /// A setting that takes a string, by key.
+    #[error("`remote.{0}` must be a string")]
+    NotAString(String),
+    /// A setting that takes a boolean, by key.
+    #[error("`remote.{0}` must be `true` or `false`")]
+    NotABoolean(String),
+    #[error("`remote.signing_key` does not belong in a file; set `KILN_SIGNING_KEY` from a secret")]
+    SigningKey,
+    /// A key kiln does not know.
+    #[error("unknown setting `remote.{0}`")]
+    Unknown(String),
+}
+
 /// Reads and parses the file at `path`.
 pub fn load(path: &Path) -> Result<FileSettings, ConfigError> {
-    let bad = |problem: String| ConfigError {
-        var: "KILN_CONFIG",
-        value: path.display().to_string(),
-        problem,
-        hint: format!("fix `{}` or remove it", path.display()),
+    let bad = |problem: FileError| {
+        ConfigError::new(
+            vars::CONFIG,
+            path.display().to_string(),
+            problem,
+            format!("fix `{}` or remove it", path.display()),
+        )
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(FileError::Unreadable(e.to_string())))?;
     parse(&text).map_err(bad).map(|mut s| {
         s.path = Some(path.to_path_buf());
         s
@@ -56,21 +83,26 @@ pub fn load(path: &Path) -> Result<FileSettings, ConfigError> {
 }
 
 /// Parses the text of a `kiln.toml`.
-pub fn parse(text: &str) -> Result<FileSettings, String> {
-    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not TOML: {e}"))?;
+pub fn parse(text: &str) -> Result<FileSettings, FileError> {
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| FileError::NotToml(e.to_string()))?;
     let mut s = FileSettings::default();
     let Some(item) = doc.get("remote") else {
         return Ok(s);
     };
-    let table = item
-        .as_table_like()
-        .ok_or("`remote` must be a table (`[remote]`)")?;
+    let table = item.as_table_like().ok_or(FileError::NotATable)?;
     for (key, value) in table.iter() {
         let string = || {
             value
                 .as_str()
                 .map(str::to_owned)
-                .ok_or(format!("`remote.{key}` must be a string"))
+                .ok_or_else(|| FileError::NotAString(key.to_owned()))
+        };
+        let boolean = || {
+            value
+                .as_bool()
+                .ok_or_else(|| FileError::NotABoolean(key.to_owned()))
         };
         match key {
             "url" => s.remote_url = Some(string()?),
@@ -78,23 +110,10 @@ pub fn parse(text: &str) -> Result<FileSettings, String> {
             "region" => s.region = Some(string()?),
             "timeout" => s.timeout = Some(string()?),
             "upload_wait" => s.upload_wait = Some(string()?),
-            "read_only" | "prefetch" => {
-                let b = value
-                    .as_bool()
-                    .ok_or(format!("`remote.{key}` must be `true` or `false`"))?;
-                if key == "read_only" {
-                    s.read_only = Some(b);
-                } else {
-                    s.prefetch = Some(b);
-                }
-            }
-            "signing_key" => {
-                return Err(
-                    "`remote.signing_key` does not belong in a file; set `KILN_SIGNING_KEY` from a secret"
-                        .into(),
-                );
-            }
-            other => return Err(format!("unknown setting `remote.{other}`")),
+            "read_only" => s.read_only = Some(boolean()?),
+            "prefetch" => s.prefetch = Some(boolean()?),
+            "signing_key" => return Err(FileError::SigningKey),
+            other => return Err(FileError::Unknown(other.to_owned())),
         }
     }
     Ok(s)
@@ -117,21 +136,27 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        assert!(
-            parse("[remote]\nurl = 3\n")
-                .unwrap_err()
-                .contains("remote.url")
+        let message = |text: &str| parse(text).unwrap_err().to_string();
+        assert_eq!(
+            message("[remote]\nurl = 3\n"),
+            "`remote.url` must be a string"
         );
-        assert!(
-            parse("[remote]\nbucket = \"x\"\n")
-                .unwrap_err()
-                .contains("remote.bucket")
+        assert_eq!(
+            message("[remote]\nprefetch = \"no\"\n"),
+            "`remote.prefetch` must be `true` or `false`"
         );
-        assert!(
-            parse("[remote]\nsigning_key = \"x\"\n")
-                .unwrap_err()
-                .contains("KILN_SIGNING_KEY")
+        assert_eq!(
+            message("[remote]\nbucket = \"x\"\n"),
+            "unknown setting `remote.bucket`"
         );
-        assert!(parse("[remote\n").unwrap_err().contains("not TOML"));
+        assert_eq!(
+            parse("[remote]\nsigning_key = \"x\"\n"),
+            Err(FileError::SigningKey)
+        );
+        assert!(message("[remote\n").starts_with("not TOML: "));
+        assert_eq!(
+            message("remote = 1\n"),
+            "`remote` must be a table (`[remote]`)"
+        );
     }
 }

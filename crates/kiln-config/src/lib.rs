@@ -4,7 +4,12 @@
 //! [`Config::from_lookup`] parses them once into a typed [`Config`]; everything
 //! below the CLI takes `&Config` (or a narrower value) and never reads the
 //! process environment itself. Tests build configs from maps.
+//!
+//! A value that cannot be used is a [`ConfigError`]: the variable, its
+//! value, what is wrong ([`Problem`]) and the hint the CLI prints.
 
+mod env;
+mod error;
 pub mod file;
 pub mod remote;
 mod size;
@@ -13,9 +18,11 @@ pub mod vars;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub use file::FileSettings;
-pub use remote::{RemoteConfig, RemoteKind, Secret, parse_duration};
-pub use size::{format_size, parse_size};
+use env::{Env, parse_bool};
+pub use error::{ConfigError, Problem};
+pub use file::{FileError, FileSettings};
+pub use remote::{RemoteConfig, RemoteKind, Secret, UrlError, parse_duration};
+pub use size::{SizeError, format_size, parse_size};
 
 /// Default bound of the local store: 10 GiB.
 pub const DEFAULT_CACHE_SIZE: u64 = 10 * 1024 * 1024 * 1024;
@@ -97,22 +104,6 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
 }
 
-/// A `KILN_*` value that cannot be used.
-/// A missing value (no `HOME` for the default directory) is not shown as
-/// an empty one.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("{}", if value.is_empty() { format!("`{var}`: {problem}") } else { format!("invalid value `{value}` for `{var}`: {problem}") })]
-pub struct ConfigError {
-    /// The variable.
-    pub var: &'static str,
-    /// Its value, lossily decoded.
-    pub value: String,
-    /// What is wrong with it.
-    pub problem: String,
-    /// How to fix it.
-    pub hint: String,
-}
-
 impl Config {
     /// Reads the configuration from the process environment and the
     /// `kiln.toml` that applies (see [`Config::settings_file`]).
@@ -173,145 +164,36 @@ impl Config {
         lookup: impl Fn(&str) -> Option<OsString>,
         file: &FileSettings,
     ) -> Result<Self, ConfigError> {
-        let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
-            match lookup(name) {
-                None => Ok(None),
-                Some(v) if v.is_empty() => Ok(None),
-                Some(v) => v.into_string().map(Some).map_err(|v| ConfigError {
-                    var: name,
-                    value: v.to_string_lossy().into_owned(),
-                    problem: "not valid UTF-8".into(),
-                    hint: format!("set `{name}` to a UTF-8 value"),
-                }),
-            }
-        };
-        let home = lookup("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-
-        let dir = match lookup(vars::DIR).filter(|v| !v.is_empty()) {
-            Some(d) => PathBuf::from(d),
-            None => default_dir(&lookup, home.as_ref()).ok_or_else(|| ConfigError {
-                var: vars::DIR,
-                value: String::new(),
-                problem: "no cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set".into(),
-                hint: format!("set `{}` to a directory kiln may write", vars::DIR),
-            })?,
-        };
-        if dir.exists() && !dir.is_dir() {
-            return Err(ConfigError {
-                var: vars::DIR,
-                value: dir.to_string_lossy().into_owned(),
-                problem: "it is a file, not a directory".into(),
-                hint: format!(
-                    "point `{}` at a directory kiln may write (or move the file away)",
-                    vars::DIR
-                ),
-            });
-        }
-        let cache_size = match text(vars::CACHE_SIZE)? {
-            None => DEFAULT_CACHE_SIZE,
-            Some(v) => parse_size(&v).map_err(|problem| ConfigError {
-                var: vars::CACHE_SIZE,
-                value: v.clone(),
-                problem,
-                hint: format!(
-                    "use a size such as `10G`, `500M` or `2T` for `{}`",
-                    vars::CACHE_SIZE
-                ),
-            })?,
-        };
-        let disabled = match text(vars::DISABLE)? {
-            None => false,
-            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
-                var: vars::DISABLE,
-                value: v.clone(),
-                problem: "not a boolean".into(),
-                hint: format!("use `1`/`true` or `0`/`false` for `{}`", vars::DISABLE),
-            })?,
-        };
-        let paths = match text(vars::PATHS)?.as_deref() {
-            None | Some("normalize") => PathMode::Normalize,
-            Some("exact") => PathMode::Exact,
-            Some(other) => {
-                return Err(ConfigError {
-                    var: vars::PATHS,
-                    value: other.into(),
-                    problem: "unknown path mode".into(),
-                    hint: format!("use `normalize` (default) or `exact` for `{}`", vars::PATHS),
-                });
-            }
-        };
-        let trace = match text(vars::TRACE)?.as_deref() {
-            None | Some("auto") => TraceMode::Auto,
-            Some("off") => TraceMode::Off,
-            Some(other) => {
-                return Err(ConfigError {
-                    var: vars::TRACE,
-                    value: other.into(),
-                    problem: "unknown trace mode".into(),
-                    hint: format!("use `auto` (default) or `off` for `{}`", vars::TRACE),
-                });
-            }
-        };
-        let run_id = text(vars::RUN_ID)?;
-        if let Some(id) = &run_id
-            && !kiln_types::is_run_id(id)
-        {
-            return Err(ConfigError {
-                var: vars::RUN_ID,
-                value: id.clone(),
-                problem: "run ids use only letters, digits, `-` and `_`".into(),
-                hint: format!("unset `{}`; `kiln run` sets it", vars::RUN_ID),
-            });
-        }
-        let log_file = lookup(vars::LOG)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        let cargo_home = lookup("CARGO_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home.map(|h| h.join(".cargo")));
-        let explain_env_values = match text(vars::EXPLAIN_ENV_VALUES)? {
-            None => false,
-            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
-                var: vars::EXPLAIN_ENV_VALUES,
-                value: v.clone(),
-                problem: "not a boolean".into(),
-                hint: format!(
-                    "use `1`/`true` or `0`/`false` for `{}`",
-                    vars::EXPLAIN_ENV_VALUES
-                ),
-            })?,
-        };
-        let empty_key = lookup(vars::SIGNING_KEY).is_some_and(|v| v.is_empty());
-        let (remote, remote_problem) = match remote::read(&text, file, empty_key) {
+        let env = Env::new(&lookup);
+        let home = env.path("HOME");
+        // The remote tier's problems turn the remote off, not kiln.
+        let (remote, remote_problem) = match remote::read(&env, file) {
             Ok(r) => (r, None),
             Err(e) => (None, Some(e)),
         };
-        let agent = lookup(vars::AGENT)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        // Set but empty stays visible: a missing secret must not quietly
-        // turn signed snapshots into unsigned ones.
-        let signing_key = lookup(vars::SIGNING_KEY).map(|v| Secret(v.as_encoded_bytes().to_vec()));
-        let read_only = match text(vars::REMOTE_READ_ONLY)? {
-            Some(v) => parse_bool(&v).unwrap_or(true),
-            None => file.read_only.unwrap_or(false),
-        };
+        // Fields are read in this order: the first bad value is the one
+        // reported.
         Ok(Self {
-            dir,
-            cache_size,
-            disabled,
-            paths,
-            trace,
-            run_id,
-            log_file,
-            cargo_home,
-            explain_env_values,
+            dir: store_dir(&env, home.as_ref())?,
+            cache_size: cache_size(&env)?,
+            disabled: env.flag(vars::DISABLE)?.unwrap_or(false),
+            paths: path_mode(&env)?,
+            trace: trace_mode(&env)?,
+            run_id: run_id(&env)?,
+            log_file: env.path(vars::LOG),
+            cargo_home: env
+                .path("CARGO_HOME")
+                .or_else(|| home.map(|h| h.join(".cargo"))),
+            explain_env_values: env.flag(vars::EXPLAIN_ENV_VALUES)?.unwrap_or(false),
             remote,
             remote_problem,
-            agent,
-            read_only,
-            signing_key,
+            agent: env.path(vars::AGENT),
+            read_only: shared_read_only(&env, file)?,
+            // Set but empty stays visible: a missing secret must not quietly
+            // turn signed snapshots into unsigned ones.
+            signing_key: env
+                .raw(vars::SIGNING_KEY)
+                .map(|v| Secret(v.as_encoded_bytes().to_vec())),
             config_file: file.path.clone(),
         })
     }
@@ -338,12 +220,36 @@ impl Config {
     }
 }
 
-fn default_dir(
-    lookup: &impl Fn(&str) -> Option<OsString>,
-    home: Option<&PathBuf>,
-) -> Option<PathBuf> {
-    if let Some(xdg) = lookup("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(xdg).join("kiln"));
+/// `KILN_DIR`, else the platform's cache directory; never a file.
+fn store_dir(env: &Env, home: Option<&PathBuf>) -> Result<PathBuf, ConfigError> {
+    let dir = match env.path(vars::DIR) {
+        Some(d) => d,
+        None => default_dir(env, home).ok_or_else(|| {
+            ConfigError::new(
+                vars::DIR,
+                "",
+                Problem::NoCacheDir,
+                format!("set `{}` to a directory kiln may write", vars::DIR),
+            )
+        })?,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(ConfigError::new(
+            vars::DIR,
+            dir.to_string_lossy(),
+            Problem::NotADirectory,
+            format!(
+                "point `{}` at a directory kiln may write (or move the file away)",
+                vars::DIR
+            ),
+        ));
+    }
+    Ok(dir)
+}
+
+fn default_dir(env: &Env, home: Option<&PathBuf>) -> Option<PathBuf> {
+    if let Some(xdg) = env.path("XDG_CACHE_HOME") {
+        return Some(xdg.join("kiln"));
     }
     let home = home?;
     if cfg!(target_os = "macos") {
@@ -353,12 +259,66 @@ fn default_dir(
     }
 }
 
-pub(crate) fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
+/// `KILN_CACHE_SIZE`, else [`DEFAULT_CACHE_SIZE`].
+fn cache_size(env: &Env) -> Result<u64, ConfigError> {
+    let Some(v) = env.text(vars::CACHE_SIZE)? else {
+        return Ok(DEFAULT_CACHE_SIZE);
+    };
+    parse_size(&v).map_err(|e| {
+        let hint = format!("{} for `{}`", e.hint(), vars::CACHE_SIZE);
+        ConfigError::new(vars::CACHE_SIZE, v, e, hint)
+    })
+}
+
+fn path_mode(env: &Env) -> Result<PathMode, ConfigError> {
+    match env.text(vars::PATHS)?.as_deref() {
+        None | Some("normalize") => Ok(PathMode::Normalize),
+        Some("exact") => Ok(PathMode::Exact),
+        Some(other) => Err(ConfigError::new(
+            vars::PATHS,
+            other,
+            Problem::UnknownPathMode,
+            format!("use `normalize` (default) or `exact` for `{}`", vars::PATHS),
+        )),
     }
+}
+
+fn trace_mode(env: &Env) -> Result<TraceMode, ConfigError> {
+    match env.text(vars::TRACE)?.as_deref() {
+        None | Some("auto") => Ok(TraceMode::Auto),
+        Some("off") => Ok(TraceMode::Off),
+        Some(other) => Err(ConfigError::new(
+            vars::TRACE,
+            other,
+            Problem::UnknownTraceMode,
+            format!("use `auto` (default) or `off` for `{}`", vars::TRACE),
+        )),
+    }
+}
+
+/// `KILN_RUN_ID`, which names files: letters, digits, `-` and `_` only.
+fn run_id(env: &Env) -> Result<Option<String>, ConfigError> {
+    let id = env.text(vars::RUN_ID)?;
+    if let Some(id) = &id
+        && !kiln_types::is_run_id(id)
+    {
+        return Err(ConfigError::new(
+            vars::RUN_ID,
+            id.clone(),
+            Problem::BadRunId,
+            format!("unset `{}`; `kiln run` sets it", vars::RUN_ID),
+        ));
+    }
+    Ok(id)
+}
+
+/// Whether the shared caches are read-only. Unlike the remote settings, a
+/// value that is not a boolean means read-only: the safe side.
+fn shared_read_only(env: &Env, file: &FileSettings) -> Result<bool, ConfigError> {
+    Ok(match env.text(vars::REMOTE_READ_ONLY)? {
+        Some(v) => parse_bool(&v).unwrap_or(true),
+        None => file.read_only.unwrap_or(false),
+    })
 }
 
 #[cfg(test)]
@@ -611,6 +571,91 @@ mod tests {
         ])
         .unwrap();
         assert!(!format!("{e:?}").contains("0123456789"));
+    }
+
+    #[test]
+    fn messages_and_hints_read_the_same() {
+        let error = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("HOME", "/h")];
+            all.extend_from_slice(pairs);
+            let e = match config(&all) {
+                Err(e) => e,
+                Ok(c) => c.remote_problem.expect("a problem"),
+            };
+            format!("{e} / {}", e.hint)
+        };
+        assert_eq!(
+            error(&[("KILN_CACHE_SIZE", "12Q")]),
+            "invalid value `12Q` for `KILN_CACHE_SIZE`: unknown size unit `Q` / use a size such as `10G`, `500M` or `2T` for `KILN_CACHE_SIZE`"
+        );
+        assert_eq!(
+            error(&[("KILN_DISABLE", "maybe")]),
+            "invalid value `maybe` for `KILN_DISABLE`: not a boolean / use `1`/`true` or `0`/`false` for `KILN_DISABLE`"
+        );
+        assert_eq!(
+            error(&[("KILN_TRACE", "on")]),
+            "invalid value `on` for `KILN_TRACE`: unknown trace mode / use `auto` (default) or `off` for `KILN_TRACE`"
+        );
+        assert_eq!(
+            error(&[("KILN_REMOTE", "s3://")]),
+            "invalid value `s3://` for `KILN_REMOTE`: no bucket name / use `s3://bucket/prefix`, `gcs://bucket/prefix`, `azblob://container/prefix`, `webdav+https://host/path`, `redis://host:6379/0` or `file:///shared/dir`"
+        );
+        assert_eq!(
+            error(&[("KILN_REMOTE", "s3://b"), ("KILN_PREFETCH", "x")]),
+            "invalid value `x` for `KILN_PREFETCH`: not a boolean / use `1`/`true` or `0`/`false` for `KILN_PREFETCH`"
+        );
+        assert_eq!(
+            error(&[("KILN_REMOTE", "s3://b"), ("KILN_UPLOAD_WAIT", "later")]),
+            "invalid value `later` for `KILN_UPLOAD_WAIT`: not a duration / use a duration such as `500ms`, `15s` or `2m` for `KILN_UPLOAD_WAIT`"
+        );
+        assert_eq!(
+            error(&[("KILN_REMOTE", "s3://b"), ("KILN_SIGNING_KEY", "")]),
+            "`KILN_SIGNING_KEY`: set but empty / check the secret behind `KILN_SIGNING_KEY`, or unset it for an unsigned store"
+        );
+        assert_eq!(
+            error(&[("KILN_REMOTE", "s3://b"), ("KILN_SIGNING_KEY", "short")]),
+            "invalid value `(hidden)` for `KILN_SIGNING_KEY`: shorter than 16 bytes / use a random secret of at least 32 characters, e.g. `openssl rand -hex 32`"
+        );
+        let f = file::parse("[remote]\nurl = \"gcs:///x\"\n").unwrap();
+        let e = Config::from_sources(|k| (k == "HOME").then(|| "/h".into()), &f)
+            .unwrap()
+            .remote_problem
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "invalid value `gcs:///x` for `[remote] url`: no bucket name"
+        );
+        assert_eq!(e.problem, Problem::Url(UrlError::NoBucket("bucket")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn text_must_be_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let e = Config::from_lookup(|k| match k {
+            "HOME" => Some("/h".into()),
+            "KILN_PATHS" => Some(OsString::from_vec(b"ex\xffact".to_vec())),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value `ex\u{fffd}act` for `KILN_PATHS`: not valid UTF-8"
+        );
+        assert_eq!(e.hint, "set `KILN_PATHS` to a UTF-8 value");
+    }
+
+    #[test]
+    fn an_unreadable_file_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = file::load(dir.path()).unwrap_err();
+        assert_eq!(e.var, "KILN_CONFIG");
+        assert!(matches!(e.problem, Problem::File(FileError::Unreadable(_))));
+        assert!(e.to_string().contains(": cannot read it: "), "{e}");
+        assert_eq!(
+            e.hint,
+            format!("fix `{}` or remove it", dir.path().display())
+        );
     }
 
     #[test]

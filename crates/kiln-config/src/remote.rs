@@ -13,9 +13,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::ConfigError;
+mod url;
+
+pub use url::{UrlError, parse_url};
+
+use crate::env::{Env, parse_bool};
 use crate::file::FileSettings;
-use crate::vars;
+use crate::{ConfigError, Problem, vars};
 
 /// Default bound of one remote request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -101,108 +105,32 @@ pub struct RemoteConfig {
     pub source: &'static str,
 }
 
-/// Reads the remote settings. `text` looks up an environment variable.
-pub(crate) fn read(
-    text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
-    file: &FileSettings,
-    empty_signing_key: bool,
-) -> Result<Option<RemoteConfig>, ConfigError> {
-    let explicit = text(vars::REMOTE)?;
-    if explicit.as_deref() == Some("off") {
-        return Ok(None);
-    }
-    let (url, source) = if let Some(u) = explicit {
-        (u, vars::REMOTE)
-    } else if let Some(u) = file.remote_url.clone() {
-        (u, "kiln.toml")
-    } else if let Some(u) = sccache_url(text)? {
-        u
-    } else {
+/// Reads the remote settings: `None` when no store is configured (or
+/// `KILN_REMOTE=off`).
+pub(crate) fn read(env: &Env, file: &FileSettings) -> Result<Option<RemoteConfig>, ConfigError> {
+    let Some((url, source)) = url_and_source(env, file)? else {
         return Ok(None);
     };
-    let (kind, location, prefix) = parse_url(&url).map_err(|problem| ConfigError {
-        var: source_var(source),
-        value: url.clone(),
-        problem,
-        hint: "use `s3://bucket/prefix`, `gcs://bucket/prefix`, `azblob://container/prefix`, `webdav+https://host/path`, `redis://host:6379/0` or `file:///shared/dir`".into(),
+    let (kind, location, prefix) = parse_url(&url).map_err(|e| {
+        let hint = e.hint();
+        ConfigError::new(source_var(source), url.clone(), e, hint)
     })?;
-    let endpoint = match text(vars::REMOTE_ENDPOINT)? {
-        Some(e) => Some(e),
-        None => file.endpoint.clone().or(sccache_endpoint(text)?),
-    };
-    let region = match text(vars::REMOTE_REGION)? {
-        Some(r) => Some(r),
-        None => match file.region.clone() {
-            Some(r) => Some(r),
-            None => first_set(
-                text,
-                &[vars::sccache::REGION, "AWS_REGION", "AWS_DEFAULT_REGION"],
-            )?,
-        },
-    };
-    let azure = kind == RemoteKind::Azblob;
-    let username = match text(vars::REMOTE_USERNAME)? {
-        Some(u) => Some(u),
-        None if azure => text("AZURE_STORAGE_ACCOUNT")?,
-        None => None,
-    };
-    let password = match text(vars::REMOTE_PASSWORD)? {
-        Some(p) => Some(p),
-        None if azure => text("AZURE_STORAGE_KEY")?,
-        None => None,
-    }
-    .map(|p| Secret(p.into_bytes()));
-    let credentials_file = match kind {
-        RemoteKind::Gcs => text("GOOGLE_APPLICATION_CREDENTIALS")?,
-        _ => None,
-    };
-    let read_only = match text(vars::REMOTE_READ_ONLY)? {
-        Some(v) => crate::parse_bool(&v).ok_or_else(|| ConfigError {
-            var: vars::REMOTE_READ_ONLY,
-            value: v.clone(),
-            problem: "not a boolean".into(),
-            hint: format!(
-                "use `1`/`true` or `0`/`false` for `{}`",
-                vars::REMOTE_READ_ONLY
-            ),
-        })?,
-        None => file.read_only.unwrap_or(false),
-    };
-    let prefetch = match text(vars::PREFETCH)? {
-        Some(v) => crate::parse_bool(&v).ok_or_else(|| ConfigError {
-            var: vars::PREFETCH,
-            value: v.clone(),
-            problem: "not a boolean".into(),
-            hint: format!("use `1`/`true` or `0`/`false` for `{}`", vars::PREFETCH),
-        })?,
-        None => file.prefetch.unwrap_or(true),
-    };
-    if empty_signing_key {
-        // A CI secret that is missing (a fork, a typo) expands to nothing:
-        // that must not quietly turn a signed store into an unsigned one.
-        return Err(ConfigError {
-            var: vars::SIGNING_KEY,
-            value: String::new(),
-            problem: "set but empty".into(),
-            hint: format!(
-                "check the secret behind `{}`, or unset it for an unsigned store",
-                vars::SIGNING_KEY
-            ),
-        });
-    }
-    let signing_key = text(vars::SIGNING_KEY)?.map(|k| Secret(k.into_bytes()));
-    if signing_key.as_ref().is_some_and(|k| k.0.len() < 16) {
-        return Err(ConfigError {
-            var: vars::SIGNING_KEY,
-            value: "(hidden)".into(),
-            problem: "shorter than 16 bytes".into(),
-            hint: "use a random secret of at least 32 characters, e.g. `openssl rand -hex 32`"
-                .into(),
-        });
-    }
+    let endpoint = endpoint(env, file)?;
+    let region = region(env, file)?;
+    let Credentials {
+        username,
+        password,
+        credentials_file,
+    } = credentials(env, kind)?;
+    let read_only = env
+        .flag(vars::REMOTE_READ_ONLY)?
+        .or(file.read_only)
+        .unwrap_or(false);
+    let prefetch = env.flag(vars::PREFETCH)?.or(file.prefetch).unwrap_or(true);
+    let signing_key = signing_key(env)?;
     let timeout =
-        duration(text, vars::REMOTE_TIMEOUT, file.timeout.as_deref())?.unwrap_or(DEFAULT_TIMEOUT);
-    let upload_wait = duration(text, vars::UPLOAD_WAIT, file.upload_wait.as_deref())?
+        duration(env, vars::REMOTE_TIMEOUT, file.timeout.as_deref())?.unwrap_or(DEFAULT_TIMEOUT);
+    let upload_wait = duration(env, vars::UPLOAD_WAIT, file.upload_wait.as_deref())?
         .unwrap_or(DEFAULT_UPLOAD_WAIT);
     Ok(Some(RemoteConfig {
         url,
@@ -223,12 +151,108 @@ pub(crate) fn read(
     }))
 }
 
-fn first_set(
-    text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
-    names: &[&'static str],
-) -> Result<Option<String>, ConfigError> {
+/// The store's URL and where it came from: `KILN_REMOTE`, else
+/// `kiln.toml`, else sccache's names.
+fn url_and_source(
+    env: &Env,
+    file: &FileSettings,
+) -> Result<Option<(String, &'static str)>, ConfigError> {
+    match env.text(vars::REMOTE)? {
+        Some(u) if u == "off" => Ok(None),
+        Some(u) => Ok(Some((u, vars::REMOTE))),
+        None => match file.remote_url.clone() {
+            Some(u) => Ok(Some((u, "kiln.toml"))),
+            None => sccache_url(env),
+        },
+    }
+}
+
+/// The endpoint of an S3-compatible service, Azure Blob or a GCS emulator.
+fn endpoint(env: &Env, file: &FileSettings) -> Result<Option<String>, ConfigError> {
+    match env.text(vars::REMOTE_ENDPOINT)? {
+        Some(e) => Ok(Some(e)),
+        None => Ok(file.endpoint.clone().or(sccache_endpoint(env)?)),
+    }
+}
+
+/// The bucket's region: kiln's setting, the file, then sccache's and AWS's
+/// names.
+fn region(env: &Env, file: &FileSettings) -> Result<Option<String>, ConfigError> {
+    if let Some(r) = env.text(vars::REMOTE_REGION)? {
+        return Ok(Some(r));
+    }
+    if let Some(r) = file.region.clone() {
+        return Ok(Some(r));
+    }
+    first_set(
+        env,
+        &[vars::sccache::REGION, "AWS_REGION", "AWS_DEFAULT_REGION"],
+    )
+}
+
+/// What a store other than S3 signs in with.
+struct Credentials {
+    username: Option<String>,
+    password: Option<Secret>,
+    credentials_file: Option<String>,
+}
+
+/// kiln's user name and password, else the service's own names (Azure's
+/// only for Azure Blob, the credentials file only for GCS).
+fn credentials(env: &Env, kind: RemoteKind) -> Result<Credentials, ConfigError> {
+    let azure = kind == RemoteKind::Azblob;
+    let username = match env.text(vars::REMOTE_USERNAME)? {
+        Some(u) => Some(u),
+        None if azure => env.text("AZURE_STORAGE_ACCOUNT")?,
+        None => None,
+    };
+    let password = match env.text(vars::REMOTE_PASSWORD)? {
+        Some(p) => Some(p),
+        None if azure => env.text("AZURE_STORAGE_KEY")?,
+        None => None,
+    }
+    .map(|p| Secret(p.into_bytes()));
+    let credentials_file = match kind {
+        RemoteKind::Gcs => env.text("GOOGLE_APPLICATION_CREDENTIALS")?,
+        _ => None,
+    };
+    Ok(Credentials {
+        username,
+        password,
+        credentials_file,
+    })
+}
+
+/// `KILN_SIGNING_KEY`: unset, or at least 16 bytes.
+fn signing_key(env: &Env) -> Result<Option<Secret>, ConfigError> {
+    if env.raw(vars::SIGNING_KEY).is_some_and(|v| v.is_empty()) {
+        // A CI secret that is missing (a fork, a typo) expands to nothing:
+        // that must not quietly turn a signed store into an unsigned one.
+        return Err(ConfigError::new(
+            vars::SIGNING_KEY,
+            "",
+            Problem::Empty,
+            format!(
+                "check the secret behind `{}`, or unset it for an unsigned store",
+                vars::SIGNING_KEY
+            ),
+        ));
+    }
+    let key = env.text(vars::SIGNING_KEY)?.map(|k| Secret(k.into_bytes()));
+    if key.as_ref().is_some_and(|k| k.0.len() < 16) {
+        return Err(ConfigError::new(
+            vars::SIGNING_KEY,
+            "(hidden)",
+            Problem::ShortKey,
+            "use a random secret of at least 32 characters, e.g. `openssl rand -hex 32`",
+        ));
+    }
+    Ok(key)
+}
+
+fn first_set(env: &Env, names: &[&'static str]) -> Result<Option<String>, ConfigError> {
     for n in names {
-        if let Some(v) = text(n)? {
+        if let Some(v) = env.text(n)? {
             return Ok(Some(v));
         }
     }
@@ -244,11 +268,9 @@ fn source_var(source: &'static str) -> &'static str {
 }
 
 /// `SCCACHE_BUCKET` (+ prefix) or `SCCACHE_REDIS` as a URL.
-fn sccache_url(
-    text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
-) -> Result<Option<(String, &'static str)>, ConfigError> {
-    if let Some(bucket) = text(vars::sccache::BUCKET)? {
-        let prefix = text(vars::sccache::S3_KEY_PREFIX)?.unwrap_or_default();
+fn sccache_url(env: &Env) -> Result<Option<(String, &'static str)>, ConfigError> {
+    if let Some(bucket) = env.text(vars::sccache::BUCKET)? {
+        let prefix = env.text(vars::sccache::S3_KEY_PREFIX)?.unwrap_or_default();
         let prefix = prefix.trim_matches('/');
         let url = if prefix.is_empty() {
             format!("s3://{bucket}")
@@ -257,22 +279,23 @@ fn sccache_url(
         };
         return Ok(Some((url, vars::sccache::BUCKET)));
     }
-    Ok(text(vars::sccache::REDIS)?.map(|u| (u, vars::sccache::REDIS)))
+    Ok(env
+        .text(vars::sccache::REDIS)?
+        .map(|u| (u, vars::sccache::REDIS)))
 }
 
 /// `SCCACHE_ENDPOINT`, with a scheme added the way sccache does
 /// (`SCCACHE_S3_NO_SSL=true` → `http://`).
-fn sccache_endpoint(
-    text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
-) -> Result<Option<String>, ConfigError> {
-    let Some(e) = text(vars::sccache::ENDPOINT)? else {
+fn sccache_endpoint(env: &Env) -> Result<Option<String>, ConfigError> {
+    let Some(e) = env.text(vars::sccache::ENDPOINT)? else {
         return Ok(None);
     };
     if e.contains("://") {
         return Ok(Some(e));
     }
-    let no_ssl = text(vars::sccache::S3_NO_SSL)?
-        .and_then(|v| crate::parse_bool(&v))
+    let no_ssl = env
+        .text(vars::sccache::S3_NO_SSL)?
+        .and_then(|v| parse_bool(&v))
         .unwrap_or(false);
     Ok(Some(format!(
         "{}://{e}",
@@ -281,19 +304,22 @@ fn sccache_endpoint(
 }
 
 fn duration(
-    text: &dyn Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    env: &Env,
     var: &'static str,
     from_file: Option<&str>,
 ) -> Result<Option<Duration>, ConfigError> {
-    let Some(v) = text(var)?.or(from_file.map(str::to_owned)) else {
+    let Some(v) = env.text(var)?.or(from_file.map(str::to_owned)) else {
         return Ok(None);
     };
-    parse_duration(&v).map(Some).ok_or_else(|| ConfigError {
-        var,
-        value: v.clone(),
-        problem: "not a duration".into(),
-        hint: format!("use a duration such as `500ms`, `15s` or `2m` for `{var}`"),
-    })
+    match parse_duration(&v) {
+        Some(d) => Ok(Some(d)),
+        None => Err(ConfigError::new(
+            var,
+            v,
+            Problem::NotADuration,
+            format!("use a duration such as `500ms`, `15s` or `2m` for `{var}`"),
+        )),
+    }
 }
 
 /// Parses `500ms`, `15s`, `2m`, `1h`, `30d` or a plain number of seconds.
@@ -311,70 +337,4 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(secs))
-}
-
-/// Splits a remote URL into service, location and prefix.
-pub fn parse_url(url: &str) -> Result<(RemoteKind, String, String), String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err("not a URL (no `scheme://`)".into());
-    };
-    match scheme {
-        "s3" => bucket_and_prefix(RemoteKind::S3, rest, "bucket"),
-        "gcs" | "gs" => bucket_and_prefix(RemoteKind::Gcs, rest, "bucket"),
-        "redis" | "rediss" => {
-            let (host, db) = rest.split_once('/').unwrap_or((rest, ""));
-            if host.is_empty() {
-                return Err("no host".into());
-            }
-            if !db.is_empty() && db.parse::<u32>().is_err() {
-                return Err(format!("`{db}` is not a database number"));
-            }
-            Ok((
-                RemoteKind::Redis,
-                format!("{scheme}://{host}"),
-                db.to_owned(),
-            ))
-        }
-        "azblob" => bucket_and_prefix(RemoteKind::Azblob, rest, "container"),
-        "webdav" | "webdav+https" | "webdav+http" => {
-            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            if host.is_empty() {
-                return Err("no host".into());
-            }
-            if host.contains('@') {
-                return Err("credentials do not belong in the URL (it appears in messages)".into());
-            }
-            let http = if scheme == "webdav+http" {
-                "http"
-            } else {
-                "https"
-            };
-            Ok((
-                RemoteKind::Webdav,
-                format!("{http}://{host}"),
-                path.trim_matches('/').to_owned(),
-            ))
-        }
-        "file" => {
-            if !rest.starts_with('/') {
-                return Err("a `file://` URL needs an absolute path (`file:///dir`)".into());
-            }
-            Ok((RemoteKind::File, rest.to_owned(), String::new()))
-        }
-        other => Err(format!("unknown scheme `{other}`")),
-    }
-}
-
-/// `bucket/prefix` of an object store URL (`noun`: what the service calls
-/// its bucket, for the message).
-fn bucket_and_prefix(
-    kind: RemoteKind,
-    rest: &str,
-    noun: &str,
-) -> Result<(RemoteKind, String, String), String> {
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err(format!("no {noun} name"));
-    }
-    Ok((kind, bucket.to_owned(), prefix.trim_matches('/').to_owned()))
 }

@@ -1,5 +1,6 @@
-//! Names of every environment variable kiln reads. Nothing else in kiln spells
-//! a `KILN_*` name.
+//! Names of every environment variable kiln reads, and [`TABLE`], the one
+//! list of them that `kiln --help` and the key rules are made from. Nothing
+//! else in kiln spells a `KILN_*` name.
 
 /// Directory of the local store (default: the platform cache dir + `kiln`).
 pub const DIR: &str = "KILN_DIR";
@@ -15,30 +16,6 @@ pub const TRACE: &str = "KILN_TRACE";
 pub const RUN_ID: &str = "KILN_RUN_ID";
 /// File receiving debug log lines.
 pub const LOG: &str = "KILN_LOG";
-
-/// Every variable above, for documentation and for keeping them out of keys.
-pub const ALL: &[&str] = &[
-    DIR,
-    CACHE_SIZE,
-    DISABLE,
-    PATHS,
-    TRACE,
-    RUN_ID,
-    LOG,
-    EXPLAIN_ENV_VALUES,
-    REMOTE,
-    REMOTE_READ_ONLY,
-    REMOTE_ENDPOINT,
-    REMOTE_REGION,
-    REMOTE_TIMEOUT,
-    REMOTE_USERNAME,
-    REMOTE_PASSWORD,
-    UPLOAD_WAIT,
-    PREFETCH,
-    SIGNING_KEY,
-    CONFIG,
-    AGENT,
-];
 
 /// `1`: keep the values of every environment variable a compile read (not
 /// only harmless ones) for `kiln explain --show-env-values`. Values can be
@@ -76,6 +53,132 @@ pub const CONFIG: &str = "KILN_CONFIG";
 /// Socket of the build agent of a `kiln run` (set by `kiln run`).
 pub const AGENT: &str = "KILN_AGENT";
 
+/// A variable kiln reads, and its line in `kiln --help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Var {
+    /// The name.
+    pub name: &'static str,
+    /// What `kiln --help` says of it, in one sentence (wrapped when
+    /// rendered); `None` for the variables `kiln run` sets itself and the
+    /// remote store's finer settings, which `docs/remote.md` describes.
+    pub help: Option<&'static str>,
+}
+
+const fn listed(name: &'static str, help: &'static str) -> Var {
+    Var {
+        name,
+        help: Some(help),
+    }
+}
+
+const fn unlisted(name: &'static str) -> Var {
+    Var { name, help: None }
+}
+
+/// Every variable above, in the order `kiln --help` lists them.
+pub const TABLE: &[Var] = &[
+    listed(DIR, "store directory (default: ~/.cache/kiln)"),
+    listed(
+        CACHE_SIZE,
+        "size bound of the store, e.g. 10G (default), 500M",
+    ),
+    listed(
+        PATHS,
+        "normalize (default: hits from any checkout) or exact",
+    ),
+    listed(DISABLE, "1 to compile everything without the cache"),
+    listed(
+        TRACE,
+        "auto (default) or off: observe what the compiler reads",
+    ),
+    listed(LOG, "file to append debug lines to"),
+    unlisted(RUN_ID),
+    unlisted(EXPLAIN_ENV_VALUES),
+    listed(
+        REMOTE,
+        "shared store: s3://bucket/prefix, gcs://bucket/prefix, azblob://container/prefix, \
+         webdav+https://host/path, redis://host:6379/0, file:///dir",
+    ),
+    listed(
+        REMOTE_READ_ONLY,
+        "1 to read the shared store, never write it",
+    ),
+    unlisted(REMOTE_ENDPOINT),
+    unlisted(REMOTE_REGION),
+    unlisted(REMOTE_TIMEOUT),
+    unlisted(REMOTE_USERNAME),
+    unlisted(REMOTE_PASSWORD),
+    unlisted(UPLOAD_WAIT),
+    unlisted(PREFETCH),
+    listed(
+        SIGNING_KEY,
+        "secret: sign shared entries, ignore unsigned ones",
+    ),
+    unlisted(CONFIG),
+    unlisted(AGENT),
+];
+
+/// The name of every variable in [`TABLE`], for keeping them out of keys.
+pub const ALL: &[&str] = &{
+    let mut names = [""; TABLE.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        names[i] = TABLE[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// Indent of a line of [`help`].
+const HELP_INDENT: usize = 2;
+/// Width of the name column: a description starts after it, or two spaces
+/// after a name that fills it.
+const HELP_NAME_WIDTH: usize = 17;
+/// Descriptions wrap before this column.
+const HELP_WIDTH: usize = 80;
+
+/// The listed variables of [`TABLE`] as `kiln --help` shows them: one per
+/// line, name then description, long descriptions wrapped under the
+/// description column. Every line ends with a newline.
+pub fn help() -> String {
+    let mut out = String::new();
+    for var in TABLE {
+        let Some(text) = var.help else {
+            continue;
+        };
+        let gap = if var.name.len() < HELP_NAME_WIDTH {
+            HELP_NAME_WIDTH - var.name.len()
+        } else {
+            2
+        };
+        let lead = format!("{:HELP_INDENT$}{}{:gap$}", "", var.name, "");
+        push_wrapped(&mut out, lead, text);
+    }
+    out
+}
+
+/// Appends `text` after `lead`, wrapped at [`HELP_WIDTH`] with continuation
+/// lines under the description column.
+fn push_wrapped(out: &mut String, lead: String, text: &str) {
+    let mut line = lead;
+    let mut empty = true;
+    for word in text.split(' ') {
+        if !empty && line.len() + 1 + word.len() > HELP_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = " ".repeat(HELP_INDENT + HELP_NAME_WIDTH);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+}
+
 /// Names of sccache's settings that kiln accepts when no `KILN_*` value is set.
 pub mod sccache {
     /// Bucket name.
@@ -90,4 +193,40 @@ pub mod sccache {
     pub const S3_NO_SSL: &str = "SCCACHE_S3_NO_SSL";
     /// Redis endpoint.
     pub const REDIS: &str = "SCCACHE_REDIS";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_each_variable_once() {
+        for (i, var) in TABLE.iter().enumerate() {
+            assert!(var.name.starts_with("KILN_"), "{}", var.name);
+            assert!(!ALL[..i].contains(&var.name), "{} twice", var.name);
+            assert_eq!(ALL[i], var.name);
+        }
+    }
+
+    #[test]
+    fn help_lists_the_listed_variables() {
+        assert_eq!(
+            help(),
+            "  KILN_DIR         store directory (default: ~/.cache/kiln)
+  KILN_CACHE_SIZE  size bound of the store, e.g. 10G (default), 500M
+  KILN_PATHS       normalize (default: hits from any checkout) or exact
+  KILN_DISABLE     1 to compile everything without the cache
+  KILN_TRACE       auto (default) or off: observe what the compiler reads
+  KILN_LOG         file to append debug lines to
+  KILN_REMOTE      shared store: s3://bucket/prefix, gcs://bucket/prefix,
+                   azblob://container/prefix, webdav+https://host/path,
+                   redis://host:6379/0, file:///dir
+  KILN_REMOTE_READ_ONLY  1 to read the shared store, never write it
+  KILN_SIGNING_KEY secret: sign shared entries, ignore unsigned ones
+"
+        );
+        for line in help().lines() {
+            assert!(line.is_ascii() && line.len() <= HELP_WIDTH, "{line}");
+        }
+    }
 }

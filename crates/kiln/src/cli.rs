@@ -19,23 +19,21 @@ pub const SUBCOMMANDS: &[&str] = &[
 /// use it.
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Environment:
-  KILN_DIR         store directory (default: ~/.cache/kiln)
-  KILN_CACHE_SIZE  size bound of the store, e.g. 10G (default), 500M
-  KILN_PATHS       normalize (default: hits from any checkout) or exact
-  KILN_DISABLE     1 to compile everything without the cache
-  KILN_TRACE       auto (default) or off: observe what the compiler reads
-  KILN_LOG         file to append debug lines to
-  KILN_REMOTE      shared store: s3://bucket/prefix, gcs://bucket/prefix,
-                   azblob://container/prefix, webdav+https://host/path,
-                   redis://host:6379/0, file:///dir
-  KILN_REMOTE_READ_ONLY  1 to read the shared store, never write it
-  KILN_SIGNING_KEY secret: sign shared entries, ignore unsigned ones
-  (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)
-  GITHUB_STEP_SUMMARY  `kiln run` and `kiln report` append a Markdown report to this file")]
+#[command(after_help = environment_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The variables section of `kiln --help`: kiln's own from their table,
+/// then the ones kiln reads from elsewhere.
+fn environment_help() -> String {
+    format!(
+        "Environment:\n{}  \
+         (see docs/remote.md; sccache's SCCACHE_BUCKET etc. are read as a fallback)\n  \
+         GITHUB_STEP_SUMMARY  `kiln run` and `kiln report` append a Markdown report to this file",
+        kiln_config::vars::help()
+    )
 }
 
 #[derive(Debug, Subcommand)]
