@@ -35,9 +35,14 @@ impl<'a> Env<'a> {
             None => Ok(None),
             Some(v) if v.is_empty() => Ok(None),
             Some(v) => v.into_string().map(Some).map_err(|v| {
+                let shown = if crate::vars::SECRETS.contains(&name) {
+                    "(hidden)".into()
+                } else {
+                    v.to_string_lossy()
+                };
                 ConfigError::new(
                     name,
-                    v.to_string_lossy(),
+                    shown,
                     Problem::NotUtf8,
                     format!("set `{name}` to a UTF-8 value"),
                 )

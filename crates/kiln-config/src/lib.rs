@@ -646,6 +646,21 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_that_is_not_utf8_is_not_shown() {
+        use std::os::unix::ffi::OsStringExt;
+        let e = Config::from_lookup(|k| match k {
+            "HOME" => Some("/h".into()),
+            "KILN_SIGNING_KEY" => Some(OsString::from_vec(b"sec\xffret-sec-ret-1234".to_vec())),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value `(hidden)` for `KILN_SIGNING_KEY`: not valid UTF-8"
+        );
+    }
+
+    #[test]
     fn an_unreadable_file_names_it() {
         let dir = tempfile::tempdir().unwrap();
         let e = file::load(dir.path()).unwrap_err();

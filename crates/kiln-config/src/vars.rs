@@ -47,6 +47,15 @@ pub const UPLOAD_WAIT: &str = "KILN_UPLOAD_WAIT";
 pub const PREFETCH: &str = "KILN_PREFETCH";
 /// Secret key: remote entries are signed (HMAC-SHA256) and verified.
 pub const SIGNING_KEY: &str = "KILN_SIGNING_KEY";
+
+/// Variables whose values are secrets: never shown in a message.
+pub const SECRETS: &[&str] = &[
+    SIGNING_KEY,
+    REMOTE_PASSWORD,
+    "AZURE_STORAGE_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
 /// Path of a `kiln.toml` to use instead of searching upwards from the
 /// working directory (`kiln run` sets it for the calls it wraps).
 pub const CONFIG: &str = "KILN_CONFIG";
