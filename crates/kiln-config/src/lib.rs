@@ -648,12 +648,14 @@ mod tests {
     #[test]
     fn a_secret_that_is_not_utf8_is_not_shown() {
         use std::os::unix::ffi::OsStringExt;
-        let e = Config::from_lookup(|k| match k {
+        let c = Config::from_lookup(|k| match k {
             "HOME" => Some("/h".into()),
+            "KILN_REMOTE" => Some("file:///srv/kiln".into()),
             "KILN_SIGNING_KEY" => Some(OsString::from_vec(b"sec\xffret-sec-ret-1234".to_vec())),
             _ => None,
         })
-        .unwrap_err();
+        .unwrap();
+        let e = c.remote_problem.unwrap();
         assert_eq!(
             e.to_string(),
             "invalid value `(hidden)` for `KILN_SIGNING_KEY`: not valid UTF-8"
