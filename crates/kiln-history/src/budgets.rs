@@ -52,7 +52,33 @@ pub struct BudgetsError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong.
-    pub problem: String,
+    pub problem: BudgetsProblem,
+}
+
+/// What is wrong with a `kiln.toml`'s budgets.
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetsProblem {
+    /// The file cannot be read.
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// The file is not TOML.
+    #[error("{0}")]
+    Syntax(String),
+    /// `budgets` is a value, not a table.
+    #[error("`budgets` is not a table")]
+    NotATable,
+    /// A threshold that must be a number ≥ 0 is not.
+    #[error("`budgets.{0}` must be a number ≥ 0")]
+    NotANumber(String),
+    /// `min_hit_rate` above 1: a percentage where a fraction belongs.
+    #[error("`budgets.min_hit_rate` is a fraction (0.9 = 90%), got {0}")]
+    HitRateNotAFraction(f64),
+    /// `max_new_dependencies` is not an integer ≥ 0.
+    #[error("`budgets.max_new_dependencies` must be an integer ≥ 0")]
+    NotACount,
+    /// A key `[budgets]` does not take (a typo must not disable a gate).
+    #[error("unknown key `budgets.{0}`")]
+    UnknownKey(String),
 }
 
 impl BudgetsError {
@@ -89,71 +115,84 @@ pub fn load(start: &Path) -> Result<LoadedBudgets, BudgetsError> {
     };
     let text = std::fs::read_to_string(&path).map_err(|e| BudgetsError {
         path: path.clone(),
-        problem: e.to_string(),
+        problem: BudgetsProblem::Read(e),
     })?;
-    let budgets = parse(&text).map_err(|problem| BudgetsError {
-        path: path.clone(),
-        problem,
-    })?;
+    let budgets = parse(&path, &text)?;
     Ok(LoadedBudgets {
         budgets,
         file: Some(path),
     })
 }
 
-/// Parses the `[budgets]` table of a `kiln.toml` text. Keys it does not set
-/// keep their defaults.
-pub fn parse(text: &str) -> Result<Budgets, String> {
+/// Parses the `[budgets]` table of `text`, the contents of the `kiln.toml`
+/// at `path` (which errors name). Keys it does not set keep their defaults.
+pub fn parse(path: &Path, text: &str) -> Result<Budgets, BudgetsError> {
+    let error = |problem| BudgetsError {
+        path: path.to_owned(),
+        problem,
+    };
     let doc: toml_edit::DocumentMut = text
         .parse()
-        .map_err(|e: toml_edit::TomlError| e.message().to_owned())?;
+        .map_err(|e: toml_edit::TomlError| error(BudgetsProblem::Syntax(e.message().to_owned())))?;
     let mut b = Budgets::default();
     let Some(table) = doc.get("budgets") else {
         return Ok(b);
     };
     let table = table
         .as_table_like()
-        .ok_or_else(|| "`budgets` is not a table".to_owned())?;
+        .ok_or_else(|| error(BudgetsProblem::NotATable))?;
     for (key, item) in table.iter() {
-        let number = || -> Result<f64, String> {
-            let v = item.as_value();
-            v.and_then(toml_edit::Value::as_float)
-                .or_else(|| {
-                    #[allow(clippy::cast_precision_loss)]
-                    v.and_then(toml_edit::Value::as_integer).map(|i| i as f64)
-                })
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .ok_or_else(|| format!("`budgets.{key}` must be a number ≥ 0"))
-        };
-        match key {
-            "min_hit_rate" => {
-                let v = number()?;
-                if v > 1.0 {
-                    return Err(format!(
-                        "`budgets.min_hit_rate` is a fraction (0.9 = 90%), got {v}"
-                    ));
-                }
-                b.min_hit_rate = Some(v);
-            }
-            "max_hit_rate_drop" => b.max_hit_rate_drop = Some(number()?),
-            "max_wall_time_increase" => b.max_wall_time_increase = Some(number()?),
-            "max_compile_time_increase" => b.max_compile_time_increase = Some(number()?),
-            "max_new_dependencies" => {
-                let v = item
-                    .as_integer()
-                    .and_then(|i| u64::try_from(i).ok())
-                    .ok_or("`budgets.max_new_dependencies` must be an integer ≥ 0")?;
-                b.max_new_dependencies = Some(v);
-            }
-            other => return Err(format!("unknown key `budgets.{other}`")),
-        }
+        set(&mut b, key, item).map_err(error)?;
     }
     Ok(b)
+}
+
+/// Sets the threshold `key` of `b` from its value in the file.
+fn set(b: &mut Budgets, key: &str, item: &toml_edit::Item) -> Result<(), BudgetsProblem> {
+    let number = || number(key, item);
+    match key {
+        "min_hit_rate" => {
+            let v = number()?;
+            if v > 1.0 {
+                return Err(BudgetsProblem::HitRateNotAFraction(v));
+            }
+            b.min_hit_rate = Some(v);
+        }
+        "max_hit_rate_drop" => b.max_hit_rate_drop = Some(number()?),
+        "max_wall_time_increase" => b.max_wall_time_increase = Some(number()?),
+        "max_compile_time_increase" => b.max_compile_time_increase = Some(number()?),
+        "max_new_dependencies" => {
+            let v = item
+                .as_integer()
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or(BudgetsProblem::NotACount)?;
+            b.max_new_dependencies = Some(v);
+        }
+        other => return Err(BudgetsProblem::UnknownKey(other.to_owned())),
+    }
+    Ok(())
+}
+
+/// The value of `budgets.<key>` as a finite number ≥ 0 (an integer reads
+/// as a float).
+fn number(key: &str, item: &toml_edit::Item) -> Result<f64, BudgetsProblem> {
+    let v = item.as_value();
+    v.and_then(toml_edit::Value::as_float)
+        .or_else(|| {
+            #[allow(clippy::cast_precision_loss)]
+            v.and_then(toml_edit::Value::as_integer).map(|i| i as f64)
+        })
+        .filter(|f| f.is_finite() && *f >= 0.0)
+        .ok_or_else(|| BudgetsProblem::NotANumber(key.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Budgets, BudgetsProblem> {
+        super::parse(Path::new("kiln.toml"), text).map_err(|e| e.problem)
+    }
 
     #[test]
     fn parses_budgets_and_ignores_other_tables() {
@@ -170,13 +209,37 @@ mod tests {
 
     #[test]
     fn typos_and_bad_values_are_errors() {
-        assert!(
-            parse("[budgets]\nmin_hitrate = 0.9\n")
-                .unwrap_err()
-                .contains("min_hitrate")
+        assert!(matches!(
+            parse("[budgets]\nmin_hitrate = 0.9\n"),
+            Err(BudgetsProblem::UnknownKey(k)) if k == "min_hitrate"
+        ));
+        assert!(matches!(
+            parse("[budgets]\nmin_hit_rate = 90\n"),
+            Err(BudgetsProblem::HitRateNotAFraction(_))
+        ));
+        assert!(matches!(
+            parse("[budgets]\nmax_wall_time_increase = \"fast\"\n"),
+            Err(BudgetsProblem::NotANumber(k)) if k == "max_wall_time_increase"
+        ));
+        assert!(matches!(
+            parse("[budgets]\nmax_new_dependencies = -1\n"),
+            Err(BudgetsProblem::NotACount)
+        ));
+        assert!(matches!(
+            parse("budgets = 3\n"),
+            Err(BudgetsProblem::NotATable)
+        ));
+        assert!(matches!(parse("[budgets"), Err(BudgetsProblem::Syntax(_))));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let e =
+            super::parse(Path::new("/w/kiln.toml"), "[budgets]\nmin_hitrate = 0.9\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot read budgets from `/w/kiln.toml`: unknown key `budgets.min_hitrate`"
         );
-        assert!(parse("[budgets]\nmin_hit_rate = 90\n").is_err());
-        assert!(parse("[budgets]\nmax_new_dependencies = -1\n").is_err());
-        assert!(parse("budgets = 3\n").is_err());
+        assert!(e.hint().contains("`min_hit_rate`"));
     }
 }

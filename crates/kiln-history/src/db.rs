@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use kiln_types::Outcome;
+use rusqlite::types::Type;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 
 use crate::migrate::{MIGRATIONS, MigrateError, migrate};
 use crate::summary::{CauseSummary, CiInfo, GitInfo, RunSummary, SUMMARY_VERSION, UnitTiming};
@@ -135,79 +137,9 @@ impl History {
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute("DELETE FROM runs WHERE id = ?1", [&s.id])
             .map_err(err)?;
-        let ci = s.ci.clone().unwrap_or_default();
-        tx.execute(
-            "INSERT INTO runs (id, started_ms, wall_ms, command, exit_code, profile,
-                git_commit, git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
-                units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
-                compile_ms_saved, crates, project)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
-            params![
-                s.id,
-                to_i64(s.started_ms),
-                to_i64(s.wall_ms),
-                s.command,
-                s.exit_code,
-                s.profile,
-                s.git.commit,
-                s.git.branch,
-                s.ci.as_ref().map(|c| c.provider.clone()),
-                ci.ref_name,
-                ci.sha,
-                ci.run_id,
-                ci.workflow,
-                ci.job,
-                to_i64(s.units),
-                to_i64(s.hits),
-                to_i64(s.misses),
-                to_i64(s.not_cacheable),
-                to_i64(s.compile_errors),
-                to_i64(s.compile_ms_spent),
-                to_i64(s.compile_ms_saved),
-                to_i64(s.crates),
-                s.project,
-            ],
-        )
-        .map_err(err)?;
-        {
-            let mut cause = tx
-                .prepare(
-                    "INSERT INTO root_causes (run_id, rank, unit, changes, misses, compile_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(err)?;
-            for (rank, c) in s.root_causes.iter().enumerate() {
-                let changes = serde_json::to_string(&c.changes).unwrap_or_default();
-                cause
-                    .execute(params![
-                        s.id,
-                        i64::try_from(rank).unwrap_or(i64::MAX),
-                        c.unit,
-                        changes,
-                        to_i64(c.misses),
-                        to_i64(c.compile_ms)
-                    ])
-                    .map_err(err)?;
-            }
-            let mut unit = tx
-                .prepare(
-                    "INSERT INTO units (run_id, unit, crate_name, package, outcome, compile_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(err)?;
-            for u in &s.unit_timings {
-                unit.execute(params![
-                    s.id,
-                    u.unit,
-                    u.crate_name,
-                    u.package,
-                    u.outcome,
-                    to_i64(u.compile_ms)
-                ])
-                .map_err(err)?;
-            }
-        }
+        insert_run(&tx, s).map_err(err)?;
+        insert_causes(&tx, &s.id, &s.root_causes).map_err(err)?;
+        insert_units(&tx, &s.id, &s.unit_timings).map_err(err)?;
         prune(&tx, KEEP_RUNS).map_err(err)?;
         tx.commit().map_err(err)
     }
@@ -253,99 +185,193 @@ impl History {
 
     /// One run by id.
     pub fn get(&self, id: &str) -> Result<Option<RunSummary>, HistoryError> {
-        let run = self
-            .conn
-            .query_row(
-                "SELECT id, started_ms, wall_ms, command, exit_code, profile, git_commit,
-                    git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
-                    units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
-                    compile_ms_saved, crates, project
-                 FROM runs WHERE id = ?1",
-                [id],
-                |r| {
-                    let provider: Option<String> = r.get(8)?;
-                    Ok(RunSummary {
-                        version: SUMMARY_VERSION,
-                        id: r.get(0)?,
-                        started_ms: to_u64(r.get(1)?),
-                        wall_ms: to_u64(r.get(2)?),
-                        command: r.get(3)?,
-                        exit_code: r.get(4)?,
-                        profile: r.get(5)?,
-                        git: GitInfo {
-                            commit: r.get(6)?,
-                            branch: r.get(7)?,
-                        },
-                        ci: match provider {
-                            None => None,
-                            Some(provider) => Some(CiInfo {
-                                provider,
-                                ref_name: r.get(9)?,
-                                sha: r.get(10)?,
-                                run_id: r.get(11)?,
-                                workflow: r.get(12)?,
-                                job: r.get(13)?,
-                            }),
-                        },
-                        units: to_u64(r.get(14)?),
-                        hits: to_u64(r.get(15)?),
-                        misses: to_u64(r.get(16)?),
-                        not_cacheable: to_u64(r.get(17)?),
-                        compile_errors: to_u64(r.get(18)?),
-                        compile_ms_spent: to_u64(r.get(19)?),
-                        compile_ms_saved: to_u64(r.get(20)?),
-                        crates: to_u64(r.get(21)?),
-                        project: r.get(22)?,
-                        root_causes: Vec::new(),
-                        unit_timings: Vec::new(),
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some(mut run) = run else {
+        let err = |e| self.err(e);
+        let Some(mut run) = read_run(&self.conn, id).map_err(err)? else {
             return Ok(None);
         };
-        let mut causes = self
-            .conn
-            .prepare(
-                "SELECT unit, changes, misses, compile_ms FROM root_causes
-                 WHERE run_id = ?1 ORDER BY rank",
-            )
-            .map_err(|e| self.err(e))?;
-        run.root_causes = causes
-            .query_map([id], |r| {
-                let changes: String = r.get(1)?;
-                Ok(CauseSummary {
-                    unit: r.get(0)?,
-                    changes: serde_json::from_str(&changes).unwrap_or_default(),
-                    misses: to_u64(r.get(2)?),
-                    compile_ms: to_u64(r.get(3)?),
-                })
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        let mut units = self
-            .conn
-            .prepare(
-                "SELECT unit, crate_name, package, outcome, compile_ms FROM units
-                 WHERE run_id = ?1 ORDER BY compile_ms DESC, unit",
-            )
-            .map_err(|e| self.err(e))?;
-        run.unit_timings = units
-            .query_map([id], |r| {
-                Ok(UnitTiming {
-                    unit: r.get(0)?,
-                    crate_name: r.get(1)?,
-                    package: r.get(2)?,
-                    outcome: r.get(3)?,
-                    compile_ms: to_u64(r.get(4)?),
-                })
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
+        run.root_causes = read_causes(&self.conn, id).map_err(err)?;
+        run.unit_timings = read_units(&self.conn, id).map_err(err)?;
         Ok(Some(run))
     }
+}
+
+/// The `runs` row of `s`: everything but its root causes and units.
+fn insert_run(conn: &Connection, s: &RunSummary) -> rusqlite::Result<()> {
+    let ci = s.ci.clone().unwrap_or_default();
+    conn.execute(
+        "INSERT INTO runs (id, started_ms, wall_ms, command, exit_code, profile,
+            git_commit, git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
+            units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
+            compile_ms_saved, crates, project)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+            ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+        params![
+            s.id,
+            to_i64(s.started_ms),
+            to_i64(s.wall_ms),
+            s.command,
+            s.exit_code,
+            s.profile,
+            s.git.commit,
+            s.git.branch,
+            s.ci.as_ref().map(|c| c.provider.clone()),
+            ci.ref_name,
+            ci.sha,
+            ci.run_id,
+            ci.workflow,
+            ci.job,
+            to_i64(s.units),
+            to_i64(s.hits),
+            to_i64(s.misses),
+            to_i64(s.not_cacheable),
+            to_i64(s.compile_errors),
+            to_i64(s.compile_ms_spent),
+            to_i64(s.compile_ms_saved),
+            to_i64(s.crates),
+            s.project,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The `root_causes` rows of run `run_id`, ranked in their order.
+fn insert_causes(conn: &Connection, run_id: &str, causes: &[CauseSummary]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare(
+        "INSERT INTO root_causes (run_id, rank, unit, changes, misses, compile_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (rank, c) in causes.iter().enumerate() {
+        let changes = serde_json::to_string(&c.changes).unwrap_or_default();
+        insert.execute(params![
+            run_id,
+            i64::try_from(rank).unwrap_or(i64::MAX),
+            c.unit,
+            changes,
+            to_i64(c.misses),
+            to_i64(c.compile_ms)
+        ])?;
+    }
+    Ok(())
+}
+
+/// The `units` rows of run `run_id` (the outcome as its stable name).
+fn insert_units(conn: &Connection, run_id: &str, units: &[UnitTiming]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare(
+        "INSERT INTO units (run_id, unit, crate_name, package, outcome, compile_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for u in units {
+        insert.execute(params![
+            run_id,
+            u.unit,
+            u.crate_name,
+            u.package,
+            u.outcome.as_str(),
+            to_i64(u.compile_ms)
+        ])?;
+    }
+    Ok(())
+}
+
+/// The `runs` row of `id`, without its root causes and units.
+fn read_run(conn: &Connection, id: &str) -> rusqlite::Result<Option<RunSummary>> {
+    conn.query_row(
+        "SELECT id, started_ms, wall_ms, command, exit_code, profile, git_commit,
+            git_branch, ci_provider, ci_ref, ci_sha, ci_run_id, ci_workflow, ci_job,
+            units, hits, misses, not_cacheable, compile_errors, compile_ms_spent,
+            compile_ms_saved, crates, project
+         FROM runs WHERE id = ?1",
+        [id],
+        run_from_row,
+    )
+    .optional()
+}
+
+/// A run from a row of [`read_run`]'s query.
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
+    let provider: Option<String> = r.get(8)?;
+    let ci = match provider {
+        None => None,
+        Some(provider) => Some(CiInfo {
+            provider,
+            ref_name: r.get(9)?,
+            sha: r.get(10)?,
+            run_id: r.get(11)?,
+            workflow: r.get(12)?,
+            job: r.get(13)?,
+        }),
+    };
+    Ok(RunSummary {
+        version: SUMMARY_VERSION,
+        id: r.get(0)?,
+        started_ms: to_u64(r.get(1)?),
+        wall_ms: to_u64(r.get(2)?),
+        command: r.get(3)?,
+        exit_code: r.get(4)?,
+        profile: r.get(5)?,
+        git: GitInfo {
+            commit: r.get(6)?,
+            branch: r.get(7)?,
+        },
+        ci,
+        units: to_u64(r.get(14)?),
+        hits: to_u64(r.get(15)?),
+        misses: to_u64(r.get(16)?),
+        not_cacheable: to_u64(r.get(17)?),
+        compile_errors: to_u64(r.get(18)?),
+        compile_ms_spent: to_u64(r.get(19)?),
+        compile_ms_saved: to_u64(r.get(20)?),
+        crates: to_u64(r.get(21)?),
+        project: r.get(22)?,
+        root_causes: Vec::new(),
+        unit_timings: Vec::new(),
+    })
+}
+
+/// The root causes of run `id`, in rank order.
+fn read_causes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<CauseSummary>> {
+    let mut causes = conn.prepare(
+        "SELECT unit, changes, misses, compile_ms FROM root_causes
+         WHERE run_id = ?1 ORDER BY rank",
+    )?;
+    causes
+        .query_map([id], |r| {
+            let changes: String = r.get(1)?;
+            Ok(CauseSummary {
+                unit: r.get(0)?,
+                changes: serde_json::from_str(&changes).unwrap_or_default(),
+                misses: to_u64(r.get(2)?),
+                compile_ms: to_u64(r.get(3)?),
+            })
+        })?
+        .collect()
+}
+
+/// The units of run `id`, slowest first.
+fn read_units(conn: &Connection, id: &str) -> rusqlite::Result<Vec<UnitTiming>> {
+    let mut units = conn.prepare(
+        "SELECT unit, crate_name, package, outcome, compile_ms FROM units
+         WHERE run_id = ?1 ORDER BY compile_ms DESC, unit",
+    )?;
+    units
+        .query_map([id], |r| {
+            Ok(UnitTiming {
+                unit: r.get(0)?,
+                crate_name: r.get(1)?,
+                package: r.get(2)?,
+                outcome: outcome_at(r, 3)?,
+                compile_ms: to_u64(r.get(4)?),
+            })
+        })?
+        .collect()
+}
+
+/// The outcome in column `i`, stored as [`Outcome::as_str`]'s name; another
+/// name is a conversion error, like any value of the wrong type.
+fn outcome_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Outcome> {
+    let name: String = r.get(i)?;
+    name.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
 }
 
 fn prune(conn: &Connection, keep: usize) -> rusqlite::Result<()> {
@@ -390,6 +416,27 @@ mod tests {
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0], a, "oldest first, everything kept");
         assert_eq!(h.last(1).unwrap()[0].id, "b");
+        let stored: Vec<String> = h
+            .conn
+            .prepare("SELECT outcome FROM units WHERE run_id = 'a' ORDER BY unit")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, ["hit", "miss"], "outcomes stored by name");
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_an_error_not_a_guess() {
+        let d = tempfile::tempdir().unwrap();
+        let mut h = History::open(&path_in(d.path()), Duration::from_secs(1)).unwrap();
+        h.insert(&sample("a", 1, 5, 100, "main")).unwrap();
+        h.conn
+            .execute("UPDATE units SET outcome = 'cached'", [])
+            .unwrap();
+        let e = h.get("a").unwrap_err();
+        assert!(e.to_string().contains("unknown outcome `cached`"), "{e}");
     }
 
     #[test]

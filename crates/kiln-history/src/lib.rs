@@ -23,6 +23,38 @@ pub mod budgets;
 pub mod regress;
 pub mod report;
 
-pub use budgets::{Budgets, BudgetsError};
+pub use budgets::{Budgets, BudgetsError, BudgetsProblem};
 pub use regress::{Baseline, Comparison, Regression, baseline, compare};
 pub use report::{Report, render_html, render_json, render_markdown};
+
+#[cfg(test)]
+mod tests {
+    /// The modules in import order (context → summary → regress → report):
+    /// each may use the ones before it, never one after.
+    #[test]
+    fn modules_import_in_one_direction() {
+        let chain: [(&str, &[&str]); 4] = [
+            ("context", &[include_str!("context.rs")]),
+            ("summary", &[include_str!("summary.rs")]),
+            ("regress", &[include_str!("regress.rs")]),
+            (
+                "report",
+                &[
+                    include_str!("report/mod.rs"),
+                    include_str!("report/html.rs"),
+                    include_str!("report/json.rs"),
+                    include_str!("report/markdown.rs"),
+                ],
+            ),
+        ];
+        for (i, (name, sources)) in chain.iter().enumerate() {
+            for (later, _) in &chain[i + 1..] {
+                let path = format!("crate::{later}");
+                assert!(
+                    sources.iter().all(|s| !s.contains(&path)),
+                    "`{name}` uses `{later}`, which comes after it"
+                );
+            }
+        }
+    }
+}

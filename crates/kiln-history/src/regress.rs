@@ -54,6 +54,34 @@ pub struct Baseline {
 /// The baseline for `current` from `history` (any order; `current` itself
 /// and later runs are skipped), at most `window` runs.
 pub fn baseline(current: &RunSummary, history: &[RunSummary], window: usize) -> Option<Baseline> {
+    let (runs, branch) = baseline_runs(current, history, window);
+    if runs.is_empty() {
+        return None;
+    }
+    let median_of = |f: fn(&RunSummary) -> u64| median_u64(runs.iter().map(|r| f(r)).collect());
+    Some(Baseline {
+        runs: runs.iter().map(|r| r.id.clone()).collect(),
+        branch,
+        wall_ms: median_of(|r| r.wall_ms),
+        compile_ms_spent: median_of(|r| r.compile_ms_spent),
+        hit_rate: median_f64(runs.iter().filter_map(|r| r.hit_rate()).collect()),
+        crates: median_of(|r| r.crates),
+        crate_names: runs.iter().flat_map(|r| r.crate_names()).collect(),
+        causes: runs
+            .iter()
+            .flat_map(|r| r.root_causes.iter().map(CauseSummary::describe))
+            .collect(),
+    })
+}
+
+/// The runs of `current`'s baseline, oldest first, and the main branch
+/// they were taken from (`None`: every branch): the latest `window`
+/// comparable runs before it, those on a main branch when there are any.
+fn baseline_runs<'a>(
+    current: &RunSummary,
+    history: &'a [RunSummary],
+    window: usize,
+) -> (Vec<&'a RunSummary>, Option<String>) {
     let before: Vec<&RunSummary> = history
         .iter()
         .filter(|r| r.id != current.id && r.started_ms <= current.started_ms && r.exit_code == 0)
@@ -81,40 +109,29 @@ pub fn baseline(current: &RunSummary, history: &[RunSummary], window: usize) -> 
         let b = on_main.last().and_then(|r| r.branch()).map(str::to_owned);
         (on_main, b)
     };
-    let runs: Vec<&RunSummary> = runs.into_iter().rev().take(window.max(1)).rev().collect();
-    if runs.is_empty() {
-        return None;
+    let runs = runs.into_iter().rev().take(window.max(1)).rev().collect();
+    (runs, branch)
+}
+
+/// The median of `v` (not empty; the mean of the middle two when even).
+fn median_u64(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        u64::midpoint(v[n / 2 - 1], v[n / 2])
     }
-    let median_u64 = |f: &dyn Fn(&RunSummary) -> u64| {
-        let mut v: Vec<u64> = runs.iter().map(|r| f(r)).collect();
-        v.sort_unstable();
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            u64::midpoint(v[n / 2 - 1], v[n / 2])
-        }
-    };
-    let mut rates: Vec<f64> = runs.iter().filter_map(|r| r.hit_rate()).collect();
-    rates.sort_by(f64::total_cmp);
-    let hit_rate = match rates.len() {
+}
+
+/// The median of `v`, `None` when it is empty.
+fn median_f64(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
         0 => None,
-        n if n % 2 == 1 => Some(rates[n / 2]),
-        n => Some(f64::midpoint(rates[n / 2 - 1], rates[n / 2])),
-    };
-    Some(Baseline {
-        runs: runs.iter().map(|r| r.id.clone()).collect(),
-        branch,
-        wall_ms: median_u64(&|r| r.wall_ms),
-        compile_ms_spent: median_u64(&|r| r.compile_ms_spent),
-        hit_rate,
-        crates: median_u64(&|r| r.crates),
-        crate_names: runs.iter().flat_map(|r| r.crate_names()).collect(),
-        causes: runs
-            .iter()
-            .flat_map(|r| r.root_causes.iter().map(CauseSummary::describe))
-            .collect(),
-    })
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some(f64::midpoint(v[n / 2 - 1], v[n / 2])),
+    }
 }
 
 /// One way a run is worse than its baseline.
@@ -174,121 +191,21 @@ fn fmt_increase(f: f64) -> String {
 
 /// Compares `current` with its baseline under `budgets`.
 pub fn compare(current: &RunSummary, baseline: Option<Baseline>, budgets: &Budgets) -> Comparison {
-    let mut regressions = Vec::new();
     let rate = current.hit_rate();
-    if let (Some(min), Some(r)) = (budgets.min_hit_rate, rate)
-        && r < min
-    {
-        regressions.push(Regression {
-            kind: "hit_rate",
-            message: format!(
-                "hit rate {} is below the budget of {}",
-                percent(r),
-                percent(min)
-            ),
-            budget: true,
-        });
-    }
+    let mut regressions: Vec<Regression> = below_min_hit_rate(rate, budgets).into_iter().collect();
     let mut new_crates = Vec::new();
     let mut new_root_causes = Vec::new();
     if let Some(b) = &baseline {
-        if let (Some(max), Some(r), Some(br)) = (budgets.max_hit_rate_drop, rate, b.hit_rate)
-            && br - r > max
-        {
-            regressions.push(Regression {
-                kind: "hit_rate_drop",
-                message: format!(
-                    "hit rate fell to {} from {} (more than {} points)",
-                    percent(r),
-                    percent(br),
-                    (max * 100.0).round()
-                ),
-                budget: true,
-            });
-        }
-        let times = [
-            (
-                "wall_time",
-                "wall time",
-                budgets.max_wall_time_increase,
-                current.wall_ms,
-                b.wall_ms,
-            ),
-            (
-                "compile_time",
-                "compile time",
-                budgets.max_compile_time_increase,
-                current.compile_ms_spent,
-                b.compile_ms_spent,
-            ),
-        ];
-        for (kind, what, budget, now, before) in times {
-            if let (Some(max), Some(up)) = (budget, increase(now, before))
-                && up > max
-            {
-                regressions.push(Regression {
-                    kind,
-                    message: format!(
-                        "{what} {} ({} → {}; budget +{:.0}%)",
-                        fmt_increase(up),
-                        kiln_record::duration_ms(before),
-                        kiln_record::duration_ms(now),
-                        max * 100.0
-                    ),
-                    budget: true,
-                });
-            }
-        }
+        regressions.extend(hit_rate_drop(rate, b, budgets));
+        regressions.extend(time_increases(current, b, budgets));
         new_crates = current
             .crate_names()
             .difference(&b.crate_names)
             .cloned()
             .collect();
-        if !new_crates.is_empty() {
-            let over = budgets
-                .max_new_dependencies
-                .is_some_and(|max| new_crates.len() as u64 > max);
-            let budget_note = budgets
-                .max_new_dependencies
-                .map(|m| format!(" (budget {m})"))
-                .unwrap_or_default();
-            regressions.push(Regression {
-                kind: "new_dependencies",
-                message: format!(
-                    "{} new {}{budget_note}: {}",
-                    new_crates.len(),
-                    if new_crates.len() == 1 {
-                        "crate"
-                    } else {
-                        "crates"
-                    },
-                    new_crates
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                budget: over,
-            });
-        }
-        new_root_causes = current
-            .root_causes
-            .iter()
-            .filter(|c| !c.is_first_build() && !b.causes.contains(&c.describe()))
-            .cloned()
-            .collect();
-        for c in &new_root_causes {
-            regressions.push(Regression {
-                kind: "new_root_cause",
-                message: format!(
-                    "new root cause: {} → {} {}",
-                    c.describe(),
-                    c.misses,
-                    if c.misses == 1 { "miss" } else { "misses" }
-                ),
-                budget: false,
-            });
-        }
+        regressions.extend(new_dependencies(&new_crates, budgets));
+        new_root_causes = causes_not_in(current, b);
+        regressions.extend(new_root_causes.iter().map(new_root_cause));
     }
     regressions.sort_by_key(|r| !r.budget);
     Comparison {
@@ -296,6 +213,129 @@ pub fn compare(current: &RunSummary, baseline: Option<Baseline>, budgets: &Budge
         regressions,
         new_crates,
         new_root_causes,
+    }
+}
+
+/// The hit rate `rate` under the budget's minimum.
+fn below_min_hit_rate(rate: Option<f64>, budgets: &Budgets) -> Option<Regression> {
+    let (min, r) = (budgets.min_hit_rate?, rate?);
+    (r < min).then(|| Regression {
+        kind: "hit_rate",
+        message: format!(
+            "hit rate {} is below the budget of {}",
+            percent(r),
+            percent(min)
+        ),
+        budget: true,
+    })
+}
+
+/// The hit rate `rate` fallen further below the baseline's than the budget
+/// allows.
+fn hit_rate_drop(rate: Option<f64>, b: &Baseline, budgets: &Budgets) -> Option<Regression> {
+    let (max, r, br) = (budgets.max_hit_rate_drop?, rate?, b.hit_rate?);
+    (br - r > max).then(|| Regression {
+        kind: "hit_rate_drop",
+        message: format!(
+            "hit rate fell to {} from {} (more than {} points)",
+            percent(r),
+            percent(br),
+            (max * 100.0).round()
+        ),
+        budget: true,
+    })
+}
+
+/// Wall and compile time risen above the baseline's by more than their
+/// budgets (and by more than [`TIME_NOISE_MS`]).
+fn time_increases(current: &RunSummary, b: &Baseline, budgets: &Budgets) -> Vec<Regression> {
+    let times = [
+        (
+            "wall_time",
+            "wall time",
+            budgets.max_wall_time_increase,
+            current.wall_ms,
+            b.wall_ms,
+        ),
+        (
+            "compile_time",
+            "compile time",
+            budgets.max_compile_time_increase,
+            current.compile_ms_spent,
+            b.compile_ms_spent,
+        ),
+    ];
+    times
+        .into_iter()
+        .filter_map(|(kind, what, budget, now, before)| {
+            let (max, up) = (budget?, increase(now, before)?);
+            (up > max).then(|| Regression {
+                kind,
+                message: format!(
+                    "{what} {} ({} → {}; budget +{:.0}%)",
+                    fmt_increase(up),
+                    kiln_record::duration_ms(before),
+                    kiln_record::duration_ms(now),
+                    max * 100.0
+                ),
+                budget: true,
+            })
+        })
+        .collect()
+}
+
+/// Crates no baseline run compiled: always reported, a budget crossing
+/// past `max_new_dependencies`.
+fn new_dependencies(new_crates: &[String], budgets: &Budgets) -> Option<Regression> {
+    if new_crates.is_empty() {
+        return None;
+    }
+    let over = budgets
+        .max_new_dependencies
+        .is_some_and(|max| new_crates.len() as u64 > max);
+    let budget_note = budgets
+        .max_new_dependencies
+        .map(|m| format!(" (budget {m})"))
+        .unwrap_or_default();
+    let names: Vec<String> = new_crates.iter().map(|c| format!("`{c}`")).collect();
+    Some(Regression {
+        kind: "new_dependencies",
+        message: format!(
+            "{} new {}{budget_note}: {}",
+            new_crates.len(),
+            if new_crates.len() == 1 {
+                "crate"
+            } else {
+                "crates"
+            },
+            names.join(", ")
+        ),
+        budget: over,
+    })
+}
+
+/// Root causes of `current` that no baseline run had, first builds left
+/// out.
+fn causes_not_in(current: &RunSummary, b: &Baseline) -> Vec<CauseSummary> {
+    current
+        .root_causes
+        .iter()
+        .filter(|c| !c.is_first_build() && !b.causes.contains(&c.describe()))
+        .cloned()
+        .collect()
+}
+
+/// A root cause the baseline did not have: reported, never a budget.
+fn new_root_cause(c: &CauseSummary) -> Regression {
+    Regression {
+        kind: "new_root_cause",
+        message: format!(
+            "new root cause: {} → {} {}",
+            c.describe(),
+            c.misses,
+            if c.misses == 1 { "miss" } else { "misses" }
+        ),
+        budget: false,
     }
 }
 

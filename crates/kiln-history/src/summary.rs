@@ -61,9 +61,11 @@ pub struct UnitTiming {
     /// Package name, when cargo set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
-    /// `hit`, `miss`, `not_cacheable`, `compile_error`.
-    pub outcome: String,
-    /// Compile time spent (misses, uncached) or saved (hits), ms.
+    /// What happened to it (serialized `hit`, `miss`, `not_cacheable`,
+    /// `compile_error`).
+    pub outcome: Outcome,
+    /// What the unit cost the build ([`UnitRecord::cost_ms`]): compile time
+    /// spent (misses, uncached) or saved (hits), ms.
     pub compile_ms: u64,
 }
 
@@ -71,7 +73,7 @@ impl UnitTiming {
     /// Its time for people: `1.2s` spent, or `1.2s saved` for a hit.
     pub fn time_label(&self) -> String {
         let d = kiln_record::duration_ms(self.compile_ms);
-        if self.outcome == "hit" {
+        if self.outcome == Outcome::Hit {
             format!("{d} saved")
         } else {
             d
@@ -150,7 +152,7 @@ impl RunSummary {
                 unit: r.label(),
                 crate_name: r.crate_name.clone(),
                 package: r.package.clone(),
-                outcome: outcome_name(r.outcome).to_owned(),
+                outcome: r.outcome,
                 compile_ms: r.cost_ms(),
             })
             .collect();
@@ -258,16 +260,6 @@ pub fn summary_from_json(bytes: &[u8]) -> Result<RunSummary, serde_json::Error> 
     serde_json::from_slice(bytes)
 }
 
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Hit => "hit",
-        Outcome::Miss => "miss",
-        Outcome::NotCacheable => "not_cacheable",
-        Outcome::Probe => "probe",
-        Outcome::CompileError => "compile_error",
-    }
-}
-
 fn most_common_profile(records: &[UnitRecord]) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for r in records {
@@ -316,14 +308,14 @@ pub(crate) mod tests {
                     unit: "a v1.0.0 (lib)".into(),
                     crate_name: "a".into(),
                     package: Some("a".into()),
-                    outcome: "hit".into(),
+                    outcome: Outcome::Hit,
                     compile_ms: 100,
                 },
                 UnitTiming {
                     unit: "b v1.0.0 (lib)".into(),
                     crate_name: "b".into(),
                     package: Some("b".into()),
-                    outcome: "miss".into(),
+                    outcome: Outcome::Miss,
                     compile_ms: 50,
                 },
             ],

@@ -3,7 +3,7 @@
 //! Every call kiln sees appends one [`UnitRecord`] as a JSON line to
 //! `<dir>/records/<run-id>.jsonl` (one `write` per line, with `O_APPEND`, so
 //! concurrent wrapper processes never interleave). `kiln stats` sums records
-//! since the last reset; `kiln run` summarizes the records of its run.
+//! since the last reset; `kiln run` prints a [`RunRecap`] of its run's records.
 //! Malformed lines are skipped: a damaged record never breaks a command.
 //! Why a run's units missed is `kiln-explain`'s, over these records.
 
@@ -12,8 +12,9 @@ mod time;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use kiln_types::AgentReport;
 pub use kiln_types::{Outcome, Stats, UnitRecord, is_run_id};
-pub use time::{duration_ms, now_ms, utc_date};
+pub use time::{duration_ms, now_ms, utc_date, utc_minute};
 
 /// A problem reading or writing records.
 #[derive(Debug, thiserror::Error)]
@@ -34,18 +35,14 @@ pub fn records_dir(store: &Path) -> PathBuf {
 
 /// The run id for calls outside `kiln run`: one per UTC day.
 pub fn adhoc_run_id(now_ms: u64) -> String {
-    format!("adhoc-{}", utc_date(now_ms).replace('-', ""))
+    format!("adhoc-{}", time::utc_stamp(now_ms, "%Y%m%d"))
 }
 
 /// A fresh run id: UTC date, time and process id.
 pub fn new_run_id(now_ms: u64) -> String {
-    let secs = now_ms / 1000;
     format!(
-        "{}-{:02}{:02}{:02}-{}",
-        utc_date(now_ms).replace('-', ""),
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60,
+        "{}-{}",
+        time::utc_stamp(now_ms, "%Y%m%d-%H%M%S"),
         std::process::id()
     )
 }
@@ -236,7 +233,8 @@ pub fn stats(store: &Path) -> Result<Stats, RecordError> {
 }
 
 /// Adds what a run's agent did beyond the unit records: hits on prefetched
-/// entries, their bytes, and failed uploads (`<run>.remote.json`).
+/// entries, their bytes, and failed uploads (`<run>.remote.json`, an
+/// [`AgentReport`]; a file that does not parse adds nothing).
 fn add_remote_report(stats: &mut Stats, path: &Path, since: u64) {
     let modified_ms = std::fs::metadata(path)
         .ok()
@@ -246,19 +244,15 @@ fn add_remote_report(stats: &mut Stats, path: &Path, since: u64) {
     if modified_ms < since {
         return;
     }
-    let Some(v) = std::fs::read(path)
+    let Some(report) = std::fs::read(path)
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<AgentReport>(&b).ok())
     else {
         return;
     };
-    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
-    stats.remote.hits += n("prefetched_hits");
-    stats.remote.bytes_read += n("prefetch_bytes");
-    // The agent answers a wrapper's failed or rejected fetch as a plain
-    // miss, so its own counts are the only place those errors are seen.
-    stats.remote.errors +=
-        n("errors") + n("rejected") + n("upload_errors") + n("uploads_abandoned");
+    stats.remote.hits += report.prefetched_hits;
+    stats.remote.bytes_read += report.prefetch_bytes;
+    stats.remote.errors += report.error_count();
 }
 
 /// Removes run files not written to for `keep_days` days.
@@ -286,9 +280,11 @@ pub fn prune(store: &Path, keep_days: u64) -> usize {
     removed
 }
 
-/// The summary `kiln run` prints.
+/// The recap `kiln run` prints at its end: the run's totals and the units
+/// worth naming. Read from the run's records and printed, never stored;
+/// what the history keeps of a run is `kiln-history`'s `RunSummary`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunSummary {
+pub struct RunRecap {
     /// Totals of the run.
     pub stats: Stats,
     /// The slowest misses: label and compile ms, slowest first.
@@ -301,20 +297,39 @@ pub struct RunSummary {
     pub slowest_runs: Vec<(String, u64)>,
 }
 
-/// Summarizes the records of a run.
-pub fn summarize(records: &[UnitRecord], top: usize) -> RunSummary {
+/// Recaps the records of a run, naming at most `top` units per list.
+pub fn recap(records: &[UnitRecord], top: usize) -> RunRecap {
     let mut stats = Stats::new(records.iter().map(|r| r.started_ms).min().unwrap_or(0));
     for r in records {
         stats.add(r);
     }
-    let mut misses: Vec<(String, u64)> = records
-        .iter()
-        .filter(|r| r.outcome == Outcome::Miss)
-        .map(|r| (r.label(), r.timings.compile_us / 1000))
-        .collect();
-    misses.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    misses.truncate(top);
-    let mut uncached: std::collections::BTreeMap<String, (u64, String)> =
+    let slowest_misses = slowest(records.iter().filter(|r| r.outcome == Outcome::Miss), top);
+    let slowest_runs = slowest(
+        records.iter().filter(|r| {
+            r.kind == kiln_types::UnitKind::BuildScriptRun && r.outcome != Outcome::Hit
+        }),
+        top,
+    );
+    RunRecap {
+        stats,
+        slowest_misses,
+        uncached_examples: uncached_examples(records),
+        slowest_runs,
+    }
+}
+
+/// The `top` records that ran longest: label and compile ms, slowest first
+/// (ties by label).
+fn slowest<'a>(records: impl Iterator<Item = &'a UnitRecord>, top: usize) -> Vec<(String, u64)> {
+    let mut ranked: Vec<(String, u64)> = records.map(|r| (r.label(), r.compiled_ms())).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(top);
+    ranked
+}
+
+/// Uncached calls per reason (by name): how many, and the first unit.
+fn uncached_examples(records: &[UnitRecord]) -> Vec<(String, u64, String)> {
+    let mut by_reason: std::collections::BTreeMap<String, (u64, String)> =
         std::collections::BTreeMap::new();
     for r in records
         .iter()
@@ -325,25 +340,12 @@ pub fn summarize(records: &[UnitRecord], top: usize) -> RunSummary {
             .as_ref()
             .map_or("unknown", |r| r.as_str())
             .to_owned();
-        let e = uncached.entry(reason).or_insert((0, r.label()));
-        e.0 += 1;
+        by_reason.entry(reason).or_insert((0, r.label())).0 += 1;
     }
-    let mut runs: Vec<(String, u64)> = records
-        .iter()
-        .filter(|r| r.kind == kiln_types::UnitKind::BuildScriptRun && r.outcome != Outcome::Hit)
-        .map(|r| (r.label(), r.timings.compile_us / 1000))
-        .collect();
-    runs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    runs.truncate(top);
-    RunSummary {
-        stats,
-        slowest_runs: runs,
-        slowest_misses: misses,
-        uncached_examples: uncached
-            .into_iter()
-            .map(|(k, (n, ex))| (k, n, ex))
-            .collect(),
-    }
+    by_reason
+        .into_iter()
+        .map(|(reason, (n, example))| (reason, n, example))
+        .collect()
 }
 
 #[cfg(test)]
@@ -417,12 +419,39 @@ mod tests {
     }
 
     #[test]
-    fn summary_ranks_slowest_misses() {
+    fn run_ids_name_the_utc_day_and_time() {
+        assert_eq!(adhoc_run_id(1_795_000_000_000), "adhoc-20261118");
+        let id = new_run_id(1_795_000_000_000);
+        assert_eq!(id, format!("20261118-110640-{}", std::process::id()));
+        assert!(is_run_id(&id));
+    }
+
+    #[test]
+    fn agent_reports_add_remote_counts() {
+        let d = tempfile::tempdir().unwrap();
+        append(d.path(), &rec("a", Outcome::Hit, 10)).unwrap();
+        let report = records_dir(d.path()).join("a.remote.json");
+        std::fs::write(
+            &report,
+            r#"{"prefetched_hits": 2, "prefetch_bytes": 300, "errors": 1, "rejected": 1,
+                "upload_errors": 1, "uploads_abandoned": 1, "url": "s3://x"}"#,
+        )
+        .unwrap();
+        std::fs::write(records_dir(d.path()).join("b.remote.json"), "{broken").unwrap();
+        let s = stats(d.path()).unwrap();
+        assert_eq!(
+            (s.remote.hits, s.remote.bytes_read, s.remote.errors),
+            (2, 300, 4)
+        );
+    }
+
+    #[test]
+    fn recap_ranks_slowest_misses() {
         let mut a = rec("r", Outcome::Miss, 1);
         a.timings.compile_us = 5_000_000;
         a.package = Some("slow".into());
         let b = rec("r", Outcome::Miss, 1);
-        let s = summarize(&[b, a, rec("r", Outcome::Hit, 1)], 1);
+        let s = recap(&[b, a, rec("r", Outcome::Hit, 1)], 1);
         assert_eq!(
             s.slowest_misses,
             vec![("slow v1.0.0 (lib)".to_owned(), 5000)]

@@ -27,6 +27,59 @@ pub enum Outcome {
     CompileError,
 }
 
+impl Outcome {
+    /// Every outcome, in declaration order.
+    pub const ALL: [Self; 5] = [
+        Self::Hit,
+        Self::Miss,
+        Self::NotCacheable,
+        Self::Probe,
+        Self::CompileError,
+    ];
+
+    /// The stable name used in JSON and in the history database (the same
+    /// as its serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::NotCacheable => "not_cacheable",
+            Self::Probe => "probe",
+            Self::CompileError => "compile_error",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = UnknownOutcome;
+
+    /// The outcome named by [`Outcome::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| UnknownOutcome(s.to_owned()))
+    }
+}
+
+/// A name that is not one of [`Outcome::as_str`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownOutcome(pub String);
+
+impl std::fmt::Display for UnknownOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown outcome `{}`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownOutcome {}
+
 /// Why a call was passed through uncached. Stable `snake_case` names: they are
 /// the keys of `not_cacheable` in `kiln stats --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -256,27 +309,17 @@ impl UnitRecord {
             remote: None,
         }
     }
+
     /// What makes two records the same unit across builds, whatever their
-    /// keys: package, crate, crate types, test harness or not, target,
-    /// profile and clippy.
-    /// Two records with the same id are builds of one unit: the same
-    /// package at the same version, crate, kind, target and profile.
+    /// keys: two records with the same id are builds of one unit (the same
+    /// package at the same version, crate, kind, crate types, test harness
+    /// or not, target, profile and clippy).
     pub fn unit_id(&self) -> String {
         format!(
             "{}@{}",
             self.unit_id_any_version(),
             self.package_version.as_deref().unwrap_or("")
         )
-    }
-
-    /// What the unit costs a build, in ms: on a hit, the compile the entry
-    /// saved (as measured when it was stored); otherwise the compiler's
-    /// time in this call.
-    pub fn cost_ms(&self) -> u64 {
-        match self.outcome {
-            Outcome::Hit => self.compile_ms,
-            _ => self.timings.compile_us / 1000,
-        }
     }
 
     /// [`Self::unit_id`] without the version: what an upgrade keeps.
@@ -296,6 +339,22 @@ impl UnitRecord {
             self.profile.as_deref().unwrap_or(""),
             self.clippy
         )
+    }
+
+    /// Time the compiler (or the build script) ran in this call, in ms:
+    /// what the call spent on it, whatever its outcome (a hit runs nothing).
+    pub fn compiled_ms(&self) -> u64 {
+        self.timings.compile_us / 1000
+    }
+
+    /// What the unit costs a build, in ms: on a hit, the compile the entry
+    /// saved (as measured when it was stored); otherwise the compiler's
+    /// time in this call ([`Self::compiled_ms`]).
+    pub fn cost_ms(&self) -> u64 {
+        match self.outcome {
+            Outcome::Hit => self.compile_ms,
+            _ => self.compiled_ms(),
+        }
     }
 
     /// A short label for people: `serde v1.0.200 (lib)`.
@@ -338,4 +397,33 @@ pub fn is_run_id(run: &str) -> bool {
         && run
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_names_are_their_serialized_form() {
+        for o in Outcome::ALL {
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+            assert_eq!(o.as_str().parse::<Outcome>(), Ok(o));
+        }
+        assert_eq!(
+            "cached".parse::<Outcome>(),
+            Err(UnknownOutcome("cached".into()))
+        );
+    }
+
+    #[test]
+    fn a_hit_costs_what_it_saved_anything_else_what_it_compiled() {
+        let mut r = UnitRecord::starting();
+        r.compile_ms = 700;
+        r.timings.compile_us = 2_500_000;
+        assert_eq!((r.cost_ms(), r.compiled_ms()), (2500, 2500));
+        r.outcome = Outcome::Hit;
+        r.timings.compile_us = 0;
+        assert_eq!((r.cost_ms(), r.compiled_ms()), (700, 0));
+    }
 }

@@ -91,7 +91,7 @@ impl KindStats {
             _ => {}
         }
         if r.outcome != Outcome::Hit {
-            self.ms_spent += r.timings.compile_us / 1000;
+            self.ms_spent += r.compiled_ms();
         }
     }
 
@@ -148,7 +148,7 @@ impl Stats {
                 self.remote.misses += 1;
             }
         }
-        let compiled_ms = r.timings.compile_us / 1000;
+        let compiled_ms = r.compiled_ms();
         match r.kind {
             crate::UnitKind::CCompile => {
                 self.c_compiles.add(r);

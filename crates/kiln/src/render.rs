@@ -5,7 +5,7 @@ use std::path::Path;
 
 use kiln_config::format_size;
 use kiln_explain::{Explanation, RootCause};
-use kiln_record::RunSummary;
+use kiln_record::RunRecap;
 use kiln_types::Stats;
 
 pub use kiln_record::duration_ms;
@@ -15,7 +15,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// The few lines `kiln run` prints at the end.
-pub fn run_summary(s: &RunSummary) -> String {
+pub fn run_summary(s: &RunRecap) -> String {
     let st = &s.stats;
     let mut out = String::new();
     let _ = write!(
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn build_scripts_that_ran_are_named_with_their_time() {
-        let s = RunSummary {
+        let s = RunRecap {
             stats: Stats::default(),
             slowest_misses: Vec::new(),
             uncached_examples: Vec::new(),
@@ -339,7 +339,7 @@ mod tests {
             ),
             "{text}"
         );
-        let quick = RunSummary {
+        let quick = RunRecap {
             slowest_runs: vec![("tiny (build script run)".into(), 20)],
             ..s
         };

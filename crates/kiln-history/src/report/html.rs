@@ -228,7 +228,7 @@ fn body(r: &Report<'_>) -> String {
                 out,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{what}</td></tr>",
                 esc(&u.unit),
-                esc(&u.outcome.replace('_', " "))
+                esc(&u.outcome.as_str().replace('_', " "))
             );
         }
         let _ = writeln!(out, "</table>");

@@ -134,7 +134,7 @@ pub fn render_markdown(r: &Report<'_>) -> String {
                 out,
                 "| {} | {} | {what} |",
                 cell(&u.unit),
-                u.outcome.replace('_', " ")
+                u.outcome.as_str().replace('_', " ")
             );
         }
         let _ = writeln!(out);

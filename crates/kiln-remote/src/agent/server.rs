@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use kiln_config::RemoteConfig;
 use kiln_key::Digest;
 use kiln_store::LocalStore;
-use serde::{Deserialize, Serialize};
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -43,53 +42,9 @@ pub struct AgentOptions {
     pub progress: bool,
 }
 
-/// What the agent did during one build (`records/<run>.remote.json`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentReport {
-    /// The store.
-    pub url: String,
-    /// Requests sent to the store.
-    pub requests: u64,
-    /// Objects found on demand (wrapper asked).
-    pub fetched: u64,
-    /// Entries found on demand.
-    pub fetched_entries: u64,
-    /// Objects the store did not have.
-    pub absent: u64,
-    /// Bytes downloaded (on demand and prefetch).
-    pub bytes_down: u64,
-    /// Objects rejected by their checksum or signature.
-    pub rejected: u64,
-    /// Failed requests.
-    pub errors: u64,
-    /// Keys listed in the prefetch index.
-    pub prefetch_listed: u64,
-    /// Entries the prefetch brought in.
-    pub prefetched_entries: u64,
-    /// Bytes the prefetch downloaded.
-    #[serde(default)]
-    pub prefetch_bytes: u64,
-    /// How long the prefetch took from the agent's start, ms (0: none ran).
-    #[serde(default)]
-    pub prefetch_ms: u64,
-    /// Hits of the build on prefetched entries (filled in by `kiln run`).
-    #[serde(default)]
-    pub prefetched_hits: u64,
-    /// Uploads done.
-    pub uploads: u64,
-    /// Bytes uploaded.
-    pub bytes_up: u64,
-    /// Uploads that failed.
-    pub upload_errors: u64,
-    /// Uploads still pending when the wait bound ran out.
-    pub uploads_abandoned: u64,
-    /// Why the store was given up, if it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gave_up: Option<String>,
-    /// Entry keys the prefetch brought in (hex), to count their hits.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prefetched_keys: Vec<String>,
-}
+/// What the agent did during one build: the format is `kiln-types`'s, read
+/// back by `kiln stats`.
+pub use kiln_types::AgentReport;
 
 /// A running agent. Dropping it stops it without waiting for uploads; call
 /// [`Agent::finish`] to wait.

@@ -97,17 +97,6 @@ pub fn run(args: &HistoryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC).
-fn when(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!(
-        "{} {:02}:{:02}",
-        kiln_record::utc_date(ms),
-        (secs / 3600) % 24,
-        (secs / 60) % 60
-    )
-}
-
 fn table(runs: &[RunSummary]) -> String {
     let mut out = String::new();
     if runs.is_empty() {
@@ -124,7 +113,7 @@ fn table(runs: &[RunSummary]) -> String {
             out,
             "{:<24} {:<16} {:<12} {:<9} {:>7} {:>6} {:>8} {:>8} {:>7}",
             r.id,
-            when(r.started_ms),
+            kiln_record::utc_minute(r.started_ms),
             r.branch().unwrap_or("-"),
             r.short_commit(9).unwrap_or("-"),
             duration_ms(r.wall_ms),

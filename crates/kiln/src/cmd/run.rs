@@ -125,14 +125,14 @@ fn finish(
             return None;
         }
     };
-    let summary = kiln_record::summarize(&records, 3);
-    let explanation = if summary.stats.misses > 0 {
+    let recap = kiln_record::recap(&records, 3);
+    let explanation = if recap.stats.misses > 0 {
         explain_misses(cfg, run_id, remote)
     } else {
         None
     };
     if !quiet {
-        eprint!("{}", render::run_summary(&summary));
+        eprint!("{}", render::run_summary(&recap));
         if let Some(r) = remote {
             eprint!("{}", render::remote_summary(r));
         }
