@@ -451,7 +451,7 @@ fn explain_miss(
     UnitExplanation {
         unit: r.label(),
         crate_name: r.crate_name.clone(),
-        compile_ms: r.timings.compile_us / 1000,
+        compile_ms: r.compiled_ms(),
         changes,
         root_cause: None,
         artifact: format!(
