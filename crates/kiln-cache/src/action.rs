@@ -15,7 +15,7 @@ use kiln_store::LocalStore;
 use kiln_store::Store;
 use kiln_store::entry::{EntryWriter, Restored, SourceFile, Written};
 use kiln_store::manifest;
-use kiln_types::{PassReason, UnitRecord};
+use kiln_types::{PassReason, UnitKind, UnitRecord};
 
 use crate::inputs::{Keying, Observed, entry_key, snapshot};
 use crate::lookup::{Entry, Found, Tiers, lookup_noted};
@@ -160,4 +160,21 @@ pub(crate) fn read_trace(trace_file: &Path) -> Result<kiln_trace::Trace, NotStor
     let path_var = crate::env_rules::var("PATH");
     kiln_trace::parse_trace(trace_file, path_var.as_deref())
         .map_err(|e| NotStored::Problem(format!("cannot read the input trace: {e}")))
+}
+
+/// The record of an action of `kind` starting now: in this build's run (or
+/// the day's ad-hoc run), of the package cargo names in the environment.
+pub(crate) fn start_record(cfg: &Config, kind: UnitKind) -> UnitRecord {
+    let now = kiln_record::now_ms();
+    UnitRecord {
+        kind,
+        run: cfg
+            .run_id
+            .clone()
+            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
+        started_ms: now,
+        package: crate::env_rules::text("CARGO_PKG_NAME"),
+        package_version: crate::env_rules::text("CARGO_PKG_VERSION"),
+        ..UnitRecord::starting()
+    }
 }

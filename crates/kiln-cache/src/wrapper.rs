@@ -217,25 +217,16 @@ fn is_build_script_probe(
 }
 
 fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
-    let now = kiln_record::now_ms();
     let inv = match plan {
         Plan::Cache(i) => Some(i.as_ref()),
         _ => None,
     };
     let env = crate::env_rules::text;
     UnitRecord {
-        kind: UnitKind::default(),
-        run: cfg
-            .run_id
-            .clone()
-            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
-        started_ms: now,
         crate_name: inv
             .map(|i| i.crate_name.clone())
             .or_else(|| env("CARGO_CRATE_NAME"))
             .unwrap_or_default(),
-        package: env("CARGO_PKG_NAME"),
-        package_version: env("CARGO_PKG_VERSION"),
         crate_types: inv.map(|i| i.crate_types.clone()).unwrap_or_default(),
         target: inv.and_then(|i| i.target.clone()),
         profile: inv.and_then(Invocation::profile_dir_name),
@@ -244,7 +235,7 @@ fn new_record(cfg: &Config, call: &WrapperCall, plan: &Plan) -> UnitRecord {
             .filter(|s| !s.is_empty()),
         clippy: call.is_clippy(),
         test: inv.is_some_and(|i| i.test),
-        ..UnitRecord::starting()
+        ..crate::action::start_record(cfg, UnitKind::default())
     }
 }
 

@@ -224,7 +224,6 @@ fn try_hit(c: &Compile<'_>, rec: &mut UnitRecord) -> bool {
 }
 
 fn new_record(c: &Compile<'_>) -> UnitRecord {
-    let now = kiln_record::now_ms();
     let env = crate::env_rules::text;
     let package_dir = env("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let source = c.cwd.join(&c.plan.source);
@@ -239,23 +238,13 @@ fn new_record(c: &Compile<'_>) -> UnitRecord {
     let run_dir = env("OUT_DIR").map(PathBuf::from);
     let unit_dir = run_dir.as_deref().and_then(Path::parent);
     UnitRecord {
-        kind: UnitKind::CCompile,
-        run: c
-            .basis
-            .cfg
-            .run_id
-            .clone()
-            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
-        started_ms: now,
         crate_name,
-        package: env("CARGO_PKG_NAME"),
-        package_version: env("CARGO_PKG_VERSION"),
         target: env("TARGET"),
         profile: env("PROFILE"),
         extra_filename: unit_dir
             .and_then(Path::file_name)
             .map(|n| n.to_string_lossy().into_owned()),
-        ..UnitRecord::starting()
+        ..crate::action::start_record(c.basis.cfg, UnitKind::CCompile)
     }
 }
 

@@ -258,7 +258,6 @@ fn try_hit(run: &Run<'_>, rec: &mut UnitRecord) -> bool {
 }
 
 fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
-    let now = kiln_record::now_ms();
     let env = crate::env_rules::text;
     let out_dir = env("OUT_DIR").map(PathBuf::from);
     // `<target>/<profile>/build/<package>-<hash>/out`
@@ -275,15 +274,7 @@ fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
         .and_then(|n| n.split('-').next().map(str::to_owned))
         .unwrap_or_else(|| "build_script_build".into());
     UnitRecord {
-        kind: UnitKind::BuildScriptRun,
-        run: cfg
-            .run_id
-            .clone()
-            .unwrap_or_else(|| kiln_record::adhoc_run_id(now)),
-        started_ms: now,
         crate_name,
-        package: env("CARGO_PKG_NAME"),
-        package_version: env("CARGO_PKG_VERSION"),
         crate_types: Vec::new(),
         target: None,
         profile,
@@ -292,6 +283,6 @@ fn new_record(cfg: &Config, program: &Path) -> UnitRecord {
             .map(|n| n.to_string_lossy().into_owned()),
         clippy: false,
         test: false,
-        ..UnitRecord::starting()
+        ..crate::action::start_record(cfg, UnitKind::BuildScriptRun)
     }
 }
