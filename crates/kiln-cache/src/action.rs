@@ -19,8 +19,8 @@ use kiln_types::{PassReason, UnitKind, UnitRecord};
 
 use crate::inputs::{Keying, Observed, entry_key, snapshot};
 use crate::lookup::{Entry, Found, Tiers, lookup_noted};
+use crate::paths::TextRule;
 use crate::refusal::NotStored;
-use crate::script::TextRule;
 
 /// The shared part of a prepared action.
 pub(crate) struct Basis<'a> {
@@ -113,7 +113,7 @@ impl<'a> Basis<'a> {
         target_dir: Option<&Path>,
         during: &str,
     ) -> Result<(manifest::Inputs, Digest), NotStored> {
-        if let Some(p) = crate::miss::changed_since(o, started_at, target_dir) {
+        if let Some(p) = crate::inputs::changed_since(o, started_at, target_dir) {
             return Err(NotStored::Uncacheable(
                 PassReason::InputChanged,
                 format!("`{}` changed while {during}", p.display()),

@@ -9,9 +9,9 @@ use kiln_store::entry;
 use kiln_types::UnitRecord;
 
 use crate::inputs::Keying;
+use crate::log::micros;
 use crate::lookup::{Found, lookup_noted};
 use crate::unit::Unit;
-use crate::wrapper::micros;
 
 /// Tries to answer the call from the store. Returns `true` when the outputs
 /// are in place and the messages replayed.

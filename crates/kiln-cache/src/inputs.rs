@@ -1,45 +1,20 @@
-//! The inputs a compile read, their digests, and the entry key.
+//! The inputs an action read, their digests, and the entry key.
 //!
-//! After a real compile, [`gather`] merges what rustc's dep-info lists with
-//! what the observer saw (files opened, files looked for and missing,
-//! environment lookups, programs run), drops what is keyed elsewhere or is
-//! scratch (the sysroot, the call's own outputs, temporary files, `/proc`),
-//! and [`snapshot`] digests it. On later calls [`verify`] checks a stored
-//! input list against the files and environment of this machine, with paths
-//! mapped through the local roots.
+//! [`snapshot`] digests what `observed.rs` gathered. On later calls
+//! [`verify`] checks a stored input list against the files and environment
+//! of this machine, with paths mapped through the local roots.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use kiln_config::PathMode;
 use kiln_key::{Digest, FileHasher, KeyHasher, Roots};
-use kiln_rustc::depinfo::DepInfo;
 use kiln_store::manifest::Inputs;
-use kiln_trace::{Trace, normalize_path};
 
+pub(crate) use crate::observed::{Exclusions, Observed, changed_since, gather};
 use crate::paths::PathRule;
 use crate::unreadable::Unreadable;
 use crate::{env_rules, searches};
-
-/// What a compile read, as local paths and names.
-#[derive(Debug, Default)]
-pub struct Observed {
-    /// Files read.
-    pub files: BTreeSet<PathBuf>,
-    /// Files looked for and absent.
-    pub absent: BTreeSet<PathBuf>,
-    /// Environment variables read.
-    pub env: BTreeSet<String>,
-    /// Paths found present by a probe.
-    pub present: BTreeSet<PathBuf>,
-    /// Directories listed.
-    pub listed: BTreeSet<PathBuf>,
-    /// Inputs that disappeared (read, gone now) or appeared (missing when
-    /// looked for, present now) while the action ran, without the action
-    /// writing them: what it saw is gone, so it is not stored.
-    pub unstable: BTreeSet<PathBuf>,
-}
 
 /// How values are mapped into keys for one call.
 pub struct Keying<'a> {
@@ -117,260 +92,6 @@ impl Keying<'_> {
             None => Digest::of(keyed.as_bytes()).to_hex(),
         })
     }
-}
-
-/// Places whose reads are not inputs of a unit.
-pub struct Exclusions<'a> {
-    /// The compiler's sysroot (keyed by the compiler identity).
-    pub sysroot: Option<&'a Path>,
-    /// Directories whose files are never inputs (kiln's own store).
-    pub scratch: Vec<PathBuf>,
-    /// The call's outputs.
-    pub outputs: &'a BTreeSet<PathBuf>,
-    /// Directories where rustc searches for crates (`-L`) and the output
-    /// directory: rustc probes many names there, and which crates exist is
-    /// keyed through `--extern` contents instead.
-    pub search_dirs: Vec<PathBuf>,
-    /// Paths the compile wrote (scratch it may have deleted again).
-    pub written: &'a BTreeSet<PathBuf>,
-    /// Every variable looked up is keyed: the ignore list holds only for
-    /// rustc's own lookups.
-    pub all_env: bool,
-    /// The caller's `PATH`, on which lookups resolve programs run by name.
-    pub caller_path: Option<OsString>,
-}
-
-const SYSTEM_SCRATCH: &[&str] = &["/proc", "/sys", "/dev", "/run"];
-
-impl Exclusions<'_> {
-    fn skip_read(&self, p: &Path) -> bool {
-        self.sysroot
-            .is_some_and(|s| kiln_rustc::sysroot::covers(s, p))
-            || SYSTEM_SCRATCH.iter().any(|s| p.starts_with(s))
-            || self.scratch.iter().any(|s| p.starts_with(s))
-            || self.outputs.contains(p)
-            || p == Path::new("/etc/ld.so.cache")
-    }
-
-    /// Whether the action wrote `p` or something below it.
-    fn under_written(&self, p: &Path) -> bool {
-        self.written.iter().any(|w| w.starts_with(p))
-    }
-
-    fn skip_absent(&self, p: &Path) -> bool {
-        self.skip_read(p)
-            || p.parent()
-                .is_some_and(|d| self.search_dirs.iter().any(|s| s == d))
-            || self.written.iter().any(|w| w.starts_with(p))
-    }
-}
-
-/// Where the libraries of the system live: code there that looked a
-/// variable up inside rustc is the compiler's (unless it was loaded after
-/// start-up, for a proc macro).
-const SYSTEM_LIB_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64"];
-
-/// Whether code other than the compiler's and its tools' looked `name` up:
-/// a proc macro inside rustc (its library, or one loaded for it), or a
-/// program that is not a compiler, linker or archiver.
-fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
-    // The loader names libraries by the path it found them at, which may
-    // resolve a symlinked toolchain directory.
-    let real_sysroot = sysroot.and_then(|s| std::fs::canonicalize(s).ok());
-    let in_sysroot = |o: &Path| {
-        sysroot.is_some_and(|s| o.starts_with(s))
-            || real_sysroot.as_ref().is_some_and(|s| {
-                o.starts_with(s) || std::fs::canonicalize(o).is_ok_and(|o| o.starts_with(s))
-            })
-    };
-    let compilers = |o: &Path| {
-        in_sysroot(o) || (SYSTEM_LIB_DIRS.iter().any(|d| o.starts_with(d)) && !t.reads.contains(o))
-    };
-    t.env_objects
-        .get(name)
-        .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
-        || t.env_readers
-            .get(name)
-            .is_some_and(|r| r.iter().any(|p| !kiln_trace::is_toolchain_program(p)))
-}
-
-/// The first component of `p` that does not exist: when a proc macro looks
-/// for `conf/app.toml` and `conf/` is missing, `conf` appearing is what must
-/// change the key.
-fn first_missing(p: &Path) -> PathBuf {
-    let mut missing = p.to_path_buf();
-    for ancestor in p.ancestors().skip(1) {
-        if ancestor.as_os_str().is_empty() || ancestor.exists() {
-            break;
-        }
-        missing = ancestor.to_path_buf();
-    }
-    missing
-}
-
-/// Whether `p` is the FIFO of the jobserver make or cargo hands on
-/// (`--jobserver-auth=fifo:PATH`): tokens, not an input.
-fn jobserver(p: &Path) -> bool {
-    let text = p.to_string_lossy();
-    ["MAKEFLAGS", "CARGO_MAKEFLAGS"]
-        .iter()
-        .filter_map(|n| crate::env_rules::var(n))
-        .any(|v| v.to_string_lossy().contains(&format!("fifo:{text}")))
-}
-
-/// Merges dep-info and the observed trace into one input set.
-///
-/// Every variable rustc recorded in dep-info is kept (a crate that bakes in
-/// `env!("HOME")` depends on it); the ignore list only applies to lookups the
-/// observer saw, which include the compiler's and linker's own.
-pub fn gather(
-    cwd: &Path,
-    dep: Option<&DepInfo>,
-    trace: Option<&Trace>,
-    ex: &Exclusions<'_>,
-) -> Observed {
-    let mut o = Observed::default();
-    if let Some(t) = trace {
-        reads(&mut o, t, ex);
-        let tried = execs(&mut o, t, ex);
-        let mut searched = Observed::default();
-        searches::observe(
-            &t.searches,
-            ex.caller_path.as_deref(),
-            cwd,
-            &|p| ex.skip_absent(p),
-            &mut searched,
-        );
-        o.env.extend(searched.env);
-        o.unstable.extend(searched.unstable);
-        let absent: Vec<&PathBuf> = t
-            .absent
-            .iter()
-            .chain(&searched.absent)
-            .chain(&tried)
-            .collect();
-        absences(&mut o, &absent, ex);
-        presences(&mut o, t, ex);
-        traced_env(&mut o, t, ex);
-    }
-    if let Some(dep) = dep {
-        from_dep_info(&mut o, dep, cwd, ex);
-    }
-    o
-}
-
-/// Files the trace saw opened: inputs, listings (a directory opened to read
-/// its entries with calls no hook sees: `fdopendir`, glibc's `fts` under
-/// `find`), or unstable (gone again without being scratch, or a FIFO or
-/// socket, whose contents cannot be keyed).
-fn reads(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
-    // Scratch files the compile created and deleted (the linker's temp
-    // dir, rustc's staging files) are gone by now: not inputs.
-    for p in &t.reads {
-        if ex.skip_read(p) {
-            continue;
-        }
-        if p.is_file() {
-            o.files.insert(p.clone());
-        } else if p.is_dir() {
-            if !ex.skip_absent(&p.join("_")) {
-                o.listed.insert(p.clone());
-            }
-        } else if unstable(p, ex) {
-            o.unstable.insert(p.clone());
-        }
-    }
-}
-
-/// Whether a path read that is neither a file nor a directory makes the
-/// action's inputs unknowable: gone again without the action writing it,
-/// or a FIFO or socket (devices, `/proc` and the jobserver's FIFO aside).
-fn unstable(p: &Path, ex: &Exclusions<'_>) -> bool {
-    if !p.exists() {
-        return !ex.under_written(p);
-    }
-    !p.starts_with("/dev") && !p.starts_with("/proc") && !jobserver(p)
-}
-
-/// Programs the trace saw executed are inputs; those tried and missing (a
-/// shell's own search along `PATH`) are returned, as looked for and absent.
-fn execs(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) -> Vec<PathBuf> {
-    let mut tried = Vec::new();
-    for p in &t.execs {
-        if ex.skip_read(p) {
-            continue;
-        }
-        if p.is_file() {
-            o.files.insert(p.clone());
-        } else if !p.exists() {
-            tried.push(p.clone());
-        }
-    }
-    tried
-}
-
-/// Paths looked for and missing: keyed by the first missing component; one
-/// there now was created while the action ran (unstable) unless it wrote it.
-fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
-    for p in absent {
-        if o.files.contains(*p) {
-            continue;
-        }
-        if p.exists() {
-            if !ex.skip_absent(p) && !ex.under_written(p) {
-                o.unstable.insert((*p).clone());
-            }
-            continue;
-        }
-        let missing = first_missing(p);
-        if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
-            o.absent.insert(missing);
-        }
-    }
-}
-
-/// Paths probed and present, and directories listed.
-fn presences(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
-    for p in &t.present {
-        // Gone again after the compile: scratch (the linker's temp files).
-        if p.exists() && !o.files.contains(p) && !ex.skip_absent(p) {
-            o.present.insert(p.clone());
-        }
-    }
-    for d in &t.listed {
-        if !ex.skip_absent(&d.join("_")) && d.is_dir() {
-            o.listed.insert(d.clone());
-        }
-    }
-}
-
-/// Variables the trace saw looked up that enter the key.
-fn traced_env(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
-    let keep = |n: &&String| {
-        if ex.all_env {
-            !env_rules::kiln_internal(n)
-        } else {
-            !env_rules::ignored(n)
-                || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))
-        }
-    };
-    o.env.extend(t.env.iter().filter(keep).cloned());
-}
-
-/// The files and variables rustc's dep-info names.
-fn from_dep_info(o: &mut Observed, dep: &DepInfo, cwd: &Path, ex: &Exclusions<'_>) {
-    for f in dep.files.iter().filter(|f| f.as_os_str() != "-") {
-        let p = normalize_path(&cwd.join(f));
-        if !ex.skip_read(&p) {
-            o.files.insert(p);
-        }
-    }
-    o.env.extend(
-        dep.env
-            .iter()
-            .map(|(name, _)| name.clone())
-            .filter(|n| !env_rules::kiln_internal(n)),
-    );
 }
 
 /// Digest of a directory's sorted entry names.
@@ -487,7 +208,11 @@ pub fn entry_key(invocation: &Digest, inputs: &Inputs) -> Digest {
 mod tests {
     //! Inputs after the compile: what changes the entry key, and what a
     //! stored input list accepts on another machine.
-    use std::collections::HashMap;
+    use std::collections::{BTreeSet, HashMap};
+    use std::time::SystemTime;
+
+    use kiln_rustc::depinfo::DepInfo;
+    use kiln_trace::Trace;
 
     use super::*;
 
@@ -818,5 +543,32 @@ mod tests {
             let v = env_rules::keyed_value(name, value, &roots, PathMode::Normalize, true);
             assert!(!v.contains("/h/") && !v.contains("/w/"), "{name}: {v}");
         }
+    }
+
+    #[test]
+    fn inputs_modified_after_the_compile_started_are_caught() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("lib.rs");
+        std::fs::write(&src, "old").unwrap();
+        let mut o = Observed::default();
+        o.files.insert(src.clone());
+        let started = SystemTime::now() + std::time::Duration::from_secs(3600);
+        assert_eq!(
+            changed_since(&o, started, None),
+            None,
+            "written before the compile"
+        );
+        let started = SystemTime::now() - std::time::Duration::from_secs(1);
+        std::fs::write(&src, "new").unwrap();
+        assert_eq!(
+            changed_since(&o, started, None),
+            Some(src),
+            "edited during the compile"
+        );
+        assert_eq!(
+            changed_since(&o, started, Some(d.path())),
+            None,
+            "target dir files are cargo's business"
+        );
     }
 }

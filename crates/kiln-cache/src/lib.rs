@@ -17,16 +17,21 @@
 //! would succeed without it, and never stores the output of a failed compile.
 
 mod action;
+mod call;
 mod cc;
 mod compile;
 mod components;
 mod env_rules;
 mod facts;
+mod flight;
 mod hit;
+mod in_run;
 mod inputs;
 mod invocation;
+mod log;
 mod lookup;
 mod miss;
+mod observed;
 mod paths;
 mod probe;
 mod refusal;
@@ -36,10 +41,12 @@ mod symbols;
 mod unit;
 mod unreadable;
 mod unseen;
+mod upkeep;
 mod wrapper;
 
+pub use call::WrapperCall;
 pub use cc::{COMMAND as C_COMPILE_COMMAND, LAUNCHER_VAR as C_COMPILE_LAUNCHER_VAR, run_c_compile};
 pub use compile::end_like_the_compiler;
 pub use kiln_trace::quiet_this_process as quiet_observer;
 pub use script::{COMMAND as BUILD_SCRIPT_COMMAND, run_build_script};
-pub use wrapper::{WrapperCall, run_wrapper};
+pub use wrapper::run_wrapper;

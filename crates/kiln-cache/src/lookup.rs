@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::io::Read;
+use std::time::SystemTime;
 
 use kiln_key::Digest;
 use kiln_remote::{Fetched, Kind, Tier};
@@ -166,14 +167,14 @@ pub(crate) fn lookup_noted<T>(
     let mut notes = LookupNotes::default();
     let found = lookup(tiers, k, inv_key, &mut notes, restore);
     if notes.fetched {
-        crate::wrapper::maybe_gc(cfg, &tiers.store);
+        crate::upkeep::maybe_gc(cfg, &tiers.store);
     }
     for (fault, msg) in &notes.warnings {
         kiln_diag::warn_once(&cfg.dir, cfg.run_id.as_deref(), fault, msg);
     }
     rec.corrupt_entry |= notes.corrupt;
     for m in &notes.mismatches {
-        crate::wrapper::log(
+        crate::log::log(
             cfg,
             &format!("{}: stored {what} differs in {m}", rec.label()),
         );
@@ -252,7 +253,7 @@ pub(crate) fn record_hit(
     rec.key = Some(key.to_hex());
     rec.compile_ms = restored.compile_ms;
     rec.bytes_read = restored.bytes;
-    rec.timings.store_us = crate::wrapper::micros(restore_started.elapsed());
+    rec.timings.store_us = crate::log::micros(restore_started.elapsed());
 }
 
 /// Hands what a restored action depended on to the trace of the run this
@@ -293,7 +294,7 @@ pub(crate) fn serve(
     if try_hit(rec) {
         return 0;
     }
-    let lock = crate::wrapper::single_flight(store, inv_key, rec);
+    let lock = crate::flight::single_flight(store, inv_key, rec);
     if lock.waited && try_hit(rec) {
         return 0;
     }
@@ -309,7 +310,7 @@ pub(crate) fn trace_file(store: &LocalStore) -> std::path::PathBuf {
     staging.join(format!(
         "trace-{}-{}",
         kiln_store::local::staging_tag(),
-        crate::miss::nanos()
+        crate::lookup::nanos()
     ))
 }
 
@@ -324,4 +325,10 @@ pub(crate) fn forward_outputs(restored: &kiln_store::entry::Restored) {
             .iter()
             .map(|(_, dest, _)| (b'W', dest.as_os_str().as_bytes().to_vec())),
     );
+}
+/// Now, in nanoseconds since the epoch: part of unique scratch names.
+pub(crate) fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }

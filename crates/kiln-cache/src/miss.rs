@@ -15,9 +15,10 @@ use kiln_types::{COMPONENTS_VERSION, KeyComponents, Outcome, PassReason, UnitRec
 
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Keying, Observed, gather};
+use crate::log::{log, micros, warn};
 use crate::refusal::NotStored;
 use crate::unit::Unit;
-use crate::wrapper::{log, maybe_gc, micros, warn};
+use crate::upkeep::maybe_gc;
 
 /// Compiles, streams the compiler's messages, and stores the result when the
 /// compile succeeded and everything it did is understood.
@@ -88,12 +89,6 @@ pub(crate) fn compile_and_store(
 struct Stored {
     key: Digest,
     bytes: u64,
-}
-
-pub(crate) fn nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }
 
 fn store(
@@ -381,35 +376,6 @@ fn build_script_env(
         .collect()
 }
 
-/// An input outside the target dir modified after the compile started: what
-/// rustc read may not be what is there now, so the result cannot be keyed by
-/// the current content.
-pub(crate) fn changed_since(
-    o: &crate::inputs::Observed,
-    started_at: SystemTime,
-    target: Option<&Path>,
-) -> Option<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    if let Some(p) = o
-        .unstable
-        .iter()
-        .find(|p| !target.is_some_and(|t| p.starts_with(t)))
-    {
-        return Some(p.clone());
-    }
-    let start = started_at.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    let start_ns = i128::try_from(start.as_nanos()).ok()?;
-    o.files.iter().find_map(|p| {
-        if target.is_some_and(|t| p.starts_with(t)) {
-            return None;
-        }
-        let md = std::fs::metadata(p).ok()?;
-        let changed = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
-        let ctime = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
-        (changed.max(ctime) >= start_ns).then(|| p.clone())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,32 +401,5 @@ mod tests {
         );
         assert!(build_script_env(None, &env).is_empty());
         assert!(build_script_env(Some(d.path().join("nowhere/out").as_os_str()), &env).is_empty());
-    }
-
-    #[test]
-    fn inputs_modified_after_the_compile_started_are_caught() {
-        let d = tempfile::tempdir().unwrap();
-        let src = d.path().join("lib.rs");
-        std::fs::write(&src, "old").unwrap();
-        let mut o = crate::inputs::Observed::default();
-        o.files.insert(src.clone());
-        let started = SystemTime::now() + Duration::from_secs(3600);
-        assert_eq!(
-            changed_since(&o, started, None),
-            None,
-            "written before the compile"
-        );
-        let started = SystemTime::now() - Duration::from_secs(1);
-        std::fs::write(&src, "new").unwrap();
-        assert_eq!(
-            changed_since(&o, started, None),
-            Some(src),
-            "edited during the compile"
-        );
-        assert_eq!(
-            changed_since(&o, started, Some(d.path())),
-            None,
-            "target dir files are cargo's business"
-        );
     }
 }

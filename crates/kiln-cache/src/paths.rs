@@ -57,3 +57,36 @@ impl PathRule<'_> {
         Some(self.roots.normalize(text).into_bytes())
     }
 }
+
+/// How the text an action in a build-script run leaves (messages,
+/// `OUT_DIR` files, dependency files) is mapped between this machine and
+/// the store: paths are replaced only in what a package from `CARGO_HOME`
+/// left, in normalize mode.
+pub(crate) struct TextRule<'a> {
+    /// Local roots.
+    pub roots: &'a Roots,
+    /// Paths are replaced (a package from `CARGO_HOME`, normalize mode).
+    pub normalize: bool,
+}
+
+impl TextRule<'_> {
+    /// `text` with local roots replaced, when they appear and can be put
+    /// back; `None` to store the bytes as they are.
+    pub fn to_store(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.normalize || !Roots::reversible(bytes) {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let normalized = self.roots.normalize(text);
+        (normalized != text).then(|| normalized.into_bytes())
+    }
+
+    /// Stored text for this machine.
+    pub fn to_local(&self, bytes: &[u8]) -> Vec<u8> {
+        if self.normalize {
+            self.roots.restore(bytes)
+        } else {
+            bytes.to_vec()
+        }
+    }
+}

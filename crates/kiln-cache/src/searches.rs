@@ -19,12 +19,21 @@
 //! So a runner and a laptop whose `PATH`s differ but find the same `cc` share
 //! entries, and a `cc` put in front of the one a run used changes the key.
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use kiln_trace::Search;
 
-use crate::inputs::Observed;
+/// What the searches of a run depend on: candidates keyed as missing,
+/// names keyed (`=which cc`, or `PATH` itself), and candidates that appeared
+/// where the run may have found them instead.
+#[derive(Debug, Default)]
+pub(crate) struct Searched {
+    pub absent: BTreeSet<PathBuf>,
+    pub env: BTreeSet<String>,
+    pub unstable: BTreeSet<PathBuf>,
+}
 
 /// The name under which a key holds where a program name resolves on
 /// `PATH`: `=which cc`. It holds `=`, so no variable can have it.
@@ -38,7 +47,7 @@ pub(crate) fn observe(
     path_now: Option<&OsStr>,
     cwd: &Path,
     skip: &dyn Fn(&Path) -> bool,
-    o: &mut Observed,
+    o: &mut Searched,
 ) {
     for s in searches {
         match prefix_of(s, path_now) {
@@ -99,7 +108,7 @@ fn prefix_of(s: &Search, path_now: Option<&OsStr>) -> Option<Vec<PathBuf>> {
 /// directory first is not followed). Each candidate there is keyed as
 /// missing; one that is present may be what ran instead of the file the
 /// search was resolved to, so the action is not stored.
-fn relative_candidates(s: &Search, path_now: Option<&OsStr>, cwd: &Path, o: &mut Observed) {
+fn relative_candidates(s: &Search, path_now: Option<&OsStr>, cwd: &Path, o: &mut Searched) {
     let path = match &s.path {
         Some(Some(p)) => Some(p.as_os_str()),
         Some(None) => None,
@@ -144,8 +153,8 @@ mod tests {
         }
     }
 
-    fn observed(s: &Search, now: &str) -> Observed {
-        let mut o = Observed::default();
+    fn observed(s: &Search, now: &str) -> Searched {
+        let mut o = Searched::default();
         observe(
             std::slice::from_ref(s),
             Some(OsStr::new(now)),
@@ -203,7 +212,7 @@ mod tests {
     fn relative_entries_are_candidates_below_the_working_directory() {
         let d = tempfile::tempdir().unwrap();
         let s = search(Some("bin:/usr/bin"), Some("/usr/bin/cc"), &[]);
-        let mut o = Observed::default();
+        let mut o = Searched::default();
         observe(
             std::slice::from_ref(&s),
             Some(OsStr::new("bin:/usr/bin")),
@@ -214,7 +223,7 @@ mod tests {
         assert!(o.absent.contains(&d.path().join("bin/cc")));
         std::fs::create_dir_all(d.path().join("bin")).unwrap();
         std::fs::write(d.path().join("bin/cc"), "").unwrap();
-        let mut o = Observed::default();
+        let mut o = Searched::default();
         observe(
             std::slice::from_ref(&s),
             Some(OsStr::new("bin:/usr/bin")),

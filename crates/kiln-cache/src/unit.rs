@@ -13,8 +13,8 @@ use kiln_rustc::compiler::CompilerIdentity;
 use kiln_types::PassReason;
 
 use crate::action::Basis;
+use crate::call::WrapperCall;
 use crate::invocation::{InvocationParts, KeyContext, invocation_key};
-use crate::wrapper::WrapperCall;
 
 /// Everything about a cacheable call that hit and miss handling share.
 pub(crate) struct Unit<'a> {

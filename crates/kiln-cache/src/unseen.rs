@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use kiln_trace::Trace;
 
 use crate::env_rules;
-use crate::inputs::Observed;
+use crate::observed::Observed;
 
 /// Variables libc reads without `getenv`: the time zone and the locale.
 pub const LIBC_ENV: &[&str] = &[

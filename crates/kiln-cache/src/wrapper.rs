@@ -5,57 +5,21 @@
 //! with the call, does it, writes the record and returns the exit code the
 //! compiler would have returned.
 
-use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kiln_config::{Config, ConfigError};
 use kiln_key::Digest;
 use kiln_rustc::{Invocation, Plan};
-use kiln_store::LocalStore;
-use kiln_store::lock::{Locked, lock_key};
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
+use crate::call::WrapperCall;
 use crate::compile::run_plain;
 use crate::inputs::Keying;
+use crate::log::{log, max_rss_kb, micros, warn};
 use crate::unit::{Early, Unit};
 use crate::{hit, miss};
-
-/// How long a call waits for another process compiling the same unit.
-const SINGLE_FLIGHT_BOUND: Duration = Duration::from_secs(20 * 60);
-
-/// A call as cargo made it.
-#[derive(Debug, Clone)]
-pub struct WrapperCall {
-    /// The program cargo asked for: `rustc` or `clippy-driver`.
-    pub program: OsString,
-    /// Its arguments.
-    pub args: Vec<OsString>,
-}
-
-impl WrapperCall {
-    /// Whether the program is clippy's driver (then `args[0]` is rustc).
-    pub fn is_clippy(&self) -> bool {
-        Path::new(&self.program)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("clippy-driver"))
-    }
-
-    /// The rustc binary and the arguments meant for it.
-    fn rustc_and_args(&self) -> (PathBuf, &[OsString]) {
-        if self.is_clippy() && !self.args.is_empty() {
-            (PathBuf::from(&self.args[0]), &self.args[1..])
-        } else {
-            (PathBuf::from(&self.program), &self.args[..])
-        }
-    }
-}
-
-/// Prints one kiln warning.
-pub(crate) fn warn(msg: &str) {
-    kiln_diag::warn(msg);
-}
 
 /// Warns about unusable remote settings once per store and couple of
 /// minutes, not once per compiler call; the local cache works meanwhile.
@@ -87,18 +51,6 @@ fn warn_remote_problem_once(cfg: &Config, e: &ConfigError) {
         &format!("{e}; caching locally without the remote store"),
         &e.hint,
     );
-}
-
-/// Appends a debug line to `KILN_LOG`, if set.
-pub(crate) fn log(cfg: &Config, msg: &str) {
-    if let Some(path) = &cfg.log_file
-        && let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-    {
-        let _ = writeln!(f, "[{}] {msg}", std::process::id());
-    }
 }
 
 /// Handles one call and returns the exit code for cargo.
@@ -178,24 +130,6 @@ fn pass(
 fn fallback(cfg: &Config, call: &WrapperCall, rec: &mut UnitRecord, problem: &str) -> i32 {
     warn(&format!("{problem}; compiling without the cache"));
     pass(cfg, call, rec, PassReason::KilnError, problem.to_owned())
-}
-
-/// Peak resident memory of this process (children excluded), in KiB: the
-/// high-water mark of its own address space. (`getrusage` would also count
-/// the memory of the process that forked kiln before it exec'd, i.e. cargo.)
-pub(crate) fn max_rss_kb() -> u64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return 0;
-    };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-pub(crate) fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Whether this call is a build script asking the compiler: it comes from
@@ -303,72 +237,6 @@ fn serve(
             miss::compile_and_store(unit, keying, inv_key, rec)
         },
     )
-}
-
-/// The right to run an action nobody has stored yet, held until dropped.
-pub(crate) struct Flight {
-    _lock: Option<kiln_store::lock::KeyLock>,
-    /// Another process held it first: look the action up again.
-    pub waited: bool,
-}
-
-/// Waits (bounded) while another process runs the same action, so that one
-/// run serves all. Trouble with locks never stops the action.
-pub(crate) fn single_flight(store: &LocalStore, inv_key: &Digest, rec: &mut UnitRecord) -> Flight {
-    match lock_key(&store.lock_dir(), inv_key, SINGLE_FLIGHT_BOUND) {
-        Ok(Locked::Free(l)) => Flight {
-            _lock: Some(l),
-            waited: false,
-        },
-        Ok(Locked::AfterWait(l, waited)) => {
-            rec.timings.wait_us = micros(waited);
-            Flight {
-                _lock: Some(l),
-                waited: true,
-            }
-        }
-        Ok(Locked::TimedOut(waited)) => {
-            rec.timings.wait_us = micros(waited);
-            Flight {
-                _lock: None,
-                waited: false,
-            }
-        }
-        Err(e) => {
-            warn(&format!(
-                "cannot lock `{}`: {e}; running without waiting for others",
-                store.lock_dir().display()
-            ));
-            Flight {
-                _lock: None,
-                waited: false,
-            }
-        }
-    }
-}
-
-/// Runs a size-bounded gc when the store's ledger says it outgrew its
-/// bound (or does not know), skipping it when another process is already
-/// collecting.
-pub(crate) fn maybe_gc(cfg: &Config, store: &LocalStore) {
-    if !store.may_exceed(cfg.cache_size) {
-        return;
-    }
-    let lock_path = store.lock_dir().join("gc");
-    let Ok(f) = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-    else {
-        return;
-    };
-    if f.try_lock().is_ok() {
-        if let Err(e) = store.gc(cfg.cache_size) {
-            warn(&format!("cache size check failed: {e}"));
-        }
-        kiln_record::prune(&cfg.dir, 30);
-    }
 }
 
 #[cfg(test)]

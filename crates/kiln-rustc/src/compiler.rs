@@ -8,6 +8,7 @@
 //! while the metadata of every file under the sysroot's `lib/` is what it
 //! was: the common call costs a few dozen `stat`s and one small file read.
 
+pub use crate::error::CompilerError;
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -35,37 +36,6 @@ pub struct CompilerIdentity {
     /// clippy-driver's version line, for clippy runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clippy: Option<String>,
-}
-
-/// Why a compiler could not be identified.
-#[derive(Debug, thiserror::Error)]
-pub enum CompilerError {
-    /// Running the compiler failed.
-    #[error("cannot run `{program}`: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The compiler answered with an error or unexpected text.
-    #[error("`{program} {args}` failed: {detail}")]
-    Output {
-        /// The program.
-        program: String,
-        /// Its arguments.
-        args: String,
-        /// What went wrong.
-        detail: String,
-    },
-    /// Reading the compiler or its sysroot failed.
-    #[error("cannot read `{path}`: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
 }
 
 /// Identifies `rustc` (and `clippy`, for clippy runs), using and filling the

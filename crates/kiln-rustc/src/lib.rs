@@ -13,6 +13,7 @@
 pub mod args;
 pub mod compiler;
 pub mod depinfo;
+mod error;
 mod flags;
 pub mod sysroot;
 

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::compiler::CompilerError;
+use crate::error::CompilerError;
 
 /// How recent a change may be for its digest to be remembered.
 pub const RACY: Duration = Duration::from_secs(2);

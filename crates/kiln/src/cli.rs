@@ -56,7 +56,7 @@ pub enum Command {
     #[command(subcommand)]
     Deps(DepsCommand),
     /// Audit the workspace and its CI configuration for slow or cache-hostile settings.
-    Doctor(crate::cmd::doctor::DoctorArgs),
+    Doctor(DoctorArgs),
     /// Write and check the CI pipeline; carry the store between CI jobs.
     #[command(subcommand)]
     Ci(CiCommand),
@@ -301,4 +301,39 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a number")),
     }
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The workspace's Cargo.toml (default: the workspace of the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Output format: text for people, json (documented, `"version": 1`),
+    /// markdown for a step summary or PR comment, sarif for code scanning.
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
+    pub format: DoctorFormat,
+    /// Exit with 1 when a finding is at least this severe.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = DenyLevel::Never)]
+    pub deny: DenyLevel,
+    /// Add the missing `[profile.ci]` and `[profile.deploy]` to the root
+    /// Cargo.toml (comments and formatting are kept), then report.
+    #[arg(long)]
+    pub fix: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
+    Markdown,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DenyLevel {
+    /// Always exit 0 (report only).
+    Never,
+    Error,
+    Warning,
+    Info,
 }

@@ -30,7 +30,7 @@ use kiln_key::Digest;
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::action::Basis;
-use crate::wrapper::{log, micros, warn};
+use crate::log::{log, micros, warn};
 
 /// The hidden command the observer starts compiles through.
 pub const COMMAND: &str = "__cc";
@@ -171,7 +171,7 @@ fn prepare<'a>(
     let package_dir = crate::env_rules::var("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cwd.clone());
-    let (roots, from_cargo_home) = crate::script::package_roots(cfg, &out_dir, &package_dir, None);
+    let (roots, from_cargo_home) = crate::in_run::package_roots(cfg, &out_dir, &package_dir, None);
     let basis = Basis::new(cfg, roots, from_cargo_home);
     let inv_key = key::invocation_key(&key::CompileKeyInputs {
         compiler: &resolved,

@@ -20,8 +20,9 @@ use kiln_types::{Outcome, PassReason, UnitRecord};
 use super::{Compile, not_stored};
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Observed, gather};
+use crate::log::{log, micros, warn};
 use crate::refusal::NotStored;
-use crate::wrapper::{log, maybe_gc, micros, warn};
+use crate::upkeep::maybe_gc;
 
 /// Compiles, streams the compiler's messages, and stores the result when
 /// the compile succeeded and everything it did is understood.
@@ -127,7 +128,7 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     let mut o = gather(&c.cwd, None, Some(t), &ex);
     // The driver itself is keyed by the invocation key.
     o.files.insert(c.resolved.clone());
-    crate::script::run::drop_lookups_by_tools(&mut o, t);
+    crate::in_run::drop_lookups_by_tools(&mut o, t);
     crate::unseen::key(&mut o, crate::unseen::unseen(t, &[], &c.basis.cfg.dir));
     o
 }

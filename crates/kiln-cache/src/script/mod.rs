@@ -18,19 +18,17 @@ pub mod launcher;
 mod outdir;
 pub(crate) mod run;
 
-pub(crate) use outdir::TextRule;
-
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kiln_config::{Config, ConfigError, TraceMode};
-use kiln_key::{Digest, Roots};
+use kiln_key::Digest;
 use kiln_types::{Outcome, PassReason, UnitKind, UnitRecord};
 
 use crate::action::Basis;
 use crate::compile::run_plain;
-use crate::wrapper::{log, max_rss_kb, micros, warn};
+use crate::log::{log, max_rss_kb, micros, warn};
 
 /// The hidden command the launcher runs.
 pub const COMMAND: &str = "__build-script";
@@ -176,7 +174,8 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
     let identity =
         kiln_rustc::compiler::identify(&cfg.dir, Path::new(&rustc), None, toolchain.as_deref())
             .map_err(|e| Skip::Problem(format!("cannot identify the compiler: {e}")))?;
-    let (roots, from_cargo_home) = package_roots(cfg, &out_dir, &cwd, Some(&identity.sysroot));
+    let (roots, from_cargo_home) =
+        crate::in_run::package_roots(cfg, &out_dir, &cwd, Some(&identity.sysroot));
     let basis = Basis::new(cfg, roots, from_cargo_home);
     let vars = crate::env_rules::vars();
     let inv_key = key::invocation_key(&key::RunKeyInputs {
@@ -203,38 +202,6 @@ fn prepare<'a>(cfg: &'a Config, program: &Path, args: &'a [OsString]) -> Result<
         tracer,
         inv_key,
     })
-}
-
-/// The roots paths of a package's build are keyed against, and whether the
-/// package (its directory `package_dir`) comes from `CARGO_HOME`.
-///
-/// The workspace (the target dir's parent, as cargo lays it out) is the root
-/// for what a run sees outside its package: `PWD`, `.git`, other members. A
-/// package from `CARGO_HOME` is placed by that root.
-pub(crate) fn package_roots(
-    cfg: &Config,
-    out_dir: &Path,
-    package_dir: &Path,
-    sysroot: Option<&Path>,
-) -> (Roots, bool) {
-    let target_dir = kiln_key::roots::find_target_dir(out_dir);
-    let from_cargo_home = cfg
-        .cargo_home
-        .as_ref()
-        .is_some_and(|h| package_dir.starts_with(h));
-    let workspace = target_dir
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|w| from_cargo_home || package_dir.starts_with(w))
-        .unwrap_or(package_dir)
-        .to_path_buf();
-    let roots = Roots::new(
-        &workspace,
-        target_dir.as_deref(),
-        cfg.cargo_home.as_deref(),
-        sysroot,
-    );
-    (roots, from_cargo_home)
 }
 
 /// Answers a keyed run: a hit, or a real run (once per key at a time).

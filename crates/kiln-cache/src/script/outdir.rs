@@ -8,43 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln_key::{Digest, Roots};
+use kiln_key::Digest;
+
+use crate::paths::TextRule;
 use kiln_store::StoreError;
 use kiln_store::entry::{self, Restored};
 use kiln_store::tree::{self, TreeError};
 
 /// Name of the tree file inside an entry.
 pub const TREE_FILE: &str = "out-dir.tree";
-
-/// How text is mapped between this machine and the store.
-pub struct TextRule<'a> {
-    /// Local roots.
-    pub roots: &'a Roots,
-    /// Paths are replaced (a package from `CARGO_HOME`, normalize mode).
-    pub normalize: bool,
-}
-
-impl TextRule<'_> {
-    /// `text` with local roots replaced, when they appear and can be put
-    /// back; `None` to store the bytes as they are.
-    pub fn to_store(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        if !self.normalize || !Roots::reversible(bytes) {
-            return None;
-        }
-        let text = std::str::from_utf8(bytes).ok()?;
-        let normalized = self.roots.normalize(text);
-        (normalized != text).then(|| normalized.into_bytes())
-    }
-
-    /// Stored text for this machine.
-    pub fn to_local(&self, bytes: &[u8]) -> Vec<u8> {
-        if self.normalize {
-            self.roots.restore(bytes)
-        } else {
-            bytes.to_vec()
-        }
-    }
-}
 
 /// A scratch directory beside `out_dir`, removed when dropped.
 pub struct Scratch(pub PathBuf);
@@ -55,7 +27,7 @@ impl Scratch {
         let name = format!(
             ".kiln-{what}-{}-{}",
             std::process::id(),
-            crate::miss::nanos()
+            crate::lookup::nanos()
         );
         let dir = out_dir.with_file_name(name);
         std::fs::create_dir(&dir)?;

@@ -25,8 +25,9 @@ use super::Run;
 use super::outdir::{self, TREE_FILE};
 use crate::compile::run_captured;
 use crate::inputs::{Exclusions, Observed, gather};
+use crate::log::{log, micros, warn};
 use crate::refusal::NotStored;
-use crate::wrapper::{log, maybe_gc, micros, warn};
+use crate::upkeep::maybe_gc;
 
 /// Runs the script, streams its output, and stores the result when it
 /// succeeded and everything it did is understood.
@@ -137,31 +138,12 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         caller_path: crate::env_rules::var("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
-    drop_lookups_by_tools(&mut o, t);
+    crate::in_run::drop_lookups_by_tools(&mut o, t);
     crate::unseen::key(
         &mut o,
         crate::unseen::unseen(t, &[&run.program], &run.basis.cfg.dir),
     );
     o
-}
-
-/// Leaves out of `o` the lookups that are not inputs.
-///
-/// Lookups by kiln itself (compiling a probe or C code for a script) are no
-/// inputs: what kiln answers is the compile, observed in full. `PATH` read
-/// only by compilers and linkers chose the programs they ran: those are
-/// keyed by content and by where their names resolve.
-pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
-    let kiln = std::env::current_exe().ok();
-    let not_an_input = |name: &str, reader: &Path| {
-        kiln.as_deref() == Some(reader)
-            || (name == "PATH" && kiln_trace::is_toolchain_program(reader))
-    };
-    o.env.retain(|name| {
-        !t.env_readers
-            .get(name)
-            .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
-    });
 }
 
 /// What the key of a run covered, for `kiln explain`: the script program

@@ -4,49 +4,13 @@
 //! report to stdout, and turn `--deny` into the exit code. Color follows the
 //! one policy of `style.rs`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
 use kiln_doctor::{AuditOptions, DoctorError, Severity};
 
+use crate::cli::{DenyLevel, DoctorArgs, DoctorFormat as Format};
 use crate::error::hinted;
-
-#[derive(Args, Debug)]
-pub struct DoctorArgs {
-    /// The workspace's Cargo.toml (default: the workspace of the current directory).
-    #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
-    /// Output format: text for people, json (documented, `"version": 1`),
-    /// markdown for a step summary or PR comment, sarif for code scanning.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Exit with 1 when a finding is at least this severe.
-    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = DenyLevel::Never)]
-    pub deny: DenyLevel,
-    /// Add the missing `[profile.ci]` and `[profile.deploy]` to the root
-    /// Cargo.toml (comments and formatting are kept), then report.
-    #[arg(long)]
-    pub fix: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Markdown,
-    Sarif,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DenyLevel {
-    /// Always exit 0 (report only).
-    Never,
-    Error,
-    Warning,
-    Info,
-}
 
 impl DenyLevel {
     fn severity(self) -> Option<Severity> {
