@@ -68,16 +68,20 @@ impl Exclusions<'_> {
             || p == Path::new("/etc/ld.so.cache")
     }
 
-    /// Whether the action wrote `p` or something below it.
+    /// Whether the action wrote `p` or something below it. Paths order by
+    /// their components, so the paths below `p` come right after it.
     fn under_written(&self, p: &Path) -> bool {
-        self.written.iter().any(|w| w.starts_with(p))
+        self.written
+            .range::<Path, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
+            .next()
+            .is_some_and(|w| w.starts_with(p))
     }
 
     fn skip_absent(&self, p: &Path) -> bool {
         self.skip_read(p)
             || p.parent()
                 .is_some_and(|d| self.search_dirs.iter().any(|s| s == d))
-            || self.written.iter().any(|w| w.starts_with(p))
+            || self.under_written(p)
     }
 }
 
@@ -316,4 +320,47 @@ pub(crate) fn changed_since(
         let ctime = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
         (changed.max(ctime) >= start_ns).then(|| p.clone())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use super::Exclusions;
+
+    #[test]
+    fn a_path_is_under_what_was_written_below_it_and_only_then() {
+        let written: BTreeSet<PathBuf> = ["/t/a/b.c", "/t/a/b/x/y.o", "/t/ab", "/t/z"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        let outputs = BTreeSet::new();
+        let ex = Exclusions {
+            sysroot: None,
+            scratch: Vec::new(),
+            outputs: &outputs,
+            search_dirs: Vec::new(),
+            written: &written,
+            all_env: false,
+            caller_path: None,
+        };
+        for (p, under) in [
+            ("/t/a/b", true),
+            ("/t/a/b/x", true),
+            ("/t/a/b/x/y.o", true),
+            ("/t/a", true),
+            ("/t/a/b.c", true),
+            ("/t/a/b.", false),
+            ("/t/a/c", false),
+            ("/t/a/b/y", false),
+            ("/t/b", false),
+            ("/t/z/q", false),
+            ("/u", false),
+        ] {
+            assert_eq!(ex.under_written(Path::new(p)), under, "{p}");
+            let slow = written.iter().any(|w| w.starts_with(p));
+            assert_eq!(slow, under, "{p}");
+        }
+    }
 }

@@ -55,9 +55,18 @@ pub(crate) fn first_write_outside<'t>(
         let scratchy = (w.starts_with(&temp) && !w.exists())
             || scratch.iter().any(|s| w.starts_with(s))
             || w.starts_with("/dev")
-            || w.starts_with("/proc");
+            || (w.starts_with("/proc") && !through_proc(w));
         !scratchy && !allowed(w)
     })
+}
+
+/// Whether `w` is a file elsewhere reached through `/proc`: a process's
+/// working directory, root or open files (`/proc/self/cwd/x`).
+fn through_proc(w: &Path) -> bool {
+    let mut parts = w.components().skip(3).map(|c| c.as_os_str());
+    let link = parts.next();
+    let below = parts.next().is_some();
+    below && link.is_some_and(|l| l == "cwd" || l == "root" || l == "fd" || l == "map_files")
 }
 
 /// A write outside what an action may write: `what` wrote `path`.
@@ -66,4 +75,30 @@ pub(crate) fn wrote_outside(what: &str, path: &Path) -> NotStored {
         PassReason::WritesOutsideOutDir,
         format!("{what} wrote `{}`", path.display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::through_proc;
+
+    #[test]
+    fn files_reached_through_proc_are_not_scratch() {
+        for p in [
+            "/proc/self/cwd/out.o",
+            "/proc/123/root/etc/x",
+            "/proc/self/fd/3/x",
+        ] {
+            assert!(through_proc(Path::new(p)), "{p}");
+        }
+        for p in [
+            "/proc/self/status",
+            "/proc/self/cwd",
+            "/proc/sys/kernel/x",
+            "/proc",
+        ] {
+            assert!(!through_proc(Path::new(p)), "{p}");
+        }
+    }
 }

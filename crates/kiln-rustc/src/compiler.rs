@@ -66,12 +66,12 @@ pub fn identify(
     let slot = cache_dir
         .join("compilers")
         .join(format!("{}.json", &h.finalize().to_hex()[..32]));
-    if let Ok(text) = std::fs::read(&slot)
-        && let Some(json) = unseal(&text)
-        && let Ok(id) = serde_json::from_slice::<CompilerIdentity>(json)
-        && !id.sysroot_signature.is_empty()
-        && crate::sysroot::signature(&id.sysroot).ok().as_ref() == Some(&id.sysroot_signature)
-    {
+    if let Some(id) = remembered(&slot) {
+        return Ok(id);
+    }
+    // Calls that start together wait for the first to compute it.
+    let _computing = computing(&slot);
+    if let Some(id) = remembered(&slot) {
         return Ok(id);
     }
     let id = compute(cache_dir, rustc, clippy)?;
@@ -79,6 +79,41 @@ pub fn identify(
         remember(&slot, &id);
     }
     Ok(id)
+}
+
+/// The identity remembered in `slot`, while its sysroot is unchanged.
+fn remembered(slot: &Path) -> Option<CompilerIdentity> {
+    let text = std::fs::read(slot).ok()?;
+    let id = serde_json::from_slice::<CompilerIdentity>(unseal(&text)?).ok()?;
+    let unchanged = !id.sysroot_signature.is_empty()
+        && crate::sysroot::signature(&id.sysroot).ok().as_ref() == Some(&id.sysroot_signature);
+    unchanged.then_some(id)
+}
+
+/// How long a call waits for another computing the same identity.
+const COMPUTING_BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The right to compute the identity of `slot`, held until dropped; after
+/// [`COMPUTING_BOUND`], or when locks fail, the call computes it anyway.
+fn computing(slot: &Path) -> Option<std::fs::File> {
+    let parent = slot.parent()?;
+    std::fs::create_dir_all(parent).ok()?;
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(slot.with_extension("lock"))
+        .ok()?;
+    let deadline = std::time::Instant::now() + COMPUTING_BOUND;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Some(lock),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Writes `id` to `slot`, best effort: a new file (never one a link put

@@ -127,11 +127,14 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
         Some(end) => &bytes[..end],
         None => &[][..],
     };
+    // A run's trace repeats itself (every compile it starts opens the same
+    // headers): each distinct record is read once.
+    let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
     for line in complete.split(|b| *b == b'\n') {
         let [kind, b' ', rest @ ..] = line else {
             continue;
         };
-        if !rest.is_empty() {
+        if !rest.is_empty() && seen.insert(line) {
             r.add(*kind, rest);
         }
     }

@@ -169,19 +169,16 @@ enum Clock {
 
 /// The strongest clock macro `bytes` name.
 fn clock_in(bytes: &[u8]) -> Option<Clock> {
-    let mut found = None;
-    for (i, w) in bytes.windows(8).enumerate() {
-        if !(w.starts_with(b"__") && matches!(w[2], b'D' | b'T')) {
-            continue;
-        }
-        if bytes[i..].starts_with(b"__TIMESTAMP__") {
-            return Some(Clock::Timestamp);
-        }
-        if w == b"__DATE__" || w == b"__TIME__" {
-            found = Some(Clock::Date);
-        }
+    use memchr::memmem;
+    if memmem::find(bytes, b"__TIMESTAMP__").is_some() {
+        Some(Clock::Timestamp)
+    } else if memmem::find(bytes, b"__DATE__").is_some()
+        || memmem::find(bytes, b"__TIME__").is_some()
+    {
+        Some(Clock::Date)
+    } else {
+        None
     }
-    found
 }
 
 /// The clock macro a source or header read by the compile names. Programs
