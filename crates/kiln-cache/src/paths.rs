@@ -81,6 +81,11 @@ impl TextRule<'_> {
         (normalized != text).then(|| normalized.into_bytes())
     }
 
+    /// `bytes` as the store keeps them: mapped, or as they are.
+    pub fn stored(&self, bytes: &[u8]) -> Vec<u8> {
+        self.to_store(bytes).unwrap_or_else(|| bytes.to_vec())
+    }
+
     /// Stored text for this machine.
     pub fn to_local(&self, bytes: &[u8]) -> Vec<u8> {
         if self.normalize {

@@ -241,12 +241,7 @@ fn store(
             content,
         });
     }
-    let stdout = rule
-        .to_store(&ran.stdout)
-        .unwrap_or_else(|| ran.stdout.clone());
-    let stderr = rule
-        .to_store(&ran.stderr)
-        .unwrap_or_else(|| ran.stderr.clone());
+    let (stdout, stderr) = (rule.stored(&ran.stdout), rule.stored(&ran.stderr));
     let written = c
         .basis
         .put_entry(&key, &files, (&stdout, &stderr), compile_ms, name)?;

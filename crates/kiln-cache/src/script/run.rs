@@ -219,12 +219,7 @@ fn store(
         ),
         other => NotStored::Problem(other.to_string()),
     })?;
-    let stdout = rule
-        .to_store(&ran.stdout)
-        .unwrap_or_else(|| ran.stdout.clone());
-    let stderr = rule
-        .to_store(&ran.stderr)
-        .unwrap_or_else(|| ran.stderr.clone());
+    let (stdout, stderr) = (rule.stored(&ran.stdout), rule.stored(&ran.stderr));
     let files = [SourceFile {
         name: TREE_FILE.to_owned(),
         path: &tree_file,
