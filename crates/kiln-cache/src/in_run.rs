@@ -46,13 +46,13 @@ pub(crate) fn package_roots(
 ///
 /// Lookups by kiln itself (compiling a probe or C code for a script) are no
 /// inputs: what kiln answers is the compile, observed in full. `PATH` read
-/// only by compilers and linkers chose the programs they ran: those are
-/// keyed by content and by where their names resolve.
+/// only by compilers, linkers and git chose the programs they ran: those
+/// are keyed by content and by where their names resolve.
 pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
     let kiln = std::env::current_exe().ok();
     let not_an_input = |name: &str, reader: &Path| {
         kiln.as_deref() == Some(reader)
-            || (name == "PATH" && kiln_trace::is_toolchain_program(reader))
+            || (name == "PATH" && kiln_trace::uses_path_only_to_search(reader))
     };
     o.env.retain(|name| {
         !t.env_readers

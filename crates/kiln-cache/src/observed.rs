@@ -111,7 +111,15 @@ fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
         .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
         || t.env_readers
             .get(name)
-            .is_some_and(|r| r.iter().any(|p| !kiln_trace::is_toolchain_program(p)))
+            .is_some_and(|r| r.iter().any(|p| !read_by_a_tool(name, p)))
+}
+
+/// A lookup by a program that uses the variable for itself alone: a
+/// toolchain program's settings, or `PATH` read by a program that only
+/// searches it (git), whose finds are observed as searches.
+fn read_by_a_tool(name: &str, program: &Path) -> bool {
+    kiln_trace::is_toolchain_program(program)
+        || (name == "PATH" && kiln_trace::uses_path_only_to_search(program))
 }
 
 /// The first component of `p` that does not exist: when a proc macro looks

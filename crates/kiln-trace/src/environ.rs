@@ -117,6 +117,19 @@ pub fn is_toolchain_program(program: &Path) -> bool {
         .is_some_and(|n| GETENV_ONLY.contains(&tool_name(n)))
 }
 
+/// Whether `program` reads `PATH` only to find the programs it runs: a
+/// toolchain program of [`GETENV_ONLY`], or an ELF build of one of
+/// [`GETENV_SETTINGS`] (git puts its own exec dir in front and searches for
+/// its subcommands and helpers). What it then runs is observed as searches
+/// and executions, so the text of `PATH` itself is no input of its output.
+pub fn uses_path_only_to_search(program: &Path) -> bool {
+    let settings_by_getenv = program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| GETENV_SETTINGS.contains(&n));
+    is_toolchain_program(program) || (settings_by_getenv && is_elf(program))
+}
+
 /// Whether an executed `program` may read environment variables without
 /// `getenv`.
 pub fn walks_environ(program: &Path) -> bool {
@@ -366,7 +379,12 @@ mod tests {
         if git.is_file() {
             assert!(!walks_environ(git), "git reads its settings with getenv");
             assert!(!is_toolchain_program(git), "git's other lookups are inputs");
+            assert!(uses_path_only_to_search(git), "git searches PATH");
         }
+        let fake_git = d.path().join("git");
+        std::fs::write(&fake_git, "#!/bin/sh\necho $PATH\n").unwrap();
+        assert!(!uses_path_only_to_search(&fake_git), "a script named git");
+        assert!(!uses_path_only_to_search(Path::new("/bin/sh")), "a shell");
         for cc in ["/usr/bin/gcc", "/usr/bin/cc"] {
             let p = std::fs::canonicalize(cc).unwrap();
             assert!(!walks_environ(&p), "{}", p.display());

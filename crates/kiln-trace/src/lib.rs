@@ -93,7 +93,8 @@ use std::path::PathBuf;
 
 pub use elf::observable;
 pub use environ::{
-    is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ, walks_environ,
+    is_toolchain_program, raw_syscalls, reads_libc_env, rust_walks_environ,
+    uses_path_only_to_search, walks_environ,
 };
 pub use install::{Tracer, forward, forward_lookups, forward_to_outer, quiet_this_process};
 pub use parse::{Search, Trace, parse_trace};

@@ -205,8 +205,9 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn a_checkout_made_dirty_by_a_same_size_edit_is_seen() {
+/// A probe whose proc macro runs `git describe --dirty` on a fresh checkout
+/// of its own workspace, committed once.
+fn git_probe() -> Probe {
     let p = Probe::new("git", "");
     let ws = p.ws.clone();
     std::fs::write(
@@ -222,18 +223,26 @@ fn a_checkout_made_dirty_by_a_same_size_edit_is_seen() {
     git(&ws, &["init", "-q"]);
     git(&ws, &["add", "."]);
     git(&ws, &["commit", "-q", "-m", "first"]);
-    // A checkout's index is fresh (as after a clone): the describe reads it
-    // and writes nothing.
-    let settle = |ws: &Path| {
-        // Past git's racy window (whole seconds): the index then trusts the
-        // times it records.
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-        let _ = std::process::Command::new("git")
-            .args(["update-index", "-q", "--refresh"])
-            .current_dir(ws)
-            .output();
-    };
     settle(&ws);
+    p
+}
+
+/// A checkout's index made fresh (as after a clone): a describe reads it and
+/// writes nothing.
+fn settle(ws: &Path) {
+    // Past git's racy window (whole seconds): the index then trusts the
+    // times it records.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let _ = std::process::Command::new("git")
+        .args(["update-index", "-q", "--refresh"])
+        .current_dir(ws)
+        .output();
+}
+
+#[test]
+fn a_checkout_made_dirty_by_a_same_size_edit_is_seen() {
+    let p = git_probe();
+    let ws = p.ws.clone();
     // git keys what it reads (its index, rewritten by every refresh), so
     // only the programs are compared here, not the hits.
     let (first, _) = p.kiln_build();
@@ -248,6 +257,39 @@ fn a_checkout_made_dirty_by_a_same_size_edit_is_seen() {
     assert_eq!(back, p.plain_build());
     assert!(changed.ends_with("-dirty"), "{changed}");
     assert!(!first.ends_with("-dirty"), "{first}");
+}
+
+/// git reads `PATH` to find its helpers: what it found is keyed, the text of
+/// `PATH` is not (rustup puts each `CARGO_HOME`'s `bin` in front of it).
+#[test]
+fn git_run_by_a_proc_macro_is_keyed_by_the_git_found_not_by_path_text() {
+    let mut p = git_probe();
+    let path = std::env::var("PATH").unwrap();
+    let (first, _) = p.kiln_build();
+    let empty = p.sb.root.path().join("other-home/bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    p.sb.set("PATH", &format!("{}:{path}", empty.display()));
+    let (same, recs) = p.kiln_build();
+    assert_eq!(same, first);
+    let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+    assert_eq!(app["outcome"], "hit", "{app:#}");
+    // Another git first on PATH is another input.
+    let fake = p.sb.root.path().join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let script = fake.join("git");
+    std::fs::write(&script, "#!/bin/sh\necho v9.9-fake\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    p.sb.set("PATH", &format!("{}:{path}", fake.display()));
+    let (faked, recs) = p.kiln_build();
+    assert_eq!(faked, "v9.9-fake");
+    assert_eq!(faked, p.plain_build());
+    let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+    assert_eq!(app["outcome"], "miss", "{app:#}");
+    p.sb.set("PATH", &path);
+    let (back, recs) = p.kiln_build();
+    assert_eq!(back, first);
+    let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+    assert_eq!(app["outcome"], "hit", "{app:#}");
 }
 
 #[test]
