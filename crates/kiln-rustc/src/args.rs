@@ -432,15 +432,15 @@ impl Invocation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn plan_of(s: &str) -> Plan {
+    pub(crate) fn plan_of(s: &str) -> Plan {
         let v: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
         plan(&v)
     }
 
-    fn inv(s: &str) -> Invocation {
+    pub(crate) fn inv(s: &str) -> Invocation {
         match plan_of(s) {
             Plan::Cache(i) => *i,
             other => panic!("expected cacheable, got {other:?}"),

@@ -338,17 +338,7 @@ mod tests {
         }
     }
 
-    fn plan_of(s: &str) -> Plan {
-        let v: Vec<OsString> = s.split_whitespace().map(OsString::from).collect();
-        plan(&v)
-    }
-
-    fn inv(s: &str) -> Invocation {
-        match plan_of(s) {
-            Plan::Cache(i) => *i,
-            other => panic!("expected cacheable, got {other:?}"),
-        }
-    }
+    use crate::args::tests::{inv, plan_of};
 
     fn plan_of_args(args: &[String]) -> Plan {
         let raw: Vec<OsString> = args.iter().map(OsString::from).collect();
