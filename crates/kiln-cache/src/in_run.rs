@@ -52,7 +52,7 @@ pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
     let kiln = std::env::current_exe().ok();
     let not_an_input = |name: &str, reader: &Path| {
         kiln.as_deref() == Some(reader)
-            || (name == "PATH" && kiln_trace::uses_path_only_to_search(reader))
+            || (name == "PATH" && crate::observed::path_only_searched(t, reader))
     };
     o.env.retain(|name| {
         !t.env_readers

@@ -111,15 +111,22 @@ fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
         .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
         || t.env_readers
             .get(name)
-            .is_some_and(|r| r.iter().any(|p| !read_by_a_tool(name, p)))
+            .is_some_and(|r| r.iter().any(|p| !read_by_a_tool(t, name, p)))
 }
 
 /// A lookup by a program that uses the variable for itself alone: a
 /// toolchain program's settings, or `PATH` read by a program that only
-/// searches it (git), whose finds are observed as searches.
-fn read_by_a_tool(name: &str, program: &Path) -> bool {
-    kiln_trace::is_toolchain_program(program)
-        || (name == "PATH" && kiln_trace::uses_path_only_to_search(program))
+/// searches it (git), whose finds are observed as searches and probes.
+fn read_by_a_tool(t: &Trace, name: &str, program: &Path) -> bool {
+    kiln_trace::is_toolchain_program(program) || (name == "PATH" && path_only_searched(t, program))
+}
+
+/// Whether `program`'s lookup of `PATH` is keyed by what its searches found
+/// alone: it only searches `PATH`, and the run listed none of its
+/// directories.
+pub(crate) fn path_only_searched(t: &Trace, program: &Path) -> bool {
+    kiln_trace::uses_path_only_to_search(program)
+        && !searches::lists_path(t, env_rules::var("PATH").as_deref())
 }
 
 /// The first component of `p` that does not exist: when a proc macro looks
@@ -169,6 +176,7 @@ pub fn gather(
             &|p| ex.skip_absent(p),
             &mut searched,
         );
+        searches::probed_on_path(t, ex.caller_path.as_deref(), &mut searched);
         o.env.extend(searched.env);
         o.unstable.extend(searched.unstable);
         let absent: Vec<&PathBuf> = t

@@ -18,12 +18,20 @@
 //!
 //! So a runner and a laptop whose `PATH`s differ but find the same `cc` share
 //! entries, and a `cc` put in front of the one a run used changes the key.
+//!
+//! Some programs search `PATH` themselves, probing each directory (git for
+//! `git-<helper>`, gcc and collect2 for `as` and `ld`): every name probed or
+//! run in a directory of the caller's `PATH` is keyed by where it resolves
+//! on `PATH` too ([`probed_on_path`]), so a directory put in front that
+//! holds that name changes the key. A run that listed a directory of `PATH`
+//! (`git help -a`) may have seen every program there: its `PATH` text stays
+//! an input ([`lists_path`]).
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use kiln_trace::Search;
+use kiln_trace::{Search, Trace};
 
 /// What the searches of a run depend on: candidates keyed as missing,
 /// names keyed (`=which cc`, or `PATH` itself), and candidates that appeared
@@ -73,6 +81,40 @@ pub(crate) fn observe(
             }
         }
     }
+}
+
+/// Keys each name the run probed, found or executed in a directory of the
+/// caller's `PATH` by where that name resolves on `PATH` (`=which <name>`).
+pub(crate) fn probed_on_path(t: &Trace, path_now: Option<&OsStr>, o: &mut Searched) {
+    let dirs = path_dirs(path_now);
+    if dirs.is_empty() {
+        return;
+    }
+    let probed = t.present.iter().chain(&t.absent).chain(&t.execs);
+    for p in probed.filter(|p| p.parent().is_some_and(|d| dirs.contains(d))) {
+        match p.file_name().and_then(|n| n.to_str()) {
+            Some(name) if !name.contains('\n') => o.env.insert(format!("{WHICH}{name}")),
+            // A name no key line can hold: the whole search path is keyed.
+            _ => o.env.insert("PATH".to_owned()),
+        };
+    }
+}
+
+/// Whether the run listed a directory of the caller's `PATH`: what it found
+/// there depends on which directories `PATH` names.
+pub(crate) fn lists_path(t: &Trace, path_now: Option<&OsStr>) -> bool {
+    let dirs = path_dirs(path_now);
+    t.listed.iter().any(|l| dirs.contains(l.as_path()))
+}
+
+/// The absolute directories of a search path.
+fn path_dirs(path: Option<&OsStr>) -> BTreeSet<PathBuf> {
+    path.map(|p| {
+        std::env::split_paths(p)
+            .filter(|d| d.is_absolute())
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// The directories the search tried before the caller's `PATH`, when its
@@ -206,6 +248,22 @@ mod tests {
                 "{recorded:?} {now}"
             );
         }
+    }
+
+    #[test]
+    fn names_probed_in_path_directories_are_keyed_by_resolution() {
+        let mut t = Trace::default();
+        t.present.insert("/usr/bin/ld".into());
+        t.absent.insert("/home/u/.cargo/bin/ld".into());
+        t.execs.insert("/usr/lib/git-core/git-hello".into());
+        t.absent.insert("/usr/bin/sub/x".into());
+        let mut o = Searched::default();
+        probed_on_path(&t, Some(OsStr::new("/home/u/.cargo/bin:/usr/bin")), &mut o);
+        assert_eq!(o.env.iter().collect::<Vec<_>>(), ["=which ld"]);
+        t.listed.insert("/usr/lib/git-core".into());
+        assert!(!lists_path(&t, Some(OsStr::new("/usr/bin"))));
+        t.listed.insert("/usr/bin".into());
+        assert!(lists_path(&t, Some(OsStr::new("/usr/bin"))));
     }
 
     #[test]

@@ -63,8 +63,11 @@ pub const GETENV_ONLY: &[&str] = &[
 /// `environ` only to hand it to the programs they start (which are observed
 /// themselves): git (`GIT_DIR`, `GIT_CONFIG_*`, …; hooks, a pager), which
 /// build scripts and proc macros run for `git describe` (`vergen`,
-/// `git-version`).
-pub const GETENV_SETTINGS: &[&str] = &["git"];
+/// `git-version`). Each name comes with text every build of the program
+/// holds, by which it is told from another program given that name (a
+/// wrapper script, a compiled program that prints its environment).
+pub const GETENV_SETTINGS: &[(&str, &[&[u8]])] =
+    &[("git", &[b"GIT_EXEC_PATH\0", b"GIT_DIR\0", b"git-core"])];
 
 /// Libraries that make a program an interpreter of scripts.
 const INTERPRETER_LIBS: &[&[u8]] = &[
@@ -118,29 +121,37 @@ pub fn is_toolchain_program(program: &Path) -> bool {
 }
 
 /// Whether `program` reads `PATH` only to find the programs it runs: a
-/// toolchain program of [`GETENV_ONLY`], or an ELF build of one of
+/// toolchain program of [`GETENV_ONLY`], or a build of one of
 /// [`GETENV_SETTINGS`] (git puts its own exec dir in front and searches for
-/// its subcommands and helpers). What it then runs is observed as searches
-/// and executions, so the text of `PATH` itself is no input of its output.
+/// its subcommands and helpers). What it then runs or looks for is observed
+/// as searches, probes and executions, so the text of `PATH` itself is no
+/// input of its output.
 pub fn uses_path_only_to_search(program: &Path) -> bool {
-    let settings_by_getenv = program
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| GETENV_SETTINGS.contains(&n));
-    is_toolchain_program(program) || (settings_by_getenv && is_elf(program))
+    is_toolchain_program(program) || is_settings_program(program)
+}
+
+/// Whether `program` is an ELF build of one of [`GETENV_SETTINGS`]: named
+/// so, and holding the text every build of it holds.
+fn is_settings_program(program: &Path) -> bool {
+    let Some(name) = program.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some((_, marks)) = GETENV_SETTINGS.iter().find(|(n, _)| *n == name) else {
+        return false;
+    };
+    is_elf(program) && read(program).is_some_and(|bytes| marks.iter().all(|m| contains(&bytes, m)))
 }
 
 /// Whether an executed `program` may read environment variables without
 /// `getenv`.
 pub fn walks_environ(program: &Path) -> bool {
-    let settings_by_getenv = program
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| GETENV_SETTINGS.contains(&n));
-    if is_toolchain_program(program) || settings_by_getenv {
+    if is_toolchain_program(program) {
         // Its settings come through `getenv` whatever it names: only a
         // script under that name (a wrapper) may walk.
         return !is_elf(program);
+    }
+    if is_settings_program(program) {
+        return false;
     }
     let Some(bytes) = read(program) else {
         return true;
@@ -384,6 +395,13 @@ mod tests {
         let fake_git = d.path().join("git");
         std::fs::write(&fake_git, "#!/bin/sh\necho $PATH\n").unwrap();
         assert!(!uses_path_only_to_search(&fake_git), "a script named git");
+        std::fs::create_dir(d.path().join("elf")).unwrap();
+        let elf_git = d.path().join("elf/git");
+        std::fs::write(&elf_git, b"\x7fELF\0getenv\0PATH\0").unwrap();
+        assert!(
+            !uses_path_only_to_search(&elf_git),
+            "another program named git"
+        );
         assert!(!uses_path_only_to_search(Path::new("/bin/sh")), "a shell");
         for cc in ["/usr/bin/gcc", "/usr/bin/cc"] {
             let p = std::fs::canonicalize(cc).unwrap();

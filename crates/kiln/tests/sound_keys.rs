@@ -292,6 +292,88 @@ fn git_run_by_a_proc_macro_is_keyed_by_the_git_found_not_by_path_text() {
     assert_eq!(app["outcome"], "hit", "{app:#}");
 }
 
+/// A compiled program `dir/name` whose `main` is `body` (a shell script
+/// would read `PATH` itself).
+fn put_program(dir: &Path, name: &str, body: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(
+        &src,
+        format!("#include <stdio.h>\n#include <stdlib.h>\nint main(void) {{ {body} return 0; }}\n"),
+    )
+    .unwrap();
+    let cc = std::process::Command::new("cc")
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join(name))
+        .status()
+        .unwrap();
+    assert!(cc.success());
+}
+
+/// A build of `app` with `PATH` set to `path`: its output matches plain
+/// cargo's, and its outcome is `outcome`.
+fn build_on_path(p: &mut Probe, path: &str, outcome: &str) -> String {
+    p.sb.set("PATH", path);
+    let (out, recs) = p.kiln_build();
+    assert_eq!(out, p.plain_build(), "PATH={path}");
+    let app = recs.iter().find(|r| r["crate_name"] == "app").unwrap();
+    assert_eq!(app["outcome"], outcome, "PATH={path}: {app:#}");
+    out
+}
+
+/// git finds its helpers by probing each directory of `PATH` itself: a
+/// directory put in front that holds the helper is another input.
+#[test]
+fn a_git_helper_first_on_a_longer_path_is_another_input() {
+    let mut p = Probe::new("gitargs", "hello");
+    let path = std::env::var("PATH").unwrap();
+    let (b1, b2) = (p.sb.root.path().join("b1"), p.sb.root.path().join("b2"));
+    put_program(&b1, "git-hello", r#"puts("one");"#);
+    put_program(&b2, "git-hello", r#"puts("two");"#);
+    let first = format!("{}:{path}", b1.display());
+    assert_eq!(build_on_path(&mut p, &first, "miss"), "one");
+    let longer = format!("{}:{first}", b2.display());
+    assert_eq!(build_on_path(&mut p, &longer, "miss"), "two");
+    assert_eq!(build_on_path(&mut p, &first, "hit"), "one");
+}
+
+/// `git --list-cmds=others` lists every directory of `PATH`: a directory
+/// put in front is another input even when nothing in it was looked for.
+#[test]
+fn git_listing_the_directories_of_path_keys_path() {
+    let mut p = Probe::new("gitargs", "--list-cmds=others");
+    let path = std::env::var("PATH").unwrap();
+    let (b1, b2) = (p.sb.root.path().join("b1"), p.sb.root.path().join("b2"));
+    put_program(&b1, "git-one", "");
+    put_program(&b2, "git-two", "");
+    let first = format!("{}:{path}", b1.display());
+    let listed = build_on_path(&mut p, &first, "miss");
+    assert!(
+        listed.contains("one") && !listed.contains("two"),
+        "{listed}"
+    );
+    let longer = format!("{}:{first}", b2.display());
+    assert!(build_on_path(&mut p, &longer, "miss").contains("two"));
+    build_on_path(&mut p, &first, "hit");
+}
+
+/// A compiled program named `git` is trusted as git only when it is one.
+#[test]
+fn another_program_named_git_is_keyed_by_path() {
+    let mut p = Probe::new("gitargs", "");
+    let path = std::env::var("PATH").unwrap();
+    let fake = p.sb.root.path().join("fake");
+    put_program(&fake, "git", r#"puts(getenv("PATH"));"#);
+    let first = format!("{}:{path}", fake.display());
+    let empty = p.sb.root.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let longer = format!("{}:{first}", empty.display());
+    build_on_path(&mut p, &first, "miss");
+    build_on_path(&mut p, &longer, "miss");
+    build_on_path(&mut p, &first, "hit");
+}
+
 #[test]
 fn ci_is_read_only_by_the_compiler_and_changes_nothing() {
     let mut p = Probe::new("var", "PROBE_X");
