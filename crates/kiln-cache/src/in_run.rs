@@ -1,14 +1,11 @@
 //! What the actions inside a build-script run share besides their
 //! [`Basis`](crate::action::Basis): the roots a package's build is keyed
-//! against, and the lookups in a trace that are not inputs.
+//! against.
 
 use std::path::Path;
 
 use kiln_config::Config;
 use kiln_key::Roots;
-use kiln_trace::Trace;
-
-use crate::observed::Observed;
 
 /// The roots paths of a package's build are keyed against, and whether the
 /// package (its directory `package_dir`) comes from `CARGO_HOME`.
@@ -40,23 +37,4 @@ pub(crate) fn package_roots(
         sysroot,
     );
     (roots, from_cargo_home)
-}
-
-/// Leaves out of `o` the lookups that are not inputs.
-///
-/// Lookups by kiln itself (compiling a probe or C code for a script) are no
-/// inputs: what kiln answers is the compile, observed in full. `PATH` read
-/// only by compilers, linkers and git chose the programs they ran: those
-/// are keyed by content and by where their names resolve.
-pub(crate) fn drop_lookups_by_tools(o: &mut Observed, t: &Trace) {
-    let kiln = std::env::current_exe().ok();
-    let not_an_input = |name: &str, reader: &Path| {
-        kiln.as_deref() == Some(reader)
-            || (name == "PATH" && crate::observed::path_only_searched(t, reader))
-    };
-    o.env.retain(|name| {
-        !t.env_readers
-            .get(name)
-            .is_some_and(|r| r.iter().all(|p| not_an_input(name, p)))
-    });
 }

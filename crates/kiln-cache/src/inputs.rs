@@ -66,7 +66,15 @@ impl Keying<'_> {
 
     pub(crate) fn env_digest(&self, name: &str) -> Option<String> {
         if let Some(program) = name.strip_prefix(searches::WHICH) {
-            let found = searches::resolve(program, (self.env)("PATH").as_deref())?;
+            let path = (self.env)("PATH");
+            if let Some(p) = path
+                .as_deref()
+                .filter(|p| !searches::all_entries_absolute(Some(p)))
+            {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                return Some(Digest::of(&searches::relative_resolution(program, p, &cwd)).to_hex());
+            }
+            let found = searches::resolve(program, path.as_deref())?;
             return Some(Digest::of(self.key_path(&found).as_bytes()).to_hex());
         }
         let v = (self.env)(name)?;

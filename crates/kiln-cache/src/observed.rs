@@ -6,7 +6,7 @@
 //! [`changed_since`] finds an input that changed while the action ran.
 //! Digesting what was gathered is `inputs.rs`'s.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -122,20 +122,47 @@ fn read_by_a_tool(t: &Trace, name: &str, program: &Path) -> bool {
 }
 
 /// Whether `program`'s lookup of `PATH` is keyed by what its searches found
-/// alone: it only searches `PATH`, and the run listed none of its
-/// directories.
-pub(crate) fn path_only_searched(t: &Trace, program: &Path) -> bool {
+/// alone: it only searches `PATH`, every directory of `PATH` is absolute (so
+/// where a name resolves is what a search found, whatever the working
+/// directory), and the run listed none of them.
+fn path_only_searched(t: &Trace, program: &Path) -> bool {
+    let path = env_rules::var("PATH");
     kiln_trace::uses_path_only_to_search(program)
-        && !searches::lists_path(t, env_rules::var("PATH").as_deref())
+        && searches::all_entries_absolute(path.as_deref())
+        && !searches::lists_path(t, path.as_deref())
+}
+
+/// Whether every lookup of `name` in a build-script run was made by a
+/// program that uses it for itself alone: kiln (compiling a probe or C code
+/// for a script: what it answers is the compile, observed in full), or a
+/// program that reads `PATH` only to search it.
+fn looked_up_by_tools_only(t: &Trace, name: &str) -> bool {
+    let kiln = std::env::current_exe().ok();
+    t.env_readers.get(name).is_some_and(|readers| {
+        readers.iter().all(|p| {
+            kiln.as_deref() == Some(p.as_path()) || (name == "PATH" && path_only_searched(t, p))
+        })
+    })
 }
 
 /// The first component of `p` that does not exist: when a proc macro looks
 /// for `conf/app.toml` and `conf/` is missing, `conf` appearing is what must
 /// change the key.
-fn first_missing(p: &Path) -> PathBuf {
+/// `dirs` remembers which ancestors exist: a compiler looks for each header
+/// in every include directory, so many candidates share them.
+fn first_missing(p: &Path, dirs: &mut HashMap<PathBuf, bool>) -> PathBuf {
     let mut missing = p.to_path_buf();
     for ancestor in p.ancestors().skip(1) {
-        if ancestor.as_os_str().is_empty() || ancestor.exists() {
+        if ancestor.as_os_str().is_empty() {
+            break;
+        }
+        let exists = match dirs.get(ancestor) {
+            Some(e) => *e,
+            None => *dirs
+                .entry(ancestor.to_path_buf())
+                .or_insert_with(|| ancestor.exists()),
+        };
+        if exists {
             break;
         }
         missing = ancestor.to_path_buf();
@@ -248,6 +275,7 @@ fn execs(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) -> Vec<PathBuf> {
 /// Paths looked for and missing: keyed by the first missing component; one
 /// there now was created while the action ran (unstable) unless it wrote it.
 fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
+    let mut dirs = HashMap::new();
     for p in absent {
         if o.files.contains(*p) {
             continue;
@@ -258,7 +286,7 @@ fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
             }
             continue;
         }
-        let missing = first_missing(p);
+        let missing = first_missing(p, &mut dirs);
         if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
             o.absent.insert(missing);
         }
@@ -284,7 +312,7 @@ fn presences(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
 fn traced_env(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
     let keep = |n: &&String| {
         if ex.all_env {
-            !env_rules::kiln_internal(n)
+            !env_rules::kiln_internal(n) && !looked_up_by_tools_only(t, n)
         } else {
             !env_rules::ignored(n)
                 || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))

@@ -25,7 +25,11 @@
 //! on `PATH` too ([`probed_on_path`]), so a directory put in front that
 //! holds that name changes the key. A run that listed a directory of `PATH`
 //! (`git help -a`) may have seen every program there: its `PATH` text stays
-//! an input ([`lists_path`]).
+//! an input ([`lists_path`]). A `PATH` with an empty or relative entry names
+//! directories below some working directory: such a `PATH` keeps its text
+//! keyed wherever a program read it, and where it is in effect when a key
+//! is checked, `=which` holds its text and the resolution below the
+//! action's working directory ([`relative_resolution`]).
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
@@ -107,14 +111,30 @@ pub(crate) fn lists_path(t: &Trace, path_now: Option<&OsStr>) -> bool {
     t.listed.iter().any(|l| dirs.contains(l.as_path()))
 }
 
-/// The absolute directories of a search path.
+/// The absolute directories of a search path, normalized like the paths of
+/// a trace.
 fn path_dirs(path: Option<&OsStr>) -> BTreeSet<PathBuf> {
     path.map(|p| {
         std::env::split_paths(p)
             .filter(|d| d.is_absolute())
+            .map(|d| kiln_trace::normalize_path(&d))
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// Whether `path` is set and names absolute directories only: then where a
+/// name resolves on it is what a search of it found. An empty or relative
+/// entry names a directory below whichever working directory the searching
+/// process had.
+pub(crate) fn all_entries_absolute(path: Option<&OsStr>) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    path.is_some_and(|p| {
+        !p.is_empty()
+            && p.as_bytes()
+                .split(|b| *b == b':')
+                .all(|d| d.first() == Some(&b'/'))
+    })
 }
 
 /// The directories the search tried before the caller's `PATH`, when its
@@ -176,6 +196,27 @@ fn all_absolute(path: &[u8]) -> bool {
 /// Where `name` resolves on `path`, for a key.
 pub(crate) fn resolve(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
     kiln_trace::find_program(OsStr::new(name), path).0
+}
+
+/// What a key holds for `=which name` when `path` has an empty or relative
+/// entry: the search path itself, and the file the name resolves to with
+/// those entries taken below the working directory `cwd`. It differs from
+/// any resolution on an absolute search path.
+pub(crate) fn relative_resolution(name: &str, path: &OsStr, cwd: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let found = std::env::split_paths(path)
+        .map(|d| cwd.join(d).join(name))
+        .find(|c| {
+            std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+    let mut text = b"relative\0".to_vec();
+    text.extend_from_slice(path.as_bytes());
+    text.push(0);
+    if let Some(f) = found {
+        text.extend_from_slice(kiln_trace::normalize_path(&f).as_os_str().as_bytes());
+    }
+    text
 }
 
 #[cfg(test)]
@@ -254,16 +295,40 @@ mod tests {
     fn names_probed_in_path_directories_are_keyed_by_resolution() {
         let mut t = Trace::default();
         t.present.insert("/usr/bin/ld".into());
-        t.absent.insert("/home/u/.cargo/bin/ld".into());
+        t.absent.insert("/home/u/.cargo/bin/as".into());
         t.execs.insert("/usr/lib/git-core/git-hello".into());
         t.absent.insert("/usr/bin/sub/x".into());
         let mut o = Searched::default();
-        probed_on_path(&t, Some(OsStr::new("/home/u/.cargo/bin:/usr/bin")), &mut o);
-        assert_eq!(o.env.iter().collect::<Vec<_>>(), ["=which ld"]);
+        probed_on_path(
+            &t,
+            Some(OsStr::new("/home/u/.cargo/x/../bin:/usr/bin")),
+            &mut o,
+        );
+        assert_eq!(o.env.iter().collect::<Vec<_>>(), ["=which as", "=which ld"]);
         t.listed.insert("/usr/lib/git-core".into());
         assert!(!lists_path(&t, Some(OsStr::new("/usr/bin"))));
         t.listed.insert("/usr/bin".into());
         assert!(lists_path(&t, Some(OsStr::new("/usr/bin"))));
+    }
+
+    #[test]
+    fn a_search_path_with_a_relative_entry_is_keyed_with_its_text() {
+        assert!(all_entries_absolute(Some(OsStr::new("/a:/usr/bin"))));
+        for p in ["", ":/usr/bin", "/usr/bin:", "bin:/usr/bin", "/a::/b"] {
+            assert!(!all_entries_absolute(Some(OsStr::new(p))), "{p:?}");
+        }
+        assert!(!all_entries_absolute(None));
+        let d = tempfile::tempdir().unwrap();
+        let before = relative_resolution("tool", OsStr::new("bin:/nonexistent"), d.path());
+        std::fs::create_dir(d.path().join("bin")).unwrap();
+        let tool = d.path().join("bin/tool");
+        std::fs::write(&tool, "").unwrap();
+        std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let after = relative_resolution("tool", OsStr::new("bin:/nonexistent"), d.path());
+        assert_ne!(before, after);
+        let other = relative_resolution("tool", OsStr::new("bin:/elsewhere"), d.path());
+        assert_ne!(after, other, "the search path's text is keyed");
     }
 
     #[test]

@@ -481,6 +481,50 @@ fn a_directory_put_in_front_of_path_is_seen() {
     assert!(changed.starts_with("value=48"), "{changed}");
 }
 
+/// A directory put in front of `PATH` by a relative name (found below the
+/// build script's working directory, its package) holding a compiled `cc`
+/// that adds a definition: the script's search keys `PATH`, though only
+/// compilers read it.
+#[test]
+fn a_relative_directory_put_in_front_of_path_is_seen() {
+    let mut f = Fixture::new();
+    let tools = f.ws.join("csys/tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let src = tools.join("cc.c");
+    std::fs::write(
+        &src,
+        "#include <stdlib.h>\n#include <unistd.h>\n\
+         int main(int n, char **v) { char **a = calloc(n + 2, sizeof *a); a[0] = \"/usr/bin/cc\";\n\
+         a[1] = \"-DCSYS_ADD=8\"; for (int i = 1; i < n; i++) a[i + 1] = v[i];\n\
+         execv(\"/usr/bin/cc\", a); return 127; }\n",
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .arg(&src)
+        .arg("-o")
+        .arg(tools.join("cc"))
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let old = std::env::var("PATH").unwrap();
+    let first = format!(":{old}");
+    let new = format!("tools::{old}");
+    f.sb.set("PATH", &first);
+    let (before, _) = f.kiln_build();
+    f.sb.set("PATH", &new);
+    let (changed, recs) = f.kiln_build();
+    assert_eq!(changed, f.plain_build(), "kiln and plain cargo differ");
+    assert!(changed.starts_with("value=48"), "{changed}");
+    // The compiler the search found there is no file the key can name for
+    // another working directory: the run is not stored.
+    let csys = run_of(&recs, "csys");
+    assert_eq!(csys["outcome"], "not_cacheable", "{csys:#}");
+    f.sb.set("PATH", &first);
+    let (back, recs) = f.kiln_build();
+    assert_eq!(back, before);
+    assert_all_hit(&recs);
+}
+
 fn c_compiles(recs: &[Value]) -> Vec<&Value> {
     recs.iter().filter(|r| r["kind"] == "c_compile").collect()
 }

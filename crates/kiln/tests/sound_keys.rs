@@ -338,6 +338,39 @@ fn a_git_helper_first_on_a_longer_path_is_another_input() {
     assert_eq!(build_on_path(&mut p, &first, "hit"), "one");
 }
 
+/// A directory of `PATH` spelled with `..` names the directory git probes.
+#[test]
+fn a_path_directory_spelled_with_dot_dot_is_the_one_probed() {
+    let mut p = Probe::new("gitargs", "hello");
+    let path = std::env::var("PATH").unwrap();
+    let root = p.sb.root.path().to_path_buf();
+    put_program(&root.join("b1"), "git-hello", r#"puts("one");"#);
+    put_program(&root.join("b2"), "git-hello", r#"puts("two");"#);
+    std::fs::create_dir_all(root.join("x")).unwrap();
+    let via = |d: &str| format!("{}/x/../{d}", root.display());
+    let first = format!("{}:{path}", via("b1"));
+    assert_eq!(build_on_path(&mut p, &first, "miss"), "one");
+    let longer = format!("{}:{first}", via("b2"));
+    assert_eq!(build_on_path(&mut p, &longer, "miss"), "two");
+    assert_eq!(build_on_path(&mut p, &first, "hit"), "one");
+}
+
+/// A relative directory put in front of `PATH` names a directory below the
+/// working directory, where git finds its helper first.
+#[test]
+fn a_relative_path_directory_put_in_front_is_seen() {
+    let mut p = Probe::new("gitargs", "hello");
+    let path = std::env::var("PATH").unwrap();
+    let b1 = p.sb.root.path().join("b1");
+    put_program(&b1, "git-hello", r#"puts("one");"#);
+    put_program(&p.ws.join("rel"), "git-hello", r#"puts("two");"#);
+    let first = format!("{}:{path}", b1.display());
+    assert_eq!(build_on_path(&mut p, &first, "miss"), "one");
+    let longer = format!("rel:{first}");
+    assert_eq!(build_on_path(&mut p, &longer, "miss"), "two");
+    assert_eq!(build_on_path(&mut p, &first, "hit"), "one");
+}
+
 /// `git --list-cmds=others` lists every directory of `PATH`: a directory
 /// put in front is another input even when nothing in it was looked for.
 #[test]

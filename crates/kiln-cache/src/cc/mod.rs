@@ -157,7 +157,11 @@ fn prepare<'a>(
     let resolved = if program.as_encoded_bytes().contains(&b'/') {
         PathBuf::from(program)
     } else {
-        kiln_trace::find_program(program, crate::env_rules::var("PATH").as_deref())
+        let path = crate::env_rules::var("PATH");
+        if !crate::searches::all_entries_absolute(path.as_deref()) {
+            return Err(Skip::Pass("`PATH` names a relative directory".into()));
+        }
+        kiln_trace::find_program(program, path.as_deref())
             .0
             .ok_or_else(|| Skip::Pass("the compiler is not on `PATH`".into()))?
     };

@@ -128,7 +128,6 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     let mut o = gather(&c.cwd, None, Some(t), &ex);
     // The driver itself is keyed by the invocation key.
     o.files.insert(c.resolved.clone());
-    crate::in_run::drop_lookups_by_tools(&mut o, t);
     crate::unseen::key(&mut o, crate::unseen::unseen(t, &[], &c.basis.cfg.dir));
     o
 }

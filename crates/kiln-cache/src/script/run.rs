@@ -138,7 +138,6 @@ fn observed(run: &Run<'_>, t: &Trace) -> Observed {
         caller_path: crate::env_rules::var("PATH"),
     };
     let mut o = gather(&run.cwd, None, Some(t), &ex);
-    crate::in_run::drop_lookups_by_tools(&mut o, t);
     crate::unseen::key(
         &mut o,
         crate::unseen::unseen(t, &[&run.program], &run.basis.cfg.dir),
