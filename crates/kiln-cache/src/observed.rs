@@ -128,7 +128,7 @@ fn read_by_a_tool(t: &Trace, name: &str, program: &Path) -> bool {
 fn path_only_searched(t: &Trace, program: &Path) -> bool {
     let path = env_rules::var("PATH");
     kiln_trace::uses_path_only_to_search(program)
-        && searches::all_entries_absolute(path.as_deref())
+        && searches::all_entries_plain(path.as_deref())
         && !searches::lists_path(t, path.as_deref())
 }
 
@@ -275,9 +275,13 @@ fn execs(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) -> Vec<PathBuf> {
 /// Paths looked for and missing: keyed by the first missing component; one
 /// there now was created while the action ran (unstable) unless it wrote it.
 fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
+    use std::os::unix::ffi::OsStrExt;
     let mut dirs = HashMap::new();
+    let read: std::collections::HashSet<&[u8]> =
+        o.files.iter().map(|f| f.as_os_str().as_bytes()).collect();
+    let mut missing_now = Vec::new();
     for p in absent {
-        if o.files.contains(*p) {
+        if read.contains(p.as_os_str().as_bytes()) {
             continue;
         }
         if p.exists() {
@@ -288,9 +292,10 @@ fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
         }
         let missing = first_missing(p, &mut dirs);
         if !ex.skip_absent(p) && !ex.skip_absent(&missing) {
-            o.absent.insert(missing);
+            missing_now.push(missing);
         }
     }
+    o.absent.extend(kiln_trace::path_set(missing_now.iter()));
 }
 
 /// Paths probed and present, and directories listed.

@@ -123,17 +123,19 @@ fn path_dirs(path: Option<&OsStr>) -> BTreeSet<PathBuf> {
     .unwrap_or_default()
 }
 
-/// Whether `path` is set and names absolute directories only: then where a
-/// name resolves on it is what a search of it found. An empty or relative
-/// entry names a directory below whichever working directory the searching
-/// process had.
-pub(crate) fn all_entries_absolute(path: Option<&OsStr>) -> bool {
+/// Whether `path` is set and names absolute directories without `..`: then
+/// where a name resolves on it is what a search of it found, and the paths
+/// a search probed name the directory the way `PATH` does. An empty or
+/// relative entry names a directory below whichever working directory the
+/// searching process had; a `..` after a symbolic link leaves the link's
+/// target, which the trace's lexical paths do not follow.
+pub(crate) fn all_entries_plain(path: Option<&OsStr>) -> bool {
     use std::os::unix::ffi::OsStrExt;
     path.is_some_and(|p| {
         !p.is_empty()
             && p.as_bytes()
                 .split(|b| *b == b':')
-                .all(|d| d.first() == Some(&b'/'))
+                .all(|d| d.first() == Some(&b'/') && !d.split(|b| *b == b'/').any(|c| c == b".."))
     })
 }
 
@@ -313,11 +315,18 @@ mod tests {
 
     #[test]
     fn a_search_path_with_a_relative_entry_is_keyed_with_its_text() {
-        assert!(all_entries_absolute(Some(OsStr::new("/a:/usr/bin"))));
-        for p in ["", ":/usr/bin", "/usr/bin:", "bin:/usr/bin", "/a::/b"] {
-            assert!(!all_entries_absolute(Some(OsStr::new(p))), "{p:?}");
+        assert!(all_entries_plain(Some(OsStr::new("/a/./b/:/usr//bin"))));
+        for p in [
+            "",
+            ":/usr/bin",
+            "/usr/bin:",
+            "bin:/usr/bin",
+            "/a::/b",
+            "/a/../b",
+        ] {
+            assert!(!all_entries_plain(Some(OsStr::new(p))), "{p:?}");
         }
-        assert!(!all_entries_absolute(None));
+        assert!(!all_entries_plain(None));
         let d = tempfile::tempdir().unwrap();
         let before = relative_resolution("tool", OsStr::new("bin:/nonexistent"), d.path());
         std::fs::create_dir(d.path().join("bin")).unwrap();

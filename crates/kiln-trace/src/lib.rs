@@ -99,7 +99,7 @@ pub use environ::{
 pub use install::{Tracer, forward, forward_lookups, forward_to_outer, quiet_this_process};
 pub use parse::{Search, Trace, parse_trace};
 pub use paths::find_program;
-pub use paths::normalize_path;
+pub use paths::{normalize_path, path_set};
 
 /// Problems installing the observer or reading its trace.
 #[derive(Debug, thiserror::Error)]

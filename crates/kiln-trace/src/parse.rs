@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::TraceError;
-use crate::paths::{find_program, lexical};
+use crate::paths::{find_program, lexical, path_set};
 
 /// What a traced process tree did. Paths are absolute and lexically
 /// normalized.
@@ -139,12 +139,24 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
         }
     }
     let mut t = r.trace;
+    let opened: std::collections::HashSet<&[u8]> = r
+        .reads
+        .iter()
+        .chain(&r.writes)
+        .map(|p| p.as_os_str().as_bytes())
+        .collect();
+    let written: std::collections::HashSet<&[u8]> =
+        r.writes.iter().map(|p| p.as_os_str().as_bytes()).collect();
+    let not_in = |set: &std::collections::HashSet<&[u8]>, v: &[PathBuf]| {
+        path_set(v.iter().filter(|p| !set.contains(p.as_os_str().as_bytes())))
+    };
+    t.present = not_in(&opened, &r.present);
+    t.absent = not_in(&opened, &r.absent);
+    t.reads = not_in(&written, &r.reads);
+    t.writes = path_set(r.writes.iter());
+    t.listed = path_set(r.listed.iter());
+    t.execs = path_set(r.execs.iter());
     resolve_searches(&mut t, r.by_name, r.search_paths, path_var);
-    t.reads.retain(|p| !t.writes.contains(p));
-    t.present
-        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
-    t.absent
-        .retain(|p| !t.writes.contains(p) && !t.reads.contains(p));
     t
 }
 
@@ -153,6 +165,12 @@ fn parse_records(bytes: &[u8], path_var: Option<&OsStr>) -> Trace {
 #[derive(Default)]
 struct Records {
     trace: Trace,
+    reads: Vec<PathBuf>,
+    writes: Vec<PathBuf>,
+    absent: Vec<PathBuf>,
+    present: Vec<PathBuf>,
+    listed: Vec<PathBuf>,
+    execs: Vec<PathBuf>,
     by_name: BTreeSet<OsString>,
     search_paths: BTreeMap<OsString, BTreeSet<Option<OsString>>>,
 }
@@ -164,13 +182,13 @@ impl Records {
         let text = OsStr::from_bytes(rest);
         let absolute = || (rest[0] == b'/').then(|| lexical(Path::new(text)));
         match kind {
-            b'R' => t.reads.extend(absolute()),
-            b'W' => t.writes.extend(absolute()),
-            b'A' => t.absent.extend(absolute()),
-            b'P' => t.present.extend(absolute()),
-            b'D' => t.listed.extend(absolute()),
+            b'R' => self.reads.extend(absolute()),
+            b'W' => self.writes.extend(absolute()),
+            b'A' => self.absent.extend(absolute()),
+            b'P' => self.present.extend(absolute()),
+            b'D' => self.listed.extend(absolute()),
             b'E' => add_lookup(t, rest),
-            b'X' if rest.contains(&b'/') => t.execs.extend(absolute()),
+            b'X' if rest.contains(&b'/') => self.execs.extend(absolute()),
             b'X' => {
                 self.by_name.insert(text.to_owned());
             }
