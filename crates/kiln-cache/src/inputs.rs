@@ -69,7 +69,7 @@ impl Keying<'_> {
             let path = (self.env)("PATH");
             if let Some(p) = path
                 .as_deref()
-                .filter(|p| !searches::all_entries_plain(Some(p)))
+                .filter(|p| !searches::all_entries_absolute(Some(p)))
             {
                 let cwd = std::env::current_dir().unwrap_or_default();
                 return Some(Digest::of(&searches::relative_resolution(program, p, &cwd)).to_hex());

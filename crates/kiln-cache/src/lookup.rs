@@ -268,17 +268,49 @@ pub(crate) fn forward_inputs(inputs: &manifest::Inputs, k: &Keying<'_>, program:
     let present = inputs.present.iter().map(|(p, _)| (b'P', path(p)));
     let listed = inputs.listings.iter().map(|(p, _)| (b'D', path(p)));
     let exe = program.as_os_str().as_bytes();
+    let path_now = crate::env_rules::var("PATH");
     let env = inputs
         .env
         .iter()
         .filter(|(n, _)| !n.contains('\t'))
-        .map(|(n, _)| {
-            let mut rest = n.as_bytes().to_vec();
-            rest.push(b'\t');
-            rest.extend_from_slice(exe);
-            (b'E', rest)
-        });
+        .flat_map(|(n, _)| forwarded_lookup(n, exe, path_now.as_deref()));
     kiln_trace::forward(files.chain(absent).chain(present).chain(listed).chain(env));
+}
+
+/// The trace records that hand on a variable an action's key holds. Where a
+/// name resolves (`=which cc`) was answered on this action's `PATH`, which
+/// may not be the run's: it goes as the search it stands for. `PATH` itself
+/// goes without its reader, so the run never takes it for a tool's lookup.
+fn forwarded_lookup(
+    name: &str,
+    exe: &[u8],
+    path_now: Option<&std::ffi::OsStr>,
+) -> Vec<(u8, Vec<u8>)> {
+    use std::os::unix::ffi::OsStrExt;
+    let printable = path_now.is_none_or(|p| !p.as_bytes().contains(&b'\n'));
+    if let Some(program) = name
+        .strip_prefix(crate::searches::WHICH)
+        .filter(|_| printable)
+    {
+        let mut search = program.as_bytes().to_vec();
+        if let Some(p) = path_now {
+            search.push(b'\t');
+            search.extend_from_slice(p.as_bytes());
+        }
+        return vec![(b'S', search), (b'X', program.as_bytes().to_vec())];
+    }
+    // A search on a `PATH` no record can hold keys `PATH` itself.
+    let name = if name.starts_with(crate::searches::WHICH) {
+        "PATH"
+    } else {
+        name
+    };
+    let mut rest = name.as_bytes().to_vec();
+    if name != "PATH" {
+        rest.push(b'\t');
+        rest.extend_from_slice(exe);
+    }
+    vec![(b'E', rest)]
 }
 
 /// Answers a keyed action, whatever its kind: restored when `try_hit`

@@ -106,9 +106,10 @@ fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
     let compilers = |o: &Path| {
         in_sysroot(o) || (SYSTEM_LIB_DIRS.iter().any(|d| o.starts_with(d)) && !t.reads.contains(o))
     };
-    t.env_objects
-        .get(name)
-        .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
+    t.env_unattributed.contains(name)
+        || t.env_objects
+            .get(name)
+            .is_some_and(|objects| objects.iter().any(|o| !compilers(o)))
         || t.env_readers
             .get(name)
             .is_some_and(|r| r.iter().any(|p| !read_by_a_tool(t, name, p)))
@@ -118,7 +119,10 @@ fn read_by_crate_code(t: &Trace, name: &str, sysroot: Option<&Path>) -> bool {
 /// toolchain program's settings, or `PATH` read by a program that only
 /// searches it (git), whose finds are observed as searches and probes.
 fn read_by_a_tool(t: &Trace, name: &str, program: &Path) -> bool {
-    kiln_trace::is_toolchain_program(program) || (name == "PATH" && path_only_searched(t, program))
+    if name == "PATH" {
+        return path_only_searched(t, program);
+    }
+    kiln_trace::is_toolchain_program(program)
 }
 
 /// Whether `program`'s lookup of `PATH` is keyed by what its searches found
@@ -138,6 +142,9 @@ fn path_only_searched(t: &Trace, program: &Path) -> bool {
 /// program that reads `PATH` only to search it.
 fn looked_up_by_tools_only(t: &Trace, name: &str) -> bool {
     let kiln = std::env::current_exe().ok();
+    if t.env_unattributed.contains(name) {
+        return false;
+    }
     t.env_readers.get(name).is_some_and(|readers| {
         readers.iter().all(|p| {
             kiln.as_deref() == Some(p.as_path()) || (name == "PATH" && path_only_searched(t, p))

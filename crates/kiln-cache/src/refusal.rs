@@ -38,7 +38,33 @@ pub(crate) fn observable(
             format!("`{}` runs unobserved (static or setuid)", p.display()),
         ));
     }
+    if let Some(s) = t.searches.iter().find(|s| relative_search(s)) {
+        return Err(NotStored::Uncacheable(
+            PassReason::LinkerNotObservable,
+            format!(
+                "`{}` was looked for on a search path with a relative entry, below a \
+                 working directory the observer does not record",
+                s.name.to_string_lossy()
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Whether a program run by name was looked for on a search path with an
+/// empty or relative entry: that entry names a directory below the working
+/// directory of the process that searched, which may have changed directory
+/// first (`Command::current_dir`).
+fn relative_search(s: &kiln_trace::Search) -> bool {
+    let recorded = match &s.path {
+        Some(Some(p)) => Some(p.as_os_str()),
+        Some(None) => return false,
+        None => None,
+    };
+    let path = recorded
+        .map(std::ffi::OsStr::to_owned)
+        .or_else(|| crate::env_rules::var("PATH"));
+    !crate::searches::all_entries_absolute(path.as_deref())
 }
 
 /// The first file `t` wrote that `allowed` does not accept and that is not

@@ -123,20 +123,32 @@ fn path_dirs(path: Option<&OsStr>) -> BTreeSet<PathBuf> {
     .unwrap_or_default()
 }
 
-/// Whether `path` is set and names absolute directories without `..`: then
-/// where a name resolves on it is what a search of it found, and the paths
-/// a search probed name the directory the way `PATH` does. An empty or
+/// Whether `path` is set and names absolute directories only: then where a
+/// name resolves on it does not depend on a working directory. An empty or
 /// relative entry names a directory below whichever working directory the
-/// searching process had; a `..` after a symbolic link leaves the link's
-/// target, which the trace's lexical paths do not follow.
-pub(crate) fn all_entries_plain(path: Option<&OsStr>) -> bool {
+/// searching process had.
+pub(crate) fn all_entries_absolute(path: Option<&OsStr>) -> bool {
     use std::os::unix::ffi::OsStrExt;
     path.is_some_and(|p| {
         !p.is_empty()
             && p.as_bytes()
                 .split(|b| *b == b':')
-                .all(|d| d.first() == Some(&b'/') && !d.split(|b| *b == b'/').any(|c| c == b".."))
+                .all(|d| d.first() == Some(&b'/'))
     })
+}
+
+/// Whether every entry of `path` is absolute and without `..`: then the
+/// paths a search probed name each directory the way `PATH` does (a `..`
+/// after a symbolic link leaves the link's target, which the trace's
+/// lexical paths do not follow).
+pub(crate) fn all_entries_plain(path: Option<&OsStr>) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    all_entries_absolute(path)
+        && path.is_some_and(|p| {
+            !p.as_bytes()
+                .split(|b| *b == b':' || *b == b'/')
+                .any(|c| c == b"..")
+        })
 }
 
 /// The directories the search tried before the caller's `PATH`, when its

@@ -23,6 +23,10 @@ pub struct Trace {
     pub env: BTreeSet<String>,
     /// Which programs looked each variable up (absent: not recorded).
     pub env_readers: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
+    /// Variables looked up at least once by a program not recorded (a
+    /// lookup handed on by an action kiln answered from the cache): no
+    /// lookup of theirs is taken for a tool's.
+    pub env_unattributed: BTreeSet<String>,
     /// Which libraries' code looked each variable up, where that was not the
     /// program's own (a proc macro or the compiler's library inside rustc).
     pub env_objects: std::collections::BTreeMap<String, BTreeSet<PathBuf>>,
@@ -238,6 +242,8 @@ fn add_lookup(t: &mut Trace, rest: &[u8]) {
         if let Some(o) = object {
             t.env_objects.entry(name.clone()).or_default().insert(o);
         }
+    } else {
+        t.env_unattributed.insert(name.clone());
     }
     t.env.insert(name);
 }

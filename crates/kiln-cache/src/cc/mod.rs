@@ -158,7 +158,7 @@ fn prepare<'a>(
         PathBuf::from(program)
     } else {
         let path = crate::env_rules::var("PATH");
-        if !crate::searches::all_entries_plain(path.as_deref()) {
+        if !crate::searches::all_entries_absolute(path.as_deref()) {
             return Err(Skip::Pass("`PATH` names a relative directory".into()));
         }
         kiln_trace::find_program(program, path.as_deref())
