@@ -74,7 +74,11 @@ pub(crate) fn observe(
                     .filter(|c| c.parent().is_some_and(|d| prefix.iter().any(|p| p == d)));
                 o.absent.extend(missing.filter(|c| !skip(c)).cloned());
                 if !found_in_prefix {
-                    o.env.insert(format!("{WHICH}{}", s.name.to_string_lossy()));
+                    // A name no key line holds exactly: `PATH` itself.
+                    o.env.insert(match s.name.to_str() {
+                        Some(name) if !name.contains('\t') => format!("{WHICH}{name}"),
+                        _ => "PATH".to_owned(),
+                    });
                 }
             }
             None => {
@@ -97,7 +101,7 @@ pub(crate) fn probed_on_path(t: &Trace, path_now: Option<&OsStr>, o: &mut Search
     let probed = t.present.iter().chain(&t.absent).chain(&t.execs);
     for p in probed.filter(|p| p.parent().is_some_and(|d| dirs.contains(d))) {
         match p.file_name().and_then(|n| n.to_str()) {
-            Some(name) if !name.contains('\n') => o.env.insert(format!("{WHICH}{name}")),
+            Some(name) if !name.contains(['\n', '\t']) => o.env.insert(format!("{WHICH}{name}")),
             // A name no key line can hold: the whole search path is keyed.
             _ => o.env.insert("PATH".to_owned()),
         };
