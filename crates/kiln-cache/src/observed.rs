@@ -140,21 +140,21 @@ fn path_only_searched(t: &Trace, program: &Path) -> bool {
 /// program that uses it for itself alone: kiln (compiling a probe or C code
 /// for a script: what it answers is the compile, observed in full), or a
 /// program that reads `PATH` only to search it.
-fn looked_up_by_tools_only(t: &Trace, name: &str) -> bool {
-    let kiln = std::env::current_exe().ok();
+fn looked_up_by_tools_only(t: &Trace, name: &str, kiln: Option<&Path>) -> bool {
     if t.env_unattributed.contains(name) {
         return false;
     }
     t.env_readers.get(name).is_some_and(|readers| {
-        readers.iter().all(|p| {
-            kiln.as_deref() == Some(p.as_path()) || (name == "PATH" && path_only_searched(t, p))
-        })
+        readers
+            .iter()
+            .all(|p| kiln == Some(p.as_path()) || (name == "PATH" && path_only_searched(t, p)))
     })
 }
 
 /// The first component of `p` that does not exist: when a proc macro looks
 /// for `conf/app.toml` and `conf/` is missing, `conf` appearing is what must
 /// change the key.
+///
 /// `dirs` remembers which ancestors exist: a compiler looks for each header
 /// in every include directory, so many candidates share them.
 fn first_missing(p: &Path, dirs: &mut HashMap<PathBuf, bool>) -> PathBuf {
@@ -302,7 +302,12 @@ fn absences(o: &mut Observed, absent: &[&PathBuf], ex: &Exclusions<'_>) {
             missing_now.push(missing);
         }
     }
-    o.absent.extend(kiln_trace::path_set(missing_now.iter()));
+    let missing = kiln_trace::path_set(missing_now.iter());
+    if o.absent.is_empty() {
+        o.absent = missing;
+    } else {
+        o.absent.extend(missing);
+    }
 }
 
 /// Paths probed and present, and directories listed.
@@ -322,9 +327,10 @@ fn presences(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
 
 /// Variables the trace saw looked up that enter the key.
 fn traced_env(o: &mut Observed, t: &Trace, ex: &Exclusions<'_>) {
+    let kiln = ex.all_env.then(std::env::current_exe).and_then(Result::ok);
     let keep = |n: &&String| {
         if ex.all_env {
-            !env_rules::kiln_internal(n) && !looked_up_by_tools_only(t, n)
+            !env_rules::kiln_internal(n) && !looked_up_by_tools_only(t, n, kiln.as_deref())
         } else {
             !env_rules::ignored(n)
                 || (!env_rules::kiln_internal(n) && read_by_crate_code(t, n, ex.sysroot))

@@ -222,17 +222,14 @@ pub(crate) fn resolve(name: &str, path: Option<&OsStr>) -> Option<PathBuf> {
 /// any resolution on an absolute search path.
 pub(crate) fn relative_resolution(name: &str, path: &OsStr, cwd: &Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::PermissionsExt;
-    let found = std::env::split_paths(path)
-        .map(|d| cwd.join(d).join(name))
-        .find(|c| {
-            std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        });
+    // Each entry taken below `cwd` (an empty one is `cwd` itself).
+    let below_cwd = std::env::join_paths(std::env::split_paths(path).map(|d| cwd.join(d))).ok();
+    let found = below_cwd.and_then(|p| resolve(name, Some(&p)));
     let mut text = b"relative\0".to_vec();
     text.extend_from_slice(path.as_bytes());
     text.push(0);
     if let Some(f) = found {
-        text.extend_from_slice(kiln_trace::normalize_path(&f).as_os_str().as_bytes());
+        text.extend_from_slice(f.as_os_str().as_bytes());
     }
     text
 }
