@@ -170,23 +170,25 @@ fn percent(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
 }
 
-#[allow(clippy::cast_precision_loss)]
-fn increase(now: u64, base: u64) -> Option<f64> {
-    (now >= base + TIME_NOISE_MS).then(|| {
-        if base == 0 {
-            f64::INFINITY
-        } else {
-            (now - base) as f64 / base as f64
-        }
-    })
+/// How `now` compares with `base`: `None` when it rose by less than
+/// [`TIME_NOISE_MS`].
+enum Rise {
+    /// The baseline is under the noise floor: no ratio means anything (a
+    /// fully cached baseline spends no compile time at all).
+    FromLittle,
+    /// The relative increase.
+    By(f64),
 }
 
-fn fmt_increase(f: f64) -> String {
-    if f.is_infinite() {
-        "from nothing".to_owned()
-    } else {
-        format!("+{:.0}%", f * 100.0)
-    }
+#[allow(clippy::cast_precision_loss)]
+fn rise(now: u64, base: u64) -> Option<Rise> {
+    (now >= base + TIME_NOISE_MS).then(|| {
+        if base < TIME_NOISE_MS {
+            Rise::FromLittle
+        } else {
+            Rise::By((now - base) as f64 / base as f64)
+        }
+    })
 }
 
 /// Compares `current` with its baseline under `budgets`.
@@ -247,7 +249,9 @@ fn hit_rate_drop(rate: Option<f64>, b: &Baseline, budgets: &Budgets) -> Option<R
 }
 
 /// Wall and compile time risen above the baseline's by more than their
-/// budgets (and by more than [`TIME_NOISE_MS`]).
+/// budgets (and by more than [`TIME_NOISE_MS`]). A rise from a baseline
+/// under the noise floor is reported but crosses no budget: the hit-rate
+/// budgets are what catch a cache that stopped hitting.
 fn time_increases(current: &RunSummary, b: &Baseline, budgets: &Budgets) -> Vec<Regression> {
     let times = [
         (
@@ -268,17 +272,31 @@ fn time_increases(current: &RunSummary, b: &Baseline, budgets: &Budgets) -> Vec<
     times
         .into_iter()
         .filter_map(|(kind, what, budget, now, before)| {
-            let (max, up) = (budget?, increase(now, before)?);
-            (up > max).then(|| Regression {
-                kind,
-                message: format!(
-                    "{what} {} ({} → {}; budget +{:.0}%)",
-                    fmt_increase(up),
-                    kiln_record::duration_ms(before),
-                    kiln_record::duration_ms(now),
-                    max * 100.0
+            let max = budget?;
+            let (before_text, now_text) =
+                (kiln_record::duration_ms(before), kiln_record::duration_ms(now));
+            let (message, budget) = match rise(now, before)? {
+                Rise::FromLittle => (
+                    format!(
+                        "{what} rose from {before_text} to {now_text} (a baseline under {} is too small for a relative budget)",
+                        kiln_record::duration_ms(TIME_NOISE_MS)
+                    ),
+                    false,
                 ),
-                budget: true,
+                Rise::By(up) if up > max => (
+                    format!(
+                        "{what} +{:.0}% ({before_text} → {now_text}; budget +{:.0}%)",
+                        up * 100.0,
+                        max * 100.0
+                    ),
+                    true,
+                ),
+                Rise::By(_) => return None,
+            };
+            Some(Regression {
+                kind,
+                message,
+                budget,
             })
         })
         .collect()
@@ -439,10 +457,21 @@ mod tests {
         );
         base.compile_ms_spent = 100;
         cur.compile_ms_spent = 900;
-        let c = compare(&cur, baseline(&cur, &[base], 10), &budgets);
+        let c = compare(&cur, baseline(&cur, &[base.clone()], 10), &budgets);
         assert!(
             c.regressions.iter().all(|r| r.kind != "compile_time"),
             "{c:?}"
         );
+        // A fully cached baseline: the rise is reported, no budget crossed.
+        base.compile_ms_spent = 0;
+        cur.compile_ms_spent = 5_000;
+        let c = compare(&cur, baseline(&cur, &[base], 10), &budgets);
+        let r = c
+            .regressions
+            .iter()
+            .find(|r| r.kind == "compile_time")
+            .unwrap();
+        assert!(!r.budget && r.message.contains("too small"), "{r:?}");
+        assert!(!c.over_budget(), "{c:?}");
     }
 }

@@ -92,6 +92,19 @@ fn add_heavy_dependency(ws: &Path) {
     std::fs::write(&app, text).unwrap();
 }
 
+/// Drops the wall and compile time lines from a report's regressions: on a
+/// slow host this run's few misses can take more than the noise floor,
+/// against a fully cached baseline.
+fn without_time_rises(report: &str) -> String {
+    report
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("- ") && (l.contains("wall time") || l.contains("compile time")))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn write_budgets(dir: &Path, body: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("kiln.toml"), body).unwrap();
@@ -184,7 +197,7 @@ fn check_markdown(sb: &Sandbox, cwd: &Path) {
     );
     with_filters!(insta::assert_snapshot!(
         "report_markdown",
-        sort_blocks(report)
+        sort_blocks(&without_time_rises(report))
     ));
 }
 
@@ -201,7 +214,13 @@ fn check_json(sb: &Sandbox, cwd: &Path) {
         .map(|c| json!({ "unit": c["unit"], "changes": c["changes"], "misses": c["misses"] }))
         .collect();
     causes.sort_by_key(|c| c["unit"].to_string());
-    let mut regressions: Vec<Value> = v["regressions"].as_array().unwrap().clone();
+    let mut regressions: Vec<Value> = v["regressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !matches!(r["kind"].as_str(), Some("wall_time" | "compile_time")))
+        .cloned()
+        .collect();
     regressions.sort_by_key(|r| r["message"].to_string());
     let shown = json!({
         "version": v["version"],
