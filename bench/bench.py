@@ -7,7 +7,9 @@ One run measures, per workload and on this machine:
   <tool>  for kiln, sccache, kache: cold build (empty cache), warm build in
           the same dir after `cargo clean`, warm build from a copy in another
           directory, and warm build from another directory with another
-          CARGO_HOME; hits/misses/not-cacheable from each tool's own stats
+          CARGO_HOME (its `bin` on PATH in place of this machine's, as on
+          another runner); hits/misses/not-cacheable from each tool's own
+          stats
 and, with --remote (an S3-compatible server, s3s-fs, started on 127.0.0.1
 for each tool), for kiln and sccache: a cold build that fills the bucket,
 kiln's warm build from a full local dir, and warm builds with an empty local
@@ -494,15 +496,33 @@ def copy_workload(src, dest):
 
 def fresh_cargo_home(dest):
     """A new CARGO_HOME holding the registry sources already downloaded, so
-    the measurement is about compiling, not the network."""
+    the measurement is about compiling, not the network, and its own `bin`
+    with the toolchain's proxies."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    home = cargo_home()
     for sub in ("registry/index", "registry/cache"):
         if (home / sub).exists():
             shutil.copytree(home / sub, dest / sub, symlinks=True)
+    (dest / "bin").mkdir()
+    for tool in (home / "bin").iterdir() if (home / "bin").is_dir() else []:
+        (dest / "bin" / tool.name).symlink_to(tool.resolve())
     return dest
+
+
+def cargo_home():
+    return Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+
+
+def another_machine(env, home):
+    """`env` as a runner with CARGO_HOME `home` sees it: its own `bin` on
+    PATH where this machine has its CARGO_HOME's (as rustup and the usual
+    CI setup steps put it), so a build script that reads all of PATH reads
+    the same text up to the CARGO_HOME it is normalized by."""
+    old = str(cargo_home() / "bin")
+    entries = [str(home / "bin") if e.rstrip("/") == old else e for e in env["PATH"].split(":")]
+    return dict(env, CARGO_HOME=str(home), PATH=":".join(entries))
 
 
 def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remote=False, remote_only=False,
@@ -578,8 +598,7 @@ def bench_workload(name, spec, tools, reps, cold_reps, kiln_exe, installed, remo
             phase("other_dir", b, tenv, clean=False)
             c = wdir / f"c-{rep}" / "elsewhere"
             copy_workload(spec["path"], c)
-            henv = dict(tenv)
-            henv["CARGO_HOME"] = str(fresh_cargo_home(wdir / f"home-{rep}"))
+            henv = another_machine(tenv, fresh_cargo_home(wdir / f"home-{rep}"))
             run(["cargo", "fetch", "--locked"], c, henv)
             phase("other_dir_home", c, henv, clean=False)
             for d in (b.parent.parent, c.parent, wdir / f"home-{rep}"):
