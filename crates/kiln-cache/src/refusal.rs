@@ -34,13 +34,13 @@ pub(crate) fn observable(
     }
     if let Some(p) = t.execs.iter().find(|p| !kiln_trace::observable(p)) {
         return Err(NotStored::Uncacheable(
-            PassReason::LinkerNotObservable,
+            PassReason::Unobserved,
             format!("`{}` runs unobserved (static or setuid)", p.display()),
         ));
     }
     if let Some(s) = t.searches.iter().find(|s| relative_search(s)) {
         return Err(NotStored::Uncacheable(
-            PassReason::LinkerNotObservable,
+            PassReason::Unobserved,
             format!(
                 "`{}` was looked for on a search path with a relative entry, below a \
                  working directory the observer does not record",

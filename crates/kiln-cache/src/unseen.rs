@@ -178,9 +178,13 @@ pub(crate) fn refuse_outer(reason: &kiln_types::PassReason, detail: &str) {
 pub(crate) fn refused_inside(t: &Trace) -> Option<(kiln_types::PassReason, String)> {
     use kiln_types::PassReason;
     let (name, detail) = t.refusals.first()?;
-    let reason = [PassReason::Clock, PassReason::RawSyscalls]
-        .into_iter()
-        .find(|r| r.as_str() == name)
-        .unwrap_or(PassReason::InputChanged);
+    let reason = [
+        PassReason::Clock,
+        PassReason::RawSyscalls,
+        PassReason::Unobserved,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == name)
+    .unwrap_or(PassReason::InputChanged);
     Some((reason, format!("a compile inside it: {detail}")))
 }

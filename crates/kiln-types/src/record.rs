@@ -106,6 +106,11 @@ pub enum PassReason {
     InputChanged,
     /// A linking call on a platform where kiln cannot observe the linker.
     LinkerNotObservable,
+    /// Part of what the action did is past the observer: it ran a static or
+    /// setuid program, or looked for a program on a search path with a
+    /// relative entry (below a working directory the observer does not
+    /// record).
+    Unobserved,
     /// The action used the network (a connection or a name lookup): what
     /// came back cannot be keyed.
     Network,
@@ -135,6 +140,7 @@ impl PassReason {
             Self::WritesOutsideOutDir => "writes_outside_out_dir",
             Self::InputChanged => "input_changed",
             Self::LinkerNotObservable => "linker_not_observable",
+            Self::Unobserved => "unobserved",
             Self::Network => "network",
             Self::RawSyscalls => "raw_syscalls",
             Self::Clock => "clock",

@@ -86,7 +86,7 @@ fn a_relative_directory_put_in_front_of_path_is_seen() {
     let not_stored = |recs: &[Value]| {
         let csys = run_of(recs, "csys");
         assert_eq!(csys["outcome"], "not_cacheable", "{csys:#}");
-        assert_eq!(csys["reason"], "linker_not_observable", "{csys:#}");
+        assert_eq!(csys["reason"], "unobserved", "{csys:#}");
     };
     f.sb.set("PATH", &first);
     let (before, recs) = f.kiln_build();
@@ -134,4 +134,46 @@ fn a_compile_hit_hands_on_its_searches_on_its_own_path() {
     let (back, recs) = f.kiln_build();
     assert_eq!(back, first);
     assert_all_hit(&recs);
+}
+
+/// A statically linked `cc` put in front of `PATH`: what it does is past
+/// the observer, so the build behaves as plain cargo's and the run that ran
+/// it is not stored.
+
+#[test]
+fn a_static_compiler_first_on_path_is_never_stored() {
+    let mut f = Fixture::new();
+    let tools = f.sb.root.path().join("static-tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let src = tools.join("cc.c");
+    std::fs::write(
+        &src,
+        "#include <stdlib.h>\n#include <unistd.h>\n\
+         int main(int n, char **v) { char **a = calloc(n + 2, sizeof *a); a[0] = \"/usr/bin/cc\";\n\
+         a[1] = \"-DCSYS_ADD=7\"; for (int i = 1; i < n; i++) a[i + 1] = v[i];\n\
+         execv(\"/usr/bin/cc\", a); return 127; }\n",
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(["-static", "-O1"])
+        .arg(&src)
+        .arg("-o")
+        .arg(tools.join("cc"))
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "static linking needs libc.a (Debian's libc6-dev)"
+    );
+    let old = std::env::var("PATH").unwrap();
+    f.sb.set("PATH", &format!("{}:{old}", tools.display()));
+    let (changed, recs) = f.kiln_build();
+    assert_eq!(changed, f.plain_build(), "kiln and plain cargo differ");
+    assert!(changed.starts_with("value=47"), "{changed}");
+    let csys = run_of(&recs, "csys");
+    assert_eq!(csys["outcome"], "not_cacheable", "{csys:#}");
+    assert_eq!(csys["reason"], "unobserved", "{csys:#}");
+    f.sb.set("PATH", &old);
+    let (back, _) = f.kiln_build();
+    assert_eq!(back, f.plain_build(), "kiln and plain cargo differ");
 }
