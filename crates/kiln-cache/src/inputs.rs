@@ -119,10 +119,13 @@ fn listing_digest(dir: &Path) -> std::io::Result<String> {
 pub fn snapshot(o: &Observed, k: &Keying<'_>) -> Result<Inputs, Unreadable> {
     let mut inputs = Inputs::default();
     for f in &o.files {
-        let d = k
-            .hasher
-            .hash(f)
-            .map_err(|e| Unreadable::new("input", f, e))?;
+        let d = match o.digested.get(f) {
+            Some(d) => *d,
+            None => k
+                .hasher
+                .hash(f)
+                .map_err(|e| Unreadable::new("input", f, e))?,
+        };
         inputs.files.push((k.key_path(f), d.to_hex()));
     }
     inputs.absent = o.absent.iter().map(|p| k.key_path(p)).collect();

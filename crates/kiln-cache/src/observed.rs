@@ -33,6 +33,10 @@ pub struct Observed {
     /// looked for, present now) while the action ran, without the action
     /// writing them: what it saw is gone, so it is not stored.
     pub unstable: BTreeSet<PathBuf>,
+    /// Digests of files in [`Observed::files`] already read after the
+    /// action ended (a scan of their content): digesting takes them instead
+    /// of reading the file again.
+    pub digested: HashMap<PathBuf, kiln_key::Digest>,
 }
 
 /// Places whose reads are not inputs of a unit.

@@ -16,6 +16,7 @@
 //! besides the object) runs as is, still observed by the run.
 
 mod args;
+mod clock;
 mod key;
 mod run;
 

@@ -132,73 +132,6 @@ fn observed(c: &Compile<'_>, t: &Trace, outputs: &BTreeSet<PathBuf>) -> Observed
     o
 }
 
-/// Why the compile may have expanded a macro that gives the time: an
-/// argument or a source or header it read names `__TIMESTAMP__` (the
-/// source's change time in the local time zone, whatever
-/// `SOURCE_DATE_EPOCH` says), or, without `SOURCE_DATE_EPOCH`, `__DATE__`
-/// or `__TIME__`. A name put together by token pasting is not seen (a limit
-/// in `docs/keys.md`).
-fn clock_macros(c: &Compile<'_>, o: &Observed) -> Option<String> {
-    let epoch = crate::env_rules::var("SOURCE_DATE_EPOCH").is_some();
-    let hit = |m: Clock| m == Clock::Timestamp || (m == Clock::Date && !epoch);
-    if let Some(a) = c
-        .args
-        .iter()
-        .find(|a| clock_in(a.as_encoded_bytes()).is_some_and(hit))
-    {
-        return Some(format!(
-            "the argument `{}` names the time of the compile",
-            a.to_string_lossy()
-        ));
-    }
-    o.files
-        .iter()
-        .find(|p| names_the_clock(p).is_some_and(hit))
-        .map(|p| format!("`{}` names the time of the compile", p.display()))
-}
-
-/// A macro that expands to a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Clock {
-    /// `__DATE__` or `__TIME__`: the time of the compile.
-    Date,
-    /// `__TIMESTAMP__`: the source file's change time.
-    Timestamp,
-}
-
-/// The strongest clock macro `bytes` name.
-fn clock_in(bytes: &[u8]) -> Option<Clock> {
-    use memchr::memmem;
-    if memmem::find(bytes, b"__TIMESTAMP__").is_some() {
-        Some(Clock::Timestamp)
-    } else if memmem::find(bytes, b"__DATE__").is_some()
-        || memmem::find(bytes, b"__TIME__").is_some()
-    {
-        Some(Clock::Date)
-    } else {
-        None
-    }
-}
-
-/// The clock macro a source or header read by the compile names. Programs
-/// and libraries the compiler ran or loaded are not sources.
-fn names_the_clock(p: &Path) -> Option<Clock> {
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open(p) else {
-        return None;
-    };
-    let mut bytes = Vec::new();
-    // Programs, libraries and archives the compiler loaded are no sources.
-    if f.by_ref().take(8).read_to_end(&mut bytes).is_err()
-        || bytes.starts_with(b"\x7fELF")
-        || bytes.starts_with(b"!<arch>")
-        || f.take(16 << 20).read_to_end(&mut bytes).is_err()
-    {
-        return None;
-    }
-    clock_in(&bytes)
-}
-
 fn store(
     c: &Compile<'_>,
     ran: &crate::compile::Compiled,
@@ -211,8 +144,8 @@ fn store(
     let outs = outputs(c);
     let out_set: BTreeSet<PathBuf> = outs.iter().cloned().collect();
     check(c, &t, &out_set)?;
-    let o = observed(c, &t, &out_set);
-    if let Some(detail) = clock_macros(c, &o) {
+    let mut o = observed(c, &t, &out_set);
+    if let Some(detail) = super::clock::clock_macros(c, &mut o) {
         crate::unseen::refuse_outer(&PassReason::Clock, &detail);
         return Err(NotStored::Uncacheable(PassReason::Clock, detail));
     }
