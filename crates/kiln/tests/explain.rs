@@ -502,3 +502,37 @@ fn ad_hoc_builds_of_one_run_are_compared_with_each_other() {
         "{text}"
     );
 }
+
+/// A C compile of a registry package keys its arguments with `CARGO_HOME`
+/// normalized; `kiln explain` shows a changed argument with the readable
+/// placeholder, never the stored form.
+#[test]
+fn a_registry_c_compile_shows_its_changed_arguments_readably() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("registry-c", "ws");
+    sb.cargo(&ws, &["build"]);
+    let home = std::env::var("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(&std::env::var("HOME").unwrap()).join(".cargo"));
+    let flag = format!(
+        "-ffile-prefix-map={}/registry/kiln-explain-probe=/probe",
+        home.display()
+    );
+    sb.set("CFLAGS", &flag);
+    sb.cargo(&ws, &["clean"]);
+    sb.cargo(&ws, &["build"]);
+    let out = sb.kiln(&["explain", "--unit", "psm"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "flag `-ffile-prefix-map={cargo_home}/registry/kiln-explain-probe=/probe` added"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('\0'), "{text:?}");
+}

@@ -39,6 +39,30 @@ pub struct CompileKeyInputs<'a> {
     pub hasher: &'a FileHasher,
 }
 
+/// An argument of a compile as it is keyed: paths normalized as in a
+/// build-script value, also a path joined to its option (`-I/…`, `-L/…`,
+/// `-isystem/…`, as cmake writes them), which no boundary sets apart.
+pub(crate) fn arg_value(
+    text: &str,
+    roots: &Roots,
+    mode: PathMode,
+    from_cargo_home: bool,
+) -> String {
+    let value = |v: &str| env_rules::script_value(v, roots, mode, from_cargo_home);
+    let joined = text.find('/').filter(|&i| {
+        let option = &text[..i];
+        option.len() >= 2
+            && option.starts_with('-')
+            && option[1..]
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'-')
+    });
+    match joined {
+        Some(i) => format!("{}{}", &text[..i], value(&text[i..])),
+        None => value(text),
+    }
+}
+
 /// Computes the invocation key of a compile.
 pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, Unreadable> {
     let value = |v: &str| env_rules::script_value(v, k.roots, k.mode, k.from_cargo_home);
@@ -66,7 +90,7 @@ pub fn invocation_key(k: &CompileKeyInputs<'_>) -> Result<Digest, Unreadable> {
     h.field("cwd", value(&k.cwd.to_string_lossy()));
     for a in k.args {
         match a.to_str() {
-            Some(text) => h.field("arg", value(text)),
+            Some(text) => h.field("arg", arg_value(text, k.roots, k.mode, k.from_cargo_home)),
             None => h.field("raw", a.as_encoded_bytes()),
         };
     }
@@ -124,6 +148,17 @@ mod tests {
         let s = Setup::new();
         let args = "-O2 -I $PKG/include -c $PKG/src/a.c -o a.o";
         assert_eq!(s.key("home1", args, true), s.key("home2", args, true));
+        // Joined to the option, as cmake writes include directories.
+        let args = "-O2 -I$PKG/include -isystem$PKG/sys -c $PKG/src/a.c -o a.o";
+        assert_eq!(s.key("home1", args, true), s.key("home2", args, true));
+        assert_ne!(
+            s.key("home1", args, true),
+            s.key(
+                "home1",
+                "-O2 -I$PKG/other -isystem$PKG/sys -c $PKG/src/a.c -o a.o",
+                true
+            )
+        );
         assert_ne!(
             s.key("home1", args, false),
             s.key("home2", args, false),

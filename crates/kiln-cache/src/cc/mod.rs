@@ -273,7 +273,7 @@ mod components {
     /// and the observed inputs.
     pub(super) fn save(c: &Compile<'_>, key: &Digest, inputs: &Inputs) {
         let value = |v: &str| {
-            crate::env_rules::script_value(
+            super::key::arg_value(
                 v,
                 &c.basis.roots,
                 c.basis.cfg.paths,
@@ -289,7 +289,11 @@ mod components {
         let components = kiln_types::KeyComponents {
             compiler: c.resolved.display().to_string(),
             compiler_digest: digest,
-            args: c.args.iter().map(|a| value(&a.to_string_lossy())).collect(),
+            args: c
+                .args
+                .iter()
+                .map(|a| kiln_key::Roots::display(&value(&a.to_string_lossy())))
+                .collect(),
             ..crate::components::observed(inputs, Vec::new(), c.basis.cfg.explain_env_values)
         };
         crate::components::save(&c.basis.tiers.store, key, &components);
