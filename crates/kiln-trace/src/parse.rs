@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::TraceError;
 use crate::paths::{find_program, lexical, path_set};
 
-/// What a traced process tree did. Paths are absolute and lexically
-/// normalized.
+/// What a traced process tree did. Paths are absolute and normalized
+/// ([`crate::normalize_path`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
     /// Files opened for reading and never for writing.
@@ -73,8 +73,8 @@ const LIBC_DEFAULT_PATH: &str = "/bin:/usr/bin";
 
 /// Parses the trace file at `path`.
 ///
-/// Paths are normalized lexically (`.` removed, `..` resolved without
-/// touching the filesystem). `execs` holds absolute paths: bare program names
+/// Paths are normalized (`.` removed, `..` resolved as the kernel does,
+/// going up from a symbolic link's target). `execs` holds absolute paths: bare program names
 /// are resolved against `path_var` (the `PATH` the traced process had) to
 /// the first executable match, and dropped when nothing matches (the exec
 /// failed); the candidates tried before the match count as looked for and

@@ -1,4 +1,4 @@
-//! Path helpers for trace records: lexical normalization, sets of paths
+//! Path helpers for trace records: normalization as the kernel resolves, sets of paths
 //! built fast, and finding a program on a `PATH` value.
 
 use std::collections::BTreeSet;
@@ -109,6 +109,25 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(lexical(Path::new(input)), Path::new(want), "{input}");
         }
+    }
+
+    #[test]
+    fn dot_dot_after_a_symbolic_link_goes_up_from_its_target() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real/sub");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(&real, d.path().join("link")).unwrap();
+        let base = std::fs::canonicalize(d.path()).unwrap();
+        assert_eq!(
+            normalize_path(&base.join("link/../x.h")),
+            base.join("real/x.h"),
+            "the kernel opens real/x.h"
+        );
+        // A directory that is no link goes up lexically.
+        assert_eq!(
+            normalize_path(&base.join("real/sub/../x.h")),
+            base.join("real/x.h")
+        );
     }
 
     #[test]
