@@ -1,5 +1,6 @@
-//! Path helpers for trace records: normalization as the kernel resolves, sets of paths
-//! built fast, and finding a program on a `PATH` value.
+//! Path helpers for trace records: normalization as the kernel resolves
+//! paths, sets of paths built fast, and finding a program on a `PATH`
+//! value.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
