@@ -61,23 +61,7 @@ fn a_directory_put_in_front_of_path_is_seen() {
 fn a_relative_directory_put_in_front_of_path_is_seen() {
     let mut f = Fixture::new();
     let tools = f.ws.join("csys/tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let src = tools.join("cc.c");
-    std::fs::write(
-        &src,
-        "#include <stdlib.h>\n#include <unistd.h>\n\
-         int main(int n, char **v) { char **a = calloc(n + 2, sizeof *a); a[0] = \"/usr/bin/cc\";\n\
-         a[1] = \"-DCSYS_ADD=8\"; for (int i = 1; i < n; i++) a[i + 1] = v[i];\n\
-         execv(\"/usr/bin/cc\", a); return 127; }\n",
-    )
-    .unwrap();
-    let built = std::process::Command::new("cc")
-        .arg(&src)
-        .arg("-o")
-        .arg(tools.join("cc"))
-        .status()
-        .unwrap();
-    assert!(built.success());
+    compiled_cc(&tools, 8, &[]);
     let old = std::env::var("PATH").unwrap();
     let first = format!(":{old}");
     let new = format!("tools::{old}");
@@ -144,27 +128,7 @@ fn a_compile_hit_hands_on_its_searches_on_its_own_path() {
 fn a_static_compiler_first_on_path_is_never_stored() {
     let mut f = Fixture::new();
     let tools = f.sb.root.path().join("static-tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let src = tools.join("cc.c");
-    std::fs::write(
-        &src,
-        "#include <stdlib.h>\n#include <unistd.h>\n\
-         int main(int n, char **v) { char **a = calloc(n + 2, sizeof *a); a[0] = \"/usr/bin/cc\";\n\
-         a[1] = \"-DCSYS_ADD=7\"; for (int i = 1; i < n; i++) a[i + 1] = v[i];\n\
-         execv(\"/usr/bin/cc\", a); return 127; }\n",
-    )
-    .unwrap();
-    let built = std::process::Command::new("cc")
-        .args(["-static", "-O1"])
-        .arg(&src)
-        .arg("-o")
-        .arg(tools.join("cc"))
-        .status()
-        .unwrap();
-    assert!(
-        built.success(),
-        "static linking needs libc.a (Debian's libc6-dev)"
-    );
+    compiled_cc(&tools, 7, &["-static", "-O1"]);
     let old = std::env::var("PATH").unwrap();
     f.sb.set("PATH", &format!("{}:{old}", tools.display()));
     let (changed, recs) = f.kiln_build();
@@ -176,4 +140,32 @@ fn a_static_compiler_first_on_path_is_never_stored() {
     f.sb.set("PATH", &old);
     let (back, _) = f.kiln_build();
     assert_eq!(back, f.plain_build(), "kiln and plain cargo differ");
+}
+
+/// A compiled `cc` in `dir` that runs `/usr/bin/cc` with `-DCSYS_ADD=<add>`
+/// in front of its arguments, linked with `flags`.
+fn compiled_cc(dir: &std::path::Path, add: u32, flags: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = dir.join("cc.c");
+    std::fs::write(
+        &src,
+        format!(
+            "#include <stdlib.h>\n#include <unistd.h>\n\
+             int main(int n, char **v) {{ char **a = calloc(n + 2, sizeof *a); a[0] = \"/usr/bin/cc\";\n\
+             a[1] = \"-DCSYS_ADD={add}\"; for (int i = 1; i < n; i++) a[i + 1] = v[i];\n\
+             execv(\"/usr/bin/cc\", a); return 127; }}\n"
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new("cc")
+        .args(flags)
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join("cc"))
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "cc {flags:?} (static linking needs libc.a, Debian's libc6-dev)"
+    );
 }
