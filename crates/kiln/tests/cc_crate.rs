@@ -259,3 +259,51 @@ fn a_build_script_that_walks_the_environment_itself_is_keyed_by_all_of_it() {
     let (_, recs) = f.kiln_build();
     assert_eq!(run_outcome(&recs), "miss");
 }
+
+/// A registry package's compile keys a path joined to its option
+/// (`-I/…`, as cmake writes include directories) with `CARGO_HOME`
+/// normalized: another such path is another key, the same one hits.
+#[test]
+fn a_registry_compile_keys_an_include_path_joined_to_its_option() {
+    let mut sb = Sandbox::new();
+    let ws = sb.workspace("registry-c", "ws");
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let flags = |dir: &str| format!("-I{}/registry/{dir}", home.display());
+    let build = |sb: &Sandbox| {
+        let clean = sb
+            .command("cargo", &ws)
+            .args(["clean", "-q"])
+            .output()
+            .unwrap();
+        assert!(clean.status.success());
+        let before = records(&sb.kiln_dir).len();
+        sb.cargo(&ws, &["build", "--locked"]);
+        let recs: Vec<Value> = records(&sb.kiln_dir).into_iter().skip(before).collect();
+        let outcomes = |kind: &str| -> Vec<String> {
+            of_kind(&recs, kind)
+                .iter()
+                .filter(|r| r["package"] == "psm")
+                .map(|r| r["outcome"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(sb.run_program(&ws.join("target/debug/regc")).trim(), "true");
+        (outcomes("build_script_run"), outcomes("c_compile"))
+    };
+    let (miss, hit) = (vec!["miss".to_owned()], vec!["hit".to_owned()]);
+    sb.set("CFLAGS", &flags("kiln-probe-a"));
+    assert_eq!(build(&sb), (miss.clone(), miss.clone()));
+    sb.set("CFLAGS", &flags("kiln-probe-b"));
+    assert_eq!(
+        build(&sb),
+        (miss.clone(), miss),
+        "another include directory"
+    );
+    sb.set("CFLAGS", &flags("kiln-probe-a"));
+    assert_eq!(
+        build(&sb),
+        (hit, Vec::new()),
+        "the first one again: the run hits"
+    );
+}
