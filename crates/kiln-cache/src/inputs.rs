@@ -573,7 +573,7 @@ mod tests {
         std::fs::write(&src, "new").unwrap();
         assert_eq!(
             changed_since(&o, started, None),
-            Some(src),
+            Some(src.clone()),
             "edited during the compile"
         );
         assert_eq!(
@@ -581,5 +581,9 @@ mod tests {
             None,
             "target dir files are cargo's business"
         );
+        // Read, then gone: what was read cannot be checked any more.
+        let started = SystemTime::now() + std::time::Duration::from_secs(3600);
+        std::fs::remove_file(&src).unwrap();
+        assert_eq!(changed_since(&o, started, None), Some(src), "gone since");
     }
 }

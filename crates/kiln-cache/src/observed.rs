@@ -381,7 +381,11 @@ pub(crate) fn changed_since(
         if target.is_some_and(|t| p.starts_with(t)) {
             return None;
         }
-        let md = std::fs::metadata(p).ok()?;
+        // Gone (or unreadable) since it was read: what was read cannot be
+        // checked any more, so it counts as changed.
+        let Ok(md) = std::fs::metadata(p) else {
+            return Some(p.clone());
+        };
         let changed = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
         let ctime = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
         (changed.max(ctime) >= start_ns).then(|| p.clone())

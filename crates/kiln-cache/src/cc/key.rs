@@ -42,12 +42,20 @@ pub struct CompileKeyInputs<'a> {
 /// An argument of a compile as it is keyed: paths normalized as in a
 /// build-script value, also a path joined to its option (`-I/…`, `-L/…`,
 /// `-isystem/…`, as cmake writes them), which no boundary sets apart.
+///
+/// An argument holding a path not in normal form (a `..`, `.` or empty
+/// component) is keyed exactly: `{cargo_home}/../inc` names a directory
+/// outside every root, whose files are keyed by their absolute paths, so
+/// the argument must not key the same from another `CARGO_HOME`.
 pub(crate) fn arg_value(
     text: &str,
     roots: &Roots,
     mode: PathMode,
     from_cargo_home: bool,
 ) -> String {
+    if !normal_form(text) {
+        return text.to_owned();
+    }
     let value = |v: &str| env_rules::script_value(v, roots, mode, from_cargo_home);
     let joined = text.find('/').filter(|&i| {
         let option = &text[..i];
@@ -61,6 +69,24 @@ pub(crate) fn arg_value(
         Some(i) => format!("{}{}", &text[..i], value(&text[i..])),
         None => value(text),
     }
+}
+
+/// Whether no path in `text` has a `..`, `.` or empty component: no `//`,
+/// and no `.` or `..` between slashes or after the last one.
+fn normal_form(text: &str) -> bool {
+    let ends = |b: Option<&u8>| b.is_none_or(|b| !is_path_byte(*b) || *b == b'/');
+    let bytes = text.as_bytes();
+    !text.contains("//")
+        && !bytes.iter().enumerate().any(|(i, b)| {
+            *b == b'/'
+                && ((bytes[i + 1..].starts_with(b"..") && ends(bytes.get(i + 3)))
+                    || (bytes[i + 1..].starts_with(b".") && ends(bytes.get(i + 2))))
+        })
+}
+
+/// A byte that can be part of a path in an argument.
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"/._-+~@%".contains(&b) || b >= 0x80
 }
 
 /// Computes the invocation key of a compile.
@@ -148,6 +174,21 @@ mod tests {
         let s = Setup::new();
         let args = "-O2 -I $PKG/include -c $PKG/src/a.c -o a.o";
         assert_eq!(s.key("home1", args, true), s.key("home2", args, true));
+        // A path out of a root through `..` (or spelled with `//`) names
+        // another directory from another `CARGO_HOME`: keyed exactly.
+        for odd in [
+            "-I$PKG/../../inc",
+            "-I $PKG/../inc",
+            "-I$PKG//x",
+            "-I$PKG/./x",
+        ] {
+            let args = format!("{odd} -c $PKG/src/a.c -o a.o");
+            assert_ne!(
+                s.key("home1", &args, true),
+                s.key("home2", &args, true),
+                "{odd}"
+            );
+        }
         // Joined to the option, as cmake writes include directories.
         let args = "-O2 -I$PKG/include -isystem$PKG/sys -c $PKG/src/a.c -o a.o";
         assert_eq!(s.key("home1", args, true), s.key("home2", args, true));
