@@ -129,7 +129,9 @@ impl Roots {
     }
 }
 
-fn is_path_char(b: u8) -> bool {
+/// Whether `b` continues a path component where roots are replaced: a root
+/// matches only where the bytes around it are not such characters.
+pub fn is_path_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'+' | b'@' | b'~')
 }
 

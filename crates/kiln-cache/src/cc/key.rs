@@ -74,7 +74,8 @@ pub(crate) fn arg_value(
 /// Whether no path in `text` has a `..`, `.` or empty component: no `//`,
 /// and no `.` or `..` between slashes or after the last one.
 fn normal_form(text: &str) -> bool {
-    let ends = |b: Option<&u8>| b.is_none_or(|b| !is_path_byte(*b) || *b == b'/');
+    // A component ends where root replacement sees a boundary.
+    let ends = |b: Option<&u8>| b.is_none_or(|b| !kiln_key::roots::is_path_char(*b));
     let bytes = text.as_bytes();
     !text.contains("//")
         && !bytes.iter().enumerate().any(|(i, b)| {
@@ -82,11 +83,6 @@ fn normal_form(text: &str) -> bool {
                 && ((bytes[i + 1..].starts_with(b"..") && ends(bytes.get(i + 3)))
                     || (bytes[i + 1..].starts_with(b".") && ends(bytes.get(i + 2))))
         })
-}
-
-/// A byte that can be part of a path in an argument.
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"/._-+~@%".contains(&b) || b >= 0x80
 }
 
 /// Computes the invocation key of a compile.
